@@ -1,0 +1,24 @@
+GO      ?= go
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test lint bench clean
+build: ## Build bin/karajo
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/karajo ./cmd/karajo
+
+run: build ## Serve the example jobs on 127.0.0.1:31937
+	./bin/karajo -config examples/etc/karajo/karajo.toml
+
+test: ## The whole suite, race detector on
+	$(GO) test -race -count=1 -timeout 14m ./...
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+bench: ## Go benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+
+clean:
+	rm -rf bin examples/var
