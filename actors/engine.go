@@ -1,0 +1,147 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore"
+)
+
+// Engine is the running actor system of one karajo server: the supervisor
+// and a job actor per exec job. Its lookup tables are built once in Start
+// and only read afterwards, so they need no lock.
+type Engine struct {
+	system *actor.ActorSystem
+	root   *actor.RootContext
+	sup    *actor.PID
+	jobs   map[string]*actor.PID // by ID
+	log    *slog.Logger
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// startTimeout bounds how long Start waits for each job to load its state.
+const startTimeout = time.Minute
+
+// Start spawns the supervisor and one actor per exec job of env. Each job
+// loads its state from store and arms its timer, so the HTTP listener must
+// be bound before Start is called (IMP-5). Start returns once every job has
+// loaded its state.
+func Start(env *config.Env, store *logstore.Store, log *slog.Logger) (*Engine, error) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return log.With("component", "actor")
+	}))
+	system.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*actor.SupervisorEvent); ok {
+			log.Error("actor failed", "actor", e.Child.Id, "reason", fmt.Sprint(e.Reason), "directive", e.Directive.String())
+		}
+	})
+	e := &Engine{system: system, root: system.Root, log: log}
+	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log) }), "supervisor")
+	if err != nil {
+		return nil, fmt.Errorf("spawn supervisor: %w", err)
+	}
+	e.sup = sup
+	pids, err := Ask[*jobPIDs](e.root, sup, &listJobs{}, startTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	e.jobs = pids.byID
+	// Wait until every job has loaded: each answers GetJob only after its
+	// Started message, and has told the supervisor its view before that.
+	if err := e.each(func(pid *actor.PID) error {
+		_, err := Ask[*JobView](e.root, pid, &GetJob{}, startTimeout)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("load jobs: %w", err)
+	}
+	return e, nil
+}
+
+// each calls fn for every job actor from a few goroutines and returns the
+// first error.
+func (e *Engine) each(fn func(*actor.PID) error) error {
+	pids := make(chan *actor.PID)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pid := range pids {
+				if err := fn(pid); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, pid := range e.jobs {
+		pids <- pid
+	}
+	close(pids)
+	wg.Wait()
+	return first
+}
+
+// PathKey is the form under which webhook paths are matched: lower-case,
+// without surrounding slashes (SPEC 4.2).
+func PathKey(p string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(p), "/"))
+}
+
+// Root is the context used to send requests to the engine's actors.
+func (e *Engine) Root() *actor.RootContext { return e.root }
+
+// Supervisor is the PID of the supervisor (GetJobs).
+func (e *Engine) Supervisor() *actor.PID { return e.sup }
+
+// Job returns the actor of the exec job with this exact ID.
+func (e *Engine) Job(id string) (*actor.PID, bool) {
+	pid, ok := e.jobs[id]
+	return pid, ok
+}
+
+// Shutdown stops the engine: no more slots are granted, timers stop,
+// waiting triggers are dropped, and every run in progress is canceled
+// (its process group killed) and recorded as canceled. It returns when all
+// jobs have stopped or ctx is done.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.stopOnce.Do(func() { e.stopErr = e.shutdown(ctx) })
+	return e.stopErr
+}
+
+func (e *Engine) shutdown(ctx context.Context) error {
+	deadline, ok := ctx.Deadline()
+	timeout := time.Until(deadline)
+	if !ok || timeout <= 0 {
+		timeout = 15 * time.Second
+		deadline = time.Now().Add(timeout)
+	}
+	if _, err := Ask[*stopGranting](e.root, e.sup, &stopGranting{}, timeout); err != nil {
+		return fmt.Errorf("stop supervisor: %w", err)
+	}
+	err := e.each(func(pid *actor.PID) error {
+		_, err := Ask[*jobStopped](e.root, pid, &stopJob{}, time.Until(deadline))
+		return err
+	})
+	e.system.Shutdown()
+	if err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
+	}
+	return nil
+}

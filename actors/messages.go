@@ -1,0 +1,149 @@
+package actors
+
+import (
+	"os"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/logstore"
+)
+
+// JobView is a copy of an exec job's state, shaped like karajo v0.9.3's
+// JSON job object (SPEC Appendix A; the field order is the wire order).
+type JobView struct {
+	Path           string        `json:"path,omitempty"`
+	AuthKind       string        `json:"auth_kind,omitempty"`
+	HeaderSign     string        `json:"header_sign,omitempty"`
+	Commands       []string      `json:"commands,omitempty"`
+	LastRun        time.Time     `json:"last_run"`
+	NextRun        time.Time     `json:"next_run"`
+	ID             string        `json:"id"`
+	Name           string        `json:"name"`
+	Description    string        `json:"description,omitempty"`
+	Status         string        `json:"status,omitempty"`
+	Schedule       string        `json:"schedule,omitempty"`
+	NotifOnSuccess []string      `json:"notif_on_success,omitempty"`
+	NotifOnFailed  []string      `json:"notif_on_failed,omitempty"`
+	Logs           []LogRefView  `json:"logs,omitempty"`
+	Interval       time.Duration `json:"interval,omitempty"`
+	LogRetention   int           `json:"log_retention,omitempty"`
+
+	// Running is true while a run of the job executes; Waiting while it
+	// waits for a global slot. Not part of the v0.9.3 wire format.
+	Running bool `json:"-"`
+	Waiting bool `json:"-"`
+	Paused  bool `json:"-"`
+}
+
+// LogRefView names one log of a job inside JobView.Logs.
+type LogRefView struct {
+	JobID   string `json:"job_id"`
+	Name    string `json:"name"`
+	Status  string `json:"status,omitempty"`
+	Counter int64  `json:"counter,omitempty"`
+}
+
+// JobList is the reply to GetJobs: a snapshot of every exec job, sorted by ID.
+type JobList struct {
+	Jobs []JobView
+}
+
+// LogFile is the reply to GetLog: the log's identity and an open handle on
+// its file, positioned at the start. The receiver owns File and must close
+// it. Size is the number of bytes to read (the size when it was opened: a
+// running log keeps growing).
+type LogFile struct {
+	JobID   string
+	Name    string
+	Status  string
+	Counter int64
+	File    *os.File
+	Size    int64
+}
+
+// GetJob asks a job for its view. The reply is *JobView.
+type GetJob struct{}
+
+// GetJobs asks the supervisor for the snapshot of all jobs. The reply is *JobList.
+type GetJobs struct{}
+
+// Trigger asks a job to run once (webhook). The reply is *JobView (the job
+// as it is when the trigger is queued), or an error wrapping ErrJobPaused or
+// ErrJobBusy.
+type Trigger struct {
+	Reason string // "webhook", "api": written to the server log
+}
+
+// Pause asks a job to start no new run until Resume. A run in progress goes
+// on and the pause survives its end. The reply is *JobView.
+type Pause struct{}
+
+// Resume asks a paused job to run again on its timer and triggers. The reply is *JobView.
+type Resume struct{}
+
+// Cancel asks a job to cancel the run in progress, if any: its process
+// groups are killed and it ends as canceled. The reply is *JobView, sent
+// before the run has ended.
+type Cancel struct{}
+
+// GetLog asks a job for the log with the given counter. The reply is
+// *LogFile or an error wrapping ErrLogNotFound.
+type GetLog struct {
+	Counter int64
+}
+
+// stopJob asks a job to stop for shutdown: disarm the timer, drop pending
+// work, cancel the run in progress and reply *jobStopped once it is recorded.
+type stopJob struct{}
+
+// jobStopped is the reply to stopJob.
+type jobStopped struct{}
+
+// jobChanged tells the supervisor a job's new view.
+type jobChanged struct {
+	view JobView
+}
+
+// listJobs asks the supervisor for the PIDs of its jobs (reply *jobPIDs).
+type listJobs struct{}
+
+// jobPIDs is the reply to listJobs.
+type jobPIDs struct {
+	byID map[string]*actor.PID
+}
+
+// acquireSlot asks the supervisor for a run slot; it answers with
+// slotGranted when one is free (FIFO).
+type acquireSlot struct {
+	job *actor.PID
+	id  string
+}
+
+// slotGranted gives a job one run slot, to be returned with releaseSlot.
+type slotGranted struct{}
+
+// releaseSlot returns a run slot to the supervisor.
+type releaseSlot struct {
+	id string
+}
+
+// stopGranting tells the supervisor to grant no more slots (shutdown).
+type stopGranting struct{}
+
+// tick is a job's timer firing; gen tells a stale timer from the current one.
+type tick struct {
+	gen uint64
+}
+
+// runFinished tells a job that its run child ended and its log is final.
+type runFinished struct {
+	counter int64
+	ref     logstore.LogRef
+	status  string
+	err     error // why the run failed (nil on success or cancel)
+	dur     time.Duration
+}
+
+// cancelRun tells a run child to kill its process group.
+type cancelRun struct{}

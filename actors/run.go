@@ -1,0 +1,189 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/logstore"
+)
+
+// commandPath is the PATH given to commands (SPEC 7.2, kept from v0.9.3).
+const commandPath = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/bin/site_perl:/usr/bin/vendor_perl:/usr/bin/core_perl"
+
+// Run statuses, as they appear in log file names and job views.
+const (
+	StatusStarted  = "started"
+	StatusRunning  = "running"
+	StatusSuccess  = "success"
+	StatusFailed   = "failed"
+	StatusCanceled = "canceled"
+	StatusPaused   = "paused"
+)
+
+// killGrace is how long a canceled command's process group has between
+// SIGTERM and SIGKILL; drainGrace how long output is still read after the
+// group was killed (a process that escaped the group may hold the pipe).
+var (
+	killGrace  = 2 * time.Second
+	drainGrace = time.Second
+)
+
+// execRun is the child actor of one execution of an exec job. It runs the
+// commands in a goroutine (never in Receive), each as "/bin/sh -c" in its own
+// process group, streams their output to the run's log, finishes the log
+// and reports runFinished to its parent. cancelRun kills the process group.
+type execRun struct {
+	id       string
+	counter  int64
+	commands []string
+	workDir  string
+	rl       *logstore.RunLog
+	log      *slog.Logger
+	cancel   context.CancelFunc
+}
+
+// Receive implements actor.Actor.
+func (r *execRun) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		c, cancel := context.WithCancel(context.Background())
+		r.cancel = cancel
+		root, parent := ctx.ActorSystem().Root, ctx.Parent()
+		go func() {
+			fin := r.execute(c)
+			cancel()
+			root.Send(parent, fin)
+		}()
+	case *cancelRun:
+		r.cancel()
+	case actor.AutoReceiveMessage, actor.SystemMessage:
+	}
+}
+
+// execute runs the commands in order, stopping at the first failure, and
+// returns what the parent needs to record the run.
+func (r *execRun) execute(ctx context.Context) *runFinished {
+	start := time.Now()
+	fin := &runFinished{counter: r.counter, status: StatusSuccess}
+	r.line("=== BEGIN")
+	for i, command := range r.commands {
+		if ctx.Err() != nil {
+			break
+		}
+		r.line("")
+		r.line(fmt.Sprintf("--- Execute %2d: %s", i, command))
+		if err := r.runCommand(ctx, command); err != nil && ctx.Err() == nil {
+			fin.status, fin.err = StatusFailed, err
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		fin.status, fin.err = StatusCanceled, nil
+	}
+	switch fin.status {
+	case StatusSuccess:
+		r.line("=== DONE")
+		r.line("=== job: " + r.id + ": finished.")
+	case StatusFailed:
+		r.line("!!! job: " + r.id + ": " + fin.err.Error())
+	case StatusCanceled:
+		r.line("??? CANCELED")
+	}
+	ref, err := r.rl.Finish(fin.status)
+	if err != nil {
+		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)
+	}
+	fin.ref = ref
+	fin.dur = time.Since(start)
+	return fin
+}
+
+func (r *execRun) line(msg string) {
+	if err := r.rl.Line(msg); err != nil {
+		r.log.Error("write run log", "job", r.id, "counter", r.counter, "err", err)
+	}
+}
+
+// runCommand runs one command in its own process group with its output
+// streamed to the log. It returns when the shell has exited and its output
+// is drained, or promptly after ctx is canceled (the group is killed).
+func (r *execRun) runCommand(ctx context.Context, command string) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("output pipe: %w", err)
+	}
+	defer pr.Close()
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Dir = r.workDir
+	cmd.Env = []string{"KARAJO_JOB_COUNTER=" + strconv.FormatInt(r.counter, 10), "PATH=" + commandPath}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	pw.Close() // the children hold their own copies
+	if err != nil {
+		return err
+	}
+	pgid := cmd.Process.Pid
+
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		r.copyOutput(pr)
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	select {
+	case err = <-waited:
+		// The shell is gone; its background children may still write.
+		select {
+		case <-copied:
+			return err
+		case <-ctx.Done():
+		}
+	case <-ctx.Done():
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case err = <-waited:
+		case <-time.After(killGrace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-waited
+		}
+	}
+	// Canceled: no process of the group may survive, and a process that
+	// escaped it must not keep the run alive through the pipe.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = pr.SetReadDeadline(time.Now().Add(drainGrace))
+	<-copied
+	return err
+}
+
+// copyOutput streams the pipe into the run log until EOF or the read
+// deadline, with one fixed buffer.
+func (r *execRun) copyOutput(pr *os.File) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := pr.Read(buf)
+		if n > 0 {
+			if _, werr := r.rl.Write(buf[:n]); werr != nil {
+				r.log.Error("write run log", "job", r.id, "counter", r.counter, "err", werr)
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+				r.log.Warn("read command output", "job", r.id, "counter", r.counter, "err", err)
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,138 @@
+// Command karajo runs jobs the way cron does, driven and watched over HTTP.
+//
+//	karajo -config FILE   run the server (default /etc/karajo/karajo.toml)
+//	karajo version        print the version and exit
+//
+// Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT, SIGHUP), 1 when the
+// server cannot start or fails, 2 for an invalid configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/karajo/karajo/actors"
+	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/httpapi"
+	"github.com/karajo/karajo/logstore"
+)
+
+// version is set at build time with -ldflags '-X main.version=…'.
+var version = "0.1.0-dev"
+
+// Shutdown budget (IMP-7: exit within 15 s): open requests get httpGrace,
+// then the runs in progress are canceled and recorded within engineGrace.
+const (
+	httpGrace   = 3 * time.Second
+	engineGrace = 10 * time.Second
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintf(stdout, "karajo version %s\n", version)
+		return 0
+	}
+	fs := flag.NewFlagSet("karajo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "/etc/karajo/karajo.toml", "path of the main configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "karajo: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	env, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "karajo: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil)).With("server", env.Name)
+	for _, w := range env.Warnings {
+		log.Warn("config", "note", w)
+	}
+	if env.SecretGenerated {
+		log.Warn("no [karajo] secret configured: generated one for this run only", "secret", env.Secret)
+	}
+	if err := serve(env, log); err != nil {
+		log.Error("karajo stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve binds the listener first (IMP-5: a taken port fails before any
+// job runs), then starts the engine and the API, and stops all of it on
+// SIGTERM, SIGINT or SIGHUP.
+func serve(env *config.Env, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", env.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", env.ListenAddress, err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr)
+
+	store, err := logstore.New(env.DirBase, nil)
+	if err != nil {
+		return fmt.Errorf("open dir_base: %w", err)
+	}
+	engine, err := actors.Start(env, store, log)
+	if err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	api := httpapi.New(httpapi.Options{Env: env, Engine: engine, Log: log, Version: version, ListenAddress: addr})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 30 * time.Second,
+		ReadTimeout:       10 * time.Minute,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("karajo started", "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var failed error
+	select {
+	case sig := <-sigs:
+		log.Info("stopping", "signal", sig.String())
+	case err := <-serveErr:
+		failed = fmt.Errorf("serve HTTP: %w", err)
+	}
+
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(context.Background(), httpGrace)
+	if err := srv.Shutdown(hctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("stop HTTP server", "err", err)
+	}
+	cancel()
+	_ = srv.Close()
+	ectx, cancel := context.WithTimeout(context.Background(), engineGrace)
+	defer cancel()
+	if err := engine.Shutdown(ectx); err != nil {
+		log.Error("stop jobs", "err", err)
+	}
+	log.Info("stopped", "dur", time.Since(start).Round(time.Millisecond))
+	return failed
+}

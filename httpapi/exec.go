@@ -1,0 +1,209 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/karajo/karajo/actors"
+)
+
+// envView is the body of GET /karajo/api/environment (SPEC Appendix A).
+type envView struct {
+	Jobs          map[string]actors.JobView `json:"jobs"`
+	HTTPJobs      map[string]any            `json:"http_jobs"`
+	Name          string                    `json:"name"`
+	ListenAddress string                    `json:"listen_address"`
+	DirBase       string                    `json:"dir_base"`
+	DirPublic     string                    `json:"dir_public"`
+	Version       string                    `json:"version"`
+	HTTPTimeout   time.Duration             `json:"http_timeout"`
+	MaxJobRunning int                       `json:"max_job_running"`
+	IsDevelopment bool                      `json:"is_development"`
+}
+
+// environment handles GET /karajo/api/environment: every job's state from
+// the supervisor's snapshot, in one message. Gzipped when the client
+// accepts it (IMP-38).
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	list, err := actors.Ask[*actors.JobList](s.engine.Root(), s.engine.Supervisor(), &actors.GetJobs{}, s.timeout)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	env := envView{
+		Jobs:          make(map[string]actors.JobView, len(list.Jobs)),
+		HTTPJobs:      map[string]any{},
+		Name:          s.env.Name,
+		ListenAddress: s.listen,
+		DirBase:       s.env.DirBase,
+		DirPublic:     s.env.DirPublic,
+		Version:       s.version,
+		HTTPTimeout:   s.env.HTTPTimeout,
+		MaxJobRunning: s.env.MaxJobRunning,
+		IsDevelopment: s.env.IsDevelopment,
+	}
+	for _, j := range list.Jobs {
+		env.Jobs[j.Name] = j
+	}
+	out, done := compressed(w, r)
+	defer done()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if err := json.NewEncoder(out).Encode(envelope{Data: env, Code: http.StatusOK}); err != nil {
+		s.log.Debug("write environment", "err", err)
+	}
+}
+
+// runJob handles POST /karajo/api/job_exec/run/<path>: a webhook trigger,
+// authenticated by the job's auth_kind over the raw body (SPEC 4.4.3, 5).
+// The body is opaque signed bytes and is never parsed as a form.
+// Replies: 200 with the job as queued; 403, 404, 412, 413, 429.
+func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	p := ps.ByName("path")
+	body, err := readBody(w, r, maxRunBody)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	job, ok := s.paths[actors.PathKey(p)]
+	var pid *actor.PID
+	if ok {
+		pid, ok = s.engine.Job(job.ID)
+	}
+	if !ok {
+		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
+		return
+	}
+	if err := verifyWebhook(job.AuthKind, job.HeaderSign, job.Secret, r.Header, body); err != nil {
+		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
+		return
+	}
+	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook"}, s.timeout)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK})
+}
+
+// control builds the handler of POST /karajo/api/job_exec/{pause,resume,cancel}
+// (SPEC 4.4.4): X-Karajo-Sign is HMAC-SHA256 of the raw body with the env
+// secret; _karajo_epoch, when present, within ±5 min (IMP-16); id only from
+// the signed form body (IMP-18). Order: 400, 413 → 401 → 404 → 200.
+func (s *Server) control(msg func() any) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		body, err := readBody(w, r, maxOtherBody)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		form := url.Values{}
+		if isForm(r) {
+			if form, err = parseStrictQuery(string(body)); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if !validHMAC(s.env.Secret, body, r.Header.Get("X-Karajo-Sign")) {
+			s.writeError(w, r, errBadSignature)
+			return
+		}
+		if err := checkEpoch(form, s.now()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		id := form.Get("id")
+		pid, ok := s.engine.Job(id)
+		if !ok {
+			s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + id})
+			return
+		}
+		v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, msg(), s.timeout)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, envelope{Data: v, Code: http.StatusOK})
+	}
+}
+
+// isForm reports whether the request body is a URL-encoded form.
+func isForm(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// execLog handles GET /karajo/api/job_exec/log?id=&counter= (SPEC 4.4.5):
+// one log with its content in base64, streamed from the file (memory stays
+// flat whatever its size) and gzipped when the client accepts it.
+func (s *Server) execLog(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q, err := parseStrictQuery(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := strings.ToLower(q.Get("id"))
+	pid, ok := s.engine.Job(id)
+	if !ok {
+		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "job ID " + id + " not found"})
+		return
+	}
+	raw := q.Get("counter")
+	counter, ok := parseCounter(raw)
+	if !ok {
+		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "log #" + raw + " not found"})
+		return
+	}
+	lf, err := actors.Ask[*actors.LogFile](s.engine.Root(), pid, &actors.GetLog{Counter: counter}, s.timeout)
+	if err != nil {
+		if errors.Is(err, actors.ErrLogNotFound) {
+			err = &apiError{Code: http.StatusNotFound, Message: "log #" + strconv.FormatInt(counter, 10) + " not found", Err: err}
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	defer lf.File.Close()
+	s.streamLog(w, r, lf)
+}
+
+// streamLog writes {"code":200,"data":<JobLog>} with the content encoded
+// on the fly.
+func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, lf *actors.LogFile) {
+	out, done := compressed(w, r)
+	defer done()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	head, _ := json.Marshal(struct {
+		JobID   string `json:"job_id"`
+		Name    string `json:"name"`
+		Status  string `json:"status"`
+		Counter int64  `json:"counter"`
+	}{lf.JobID, lf.Name, lf.Status, lf.Counter})
+	// head is {...}; reopen it to append the content field.
+	if _, err := fmt.Fprintf(out, `{"code":200,"data":%s,"content":"`, head[:len(head)-1]); err != nil {
+		return
+	}
+	enc := base64.NewEncoder(base64.StdEncoding, out)
+	if _, err := io.Copy(enc, io.LimitReader(lf.File, lf.Size)); err != nil {
+		s.log.Debug("stream log", "job", lf.JobID, "log", lf.Name, "err", err)
+		return
+	}
+	_ = enc.Close()
+	_, _ = io.WriteString(out, "\"}}\n")
+}

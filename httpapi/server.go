@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/karajo/karajo/actors"
+	"github.com/karajo/karajo/config"
+)
+
+// Body caps (IMP-11): a webhook may carry a large payload; everything else
+// is a small form.
+const (
+	maxRunBody   = 32 << 20
+	maxOtherBody = 64 << 10
+)
+
+// Engine is what the API needs of the actor engine: where to send
+// messages. The ID and path tables behind it are fixed at start.
+type Engine interface {
+	Root() *actor.RootContext
+	Supervisor() *actor.PID
+	Job(id string) (*actor.PID, bool)
+}
+
+// Options configure a Server.
+type Options struct {
+	Env     *config.Env
+	Engine  Engine
+	Log     *slog.Logger
+	Version string
+	// ListenAddress is the bound address reported by the environment
+	// (the configured one may have port 0).
+	ListenAddress string
+	// Timeout bounds each wait for an actor's answer; 0 means 10 s.
+	Timeout time.Duration
+	// Now is the clock for _karajo_epoch checks; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP API of one karajo server.
+type Server struct {
+	env     *config.Env
+	engine  Engine
+	log     *slog.Logger
+	version string
+	listen  string
+	timeout time.Duration
+	now     func() time.Time
+	paths   map[string]*config.Job // webhook exec jobs by actors.PathKey of their path
+	router  *httprouter.Router
+}
+
+// New builds the API server and its routes.
+func New(o Options) *Server {
+	s := &Server{
+		env:     o.Env,
+		engine:  o.Engine,
+		log:     o.Log,
+		version: o.Version,
+		listen:  o.ListenAddress,
+		timeout: o.Timeout,
+		now:     o.Now,
+		paths:   make(map[string]*config.Job),
+	}
+	if s.timeout <= 0 {
+		s.timeout = 10 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.listen == "" {
+		s.listen = o.Env.ListenAddress
+	}
+	for _, j := range o.Env.Jobs {
+		if j.Path != "" {
+			s.paths[actors.PathKey(j.Path)] = j
+		}
+	}
+	s.router = s.routes()
+	return s
+}
+
+// API paths.
+const (
+	apiPrefix      = "/karajo/api/"
+	pathEnv        = "/karajo/api/environment"
+	pathExecRun    = "/karajo/api/job_exec/run"
+	pathExecPause  = "/karajo/api/job_exec/pause"
+	pathExecResume = "/karajo/api/job_exec/resume"
+	pathExecCancel = "/karajo/api/job_exec/cancel"
+	pathExecLog    = "/karajo/api/job_exec/log"
+)
+
+func (s *Server) routes() *httprouter.Router {
+	r := httprouter.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = true
+
+	r.GET(pathEnv, s.environment)
+	r.HEAD(pathEnv, headJSON)
+	r.POST(pathExecRun+"/*path", s.runJob)
+	r.POST(pathExecPause, s.control(func() any { return &actors.Pause{} }))
+	r.POST(pathExecResume, s.control(func() any { return &actors.Resume{} }))
+	r.POST(pathExecCancel, s.control(func() any { return &actors.Cancel{} }))
+	r.GET(pathExecLog, s.execLog)
+	r.HEAD(pathExecLog, headJSON)
+
+	r.NotFound = http.HandlerFunc(s.notFound)
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, &apiError{Code: http.StatusMethodNotAllowed, Message: "method not allowed: " + req.Method})
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		s.writeError(w, req, fmt.Errorf("panic: %v", v))
+	}
+	return r
+}
+
+// headJSON answers HEAD on a GET API route without running its handler.
+func headJSON(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+}
+
+// ServeHTTP normalises API paths (case-insensitive, no trailing slash,
+// SPEC 4.2) and dispatches to the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodDelete, http.MethodPatch, http.MethodOptions:
+	default:
+		w.WriteHeader(http.StatusNotImplemented)
+		return
+	}
+	p := r.URL.Path
+	if lp := strings.ToLower(p); strings.HasPrefix(lp+"/", apiPrefix) {
+		if strings.HasPrefix(lp, pathExecRun+"/") {
+			// The job path keeps its case; JobByPath matches it case-insensitively.
+			p = pathExecRun + p[len(pathExecRun):]
+		} else {
+			p = strings.TrimRight(lp, "/")
+		}
+		if p != r.URL.Path {
+			r2 := new(http.Request)
+			*r2 = *r
+			u := *r.URL
+			u.Path, u.RawPath = p, ""
+			r2.URL = &u
+			r = r2
+		}
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// notFound answers requests that match no route (SPEC 4.2, IMP-13).
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(strings.ToLower(r.URL.Path)+"/", apiPrefix) {
+		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "not found"})
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		http.NotFound(w, r)
+	default:
+		w.WriteHeader(http.StatusNotFound) // v0.9.3: empty body
+	}
+}
+
+// readBody reads the whole request body up to limit bytes; over it the
+// error maps to 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if _, ok := err.(*http.MaxBytesError); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: read body: %v", errBadRequest, err)
+	}
+	return b, nil
+}
