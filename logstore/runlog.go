@@ -1,0 +1,224 @@
+package logstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// scratchSize is the capacity of a RunLog's one scratch buffer. Output is
+// copied through it with the prefixes; a piece larger than it is written
+// straight from the caller's slice.
+const scratchSize = 64 << 10
+
+// RunLog is the log file of one run in progress, streamed to disk under the
+// in-progress name "<id>.<counter>" (IMP-9). It is not safe for concurrent
+// use: one goroutine writes it (wrap it in a lock to merge stdout and stderr
+// from two goroutines; exec.Cmd does that itself when both are the same
+// io.Writer).
+type RunLog struct {
+	f       *os.File // nil after Finish
+	dir     string
+	name    string
+	kind    Kind
+	id      string
+	counter int64
+	now     func() time.Time
+
+	midLine bool   // the last byte written was not '\n'
+	err     error  // first write error; later writes return it
+	buf     []byte // scratch, capacity scratchSize, never grown
+	pfx     []byte // prefix of second pfxSec
+	pfxSec  int64
+}
+
+// Create starts the log of run counter of the job: it creates the file
+// "<id>.<counter>" in the job's log directory with mode 0600 and O_EXCL (so
+// an in-progress name is never reused) and fsyncs the directory, so that the
+// file survives a crash and is finalised by Recover. The log directory must
+// exist (Prepare). counter must not be negative.
+func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
+	if err := checkJob(kind, id); err != nil {
+		return nil, fmt.Errorf("create log %d of %s %s: %w", counter, kind, id, err)
+	}
+	if counter < 0 {
+		return nil, fmt.Errorf("create log %d of %s %s: negative counter: %w", counter, kind, id, ErrBadName)
+	}
+	dir := s.LogDir(kind, id)
+	name := FormatName(id, counter, "")
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("create log of %s %s: %w", kind, id, err)
+	}
+	if err := syncDir(dir); err != nil {
+		_ = f.Close() // the sync error is the one to report
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("create log of %s %s: %w", kind, id, err)
+	}
+	return &RunLog{
+		f:       f,
+		dir:     dir,
+		name:    name,
+		kind:    kind,
+		id:      id,
+		counter: counter,
+		now:     s.now,
+		buf:     make([]byte, 0, scratchSize),
+		pfxSec:  -1 << 63,
+	}, nil
+}
+
+// Name returns the in-progress file name "<id>.<counter>".
+func (l *RunLog) Name() string { return l.name }
+
+// Path returns the absolute path of the in-progress file.
+func (l *RunLog) Path() string { return filepath.Join(l.dir, l.name) }
+
+// Counter returns the run's counter.
+func (l *RunLog) Counter() int64 { return l.counter }
+
+// Ref returns the LogRef of the in-progress log (Status "").
+func (l *RunLog) Ref() LogRef {
+	return LogRef{JobID: l.id, Counter: l.counter, Name: l.name}
+}
+
+// Write implements io.Writer for raw command output. The prefix is inserted
+// at the start of every line (IMP-27), including the lines inside one chunk;
+// the clock is read once per call, so all lines of one chunk, which arrived
+// together, carry the same time. Output that does not end with '\n' is continued
+// by the next Write or Line on the same line, without a prefix. All of p
+// reaches the file (write(2)) before Write returns. Memory does not grow
+// with the output. After the first error, Write returns that error.
+func (l *RunLog) Write(p []byte) (int, error) {
+	if err := l.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Line writes msg as one log line: if the previous write left an unfinished
+// line, msg continues it (no prefix), else it starts with the prefix; then
+// "\n". A msg with newlines gets the prefix on each of its lines.
+// Line("") ends an unfinished line, or writes a line of just the prefix.
+func (l *RunLog) Line(msg string) error {
+	b := make([]byte, len(msg)+1)
+	copy(b, msg)
+	b[len(msg)] = '\n'
+	return l.write(b)
+}
+
+// write copies p to the file through the scratch buffer, with prefixes.
+func (l *RunLog) write(p []byte) error {
+	if l.f == nil {
+		return fmt.Errorf("write log %s: %w", l.name, os.ErrClosed)
+	}
+	if l.err != nil {
+		return l.err
+	}
+	var now time.Time // read once per call, when the first prefix is due
+	for len(p) > 0 {
+		if !l.midLine {
+			if now.IsZero() {
+				now = l.now()
+			}
+			if err := l.put(l.prefix(now)); err != nil {
+				return l.fail(err)
+			}
+			l.midLine = true
+		}
+		var seg []byte
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			seg, p = p[:i+1], p[i+1:]
+			l.midLine = false
+		} else {
+			seg, p = p, nil
+		}
+		if err := l.put(seg); err != nil {
+			return l.fail(err)
+		}
+	}
+	if err := l.flush(); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// prefix returns the prefix for time now, formatted at most once per second.
+func (l *RunLog) prefix(now time.Time) []byte {
+	t := now.Round(time.Second)
+	if sec := t.Unix(); sec != l.pfxSec {
+		l.pfx = appendPrefix(l.pfx[:0], t, l.kind, l.id)
+		l.pfxSec = sec
+	}
+	return l.pfx
+}
+
+// put appends b to the scratch buffer, flushing it first when b does not
+// fit; a b larger than the whole buffer is written directly.
+func (l *RunLog) put(b []byte) error {
+	if len(l.buf)+len(b) <= cap(l.buf) {
+		l.buf = append(l.buf, b...)
+		return nil
+	}
+	if err := l.flush(); err != nil {
+		return err
+	}
+	if len(b) > cap(l.buf) {
+		_, err := l.f.Write(b)
+		return err
+	}
+	l.buf = append(l.buf, b...)
+	return nil
+}
+
+// flush writes the scratch buffer to the file and empties it.
+func (l *RunLog) flush() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := l.f.Write(l.buf)
+	l.buf = l.buf[:0]
+	return err
+}
+
+// fail records the first write error.
+func (l *RunLog) fail(err error) error {
+	l.buf = l.buf[:0]
+	l.err = fmt.Errorf("write log %s: %w", l.Path(), err)
+	return l.err
+}
+
+// Finish fsyncs and closes the file, renames it to "<id>.<counter>.<status>",
+// fsyncs the directory and returns the finished log's LogRef. status must be
+// non-empty and free of '.', '/' and NUL; a bad status is refused (wrapping
+// ErrBadName) before anything else and the RunLog stays usable. Otherwise the
+// RunLog must not be used after Finish, even when it fails. If the rename
+// succeeded but an fsync or close failed, the returned LogRef is valid
+// (Name != "") along with the error; if the rename failed the file keeps its
+// in-progress name and is finalised as failed by the next Recover.
+func (l *RunLog) Finish(status string) (LogRef, error) {
+	if l.f == nil {
+		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, os.ErrClosed)
+	}
+	if status == "" || strings.ContainsAny(status, "./\x00") {
+		return LogRef{}, fmt.Errorf("finish log %s: status %q: %w", l.name, status, ErrBadName)
+	}
+	f := l.f
+	l.f, l.buf, l.pfx = nil, nil, nil
+	errSync := f.Sync()
+	errClose := f.Close()
+	name := FormatName(l.id, l.counter, status)
+	if err := os.Rename(filepath.Join(l.dir, l.name), filepath.Join(l.dir, name)); err != nil {
+		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, errors.Join(errSync, errClose, err))
+	}
+	ref := LogRef{JobID: l.id, Counter: l.counter, Status: status, Name: name}
+	if err := errors.Join(errSync, errClose, syncDir(l.dir)); err != nil {
+		return ref, fmt.Errorf("finish log %s: %w", name, err)
+	}
+	return ref, nil
+}
