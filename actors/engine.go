@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,8 @@ type Engine struct {
 	system *actor.ActorSystem
 	root   *actor.RootContext
 	sup    *actor.PID
-	jobs   map[string]*actor.PID // by ID
+	jobs     map[string]*actor.PID // exec jobs by ID
+	httpJobs map[string]*actor.PID // JobHttps by ID
 	log    *slog.Logger
 
 	stopOnce sync.Once
@@ -31,11 +33,21 @@ type Engine struct {
 // startTimeout bounds how long Start waits for each job to load its state.
 const startTimeout = time.Minute
 
-// Start spawns the supervisor and one actor per exec job of env. Each job
-// loads its state from store and arms its timer, so the HTTP listener must
-// be bound before Start is called (IMP-5). Start returns once every job has
-// loaded its state.
-func Start(env *config.Env, store *logstore.Store, log *slog.Logger) (*Engine, error) {
+// Options are the engine's settings beyond the configuration.
+type Options struct {
+	// ListenAddress is the bound address of the HTTP listener: the target
+	// of JobHttps whose http_url is a path. An unspecified host means
+	// this machine.
+	ListenAddress string
+	// Version is sent in the User-Agent of JobHttp requests.
+	Version string
+}
+
+// Start spawns the supervisor, the notifier and one actor per job of env.
+// Each job loads its state from store and arms its timer, so the HTTP
+// listener must be bound before Start is called (IMP-5). Start returns once
+// every job has loaded its state.
+func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Options) (*Engine, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
@@ -45,7 +57,8 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger) (*Engine, e
 		}
 	})
 	e := &Engine{system: system, root: system.Root, log: log}
-	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log) }), "supervisor")
+	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version}
+	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)
 	}
@@ -54,11 +67,11 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger) (*Engine, e
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	e.jobs = pids.byID
+	e.jobs, e.httpJobs = pids.byID, pids.httpByID
 	// Wait until every job has loaded: each answers GetJob only after its
 	// Started message, and has told the supervisor its view before that.
 	if err := e.each(func(pid *actor.PID) error {
-		_, err := Ask[*JobView](e.root, pid, &GetJob{}, startTimeout)
+		_, err := Ask[any](e.root, pid, &GetJob{}, startTimeout)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
@@ -93,6 +106,9 @@ func (e *Engine) each(fn func(*actor.PID) error) error {
 	for _, pid := range e.jobs {
 		pids <- pid
 	}
+	for _, pid := range e.httpJobs {
+		pids <- pid
+	}
 	close(pids)
 	wg.Wait()
 	return first
@@ -114,6 +130,24 @@ func (e *Engine) Supervisor() *actor.PID { return e.sup }
 func (e *Engine) Job(id string) (*actor.PID, bool) {
 	pid, ok := e.jobs[id]
 	return pid, ok
+}
+
+// JobHTTP returns the actor of the JobHttp with this exact ID.
+func (e *Engine) JobHTTP(id string) (*actor.PID, bool) {
+	pid, ok := e.httpJobs[id]
+	return pid, ok
+}
+
+// selfURL is the base URL of this server seen from itself.
+func selfURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Shutdown stops the engine: no more slots are granted, timers stop,

@@ -50,7 +50,7 @@ func startEngineIn(t *testing.T, dir string, maxRunning int, jobs ...*config.Job
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	e, err := Start(env, store, log)
+	e, err := Start(env, store, log, Options{ListenAddress: "127.0.0.1:1", Version: "test"})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

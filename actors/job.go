@@ -14,17 +14,27 @@ import (
 	"github.com/karajo/karajo/logstore"
 )
 
-// execJob is the actor of one exec job. It alone owns the job's status,
-// counter, paused flag, last and next run, log index and timer.
+// job is the actor of one exec job or JobHttp. It alone owns the job's
+// status, counter, paused flag, last and next run, log index and timer.
+// Both kinds share this actor; they differ in their run child (execRun or
+// httpRun), in their view, and in that only exec runs take a global slot.
 //
 // Pending work follows SPEC 7.5: one run at a time; while a run is in
-// progress (or waits for a slot) one webhook trigger and one schedule tick
-// may wait; more triggers are refused with ErrJobBusy, more ticks dropped.
-type execJob struct {
-	cfg   *config.Job
+// progress (or waits for a slot) one trigger and one schedule tick may
+// wait; more triggers are refused with ErrJobBusy, more ticks dropped.
+type job struct {
+	kind     logstore.Kind
+	exec     *config.Job     // set when kind is KindJob
+	http     *config.JobHTTP // set when kind is KindJobHTTP
+	id       string
+	sched    *config.Schedule
+	interval time.Duration
+	keep     int // log_retention
+
 	store *logstore.Store
 	log   *slog.Logger
 	sup   *actor.PID
+	rt    runtime
 
 	status  string
 	counter int64
@@ -46,12 +56,25 @@ type execJob struct {
 	stopReply *actor.PID // who waits for stopJob
 }
 
-func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID) *execJob {
-	return &execJob{cfg: cfg, store: store, log: log, sup: sup, status: StatusStarted}
+// runtime is what runs need from the engine besides their job's config.
+type runtime struct {
+	selfURL  string    // base URL of this server, for relative http_url
+	version  string    // User-Agent of JobHttp requests
+	notifier *actor.PID // receives notifyRun; nil without notifs
+}
+
+func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
+	return &job{kind: logstore.KindJob, exec: cfg, id: cfg.ID, sched: cfg.Sched, interval: cfg.Interval, keep: cfg.LogRetention,
+		store: store, log: log, sup: sup, rt: rt, status: StatusStarted}
+}
+
+func newHTTPJob(cfg *config.JobHTTP, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
+	return &job{kind: logstore.KindJobHTTP, http: cfg, id: cfg.ID, sched: cfg.Sched, interval: cfg.Interval, keep: cfg.LogRetention,
+		store: store, log: log, sup: sup, rt: rt, status: StatusStarted}
 }
 
 // Receive implements actor.Actor.
-func (j *execJob) Receive(ctx actor.Context) {
+func (j *job) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		j.load()
@@ -60,25 +83,21 @@ func (j *execJob) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
 	case *GetJob:
-		v := j.view()
-		ctx.Respond(&v)
+		ctx.Respond(j.reply())
 	case *Trigger:
 		v, err := j.trigger(ctx, msg.Reason)
 		respond(ctx, v, err)
 	case *Pause:
 		j.setPaused(ctx, true)
-		v := j.view()
-		ctx.Respond(&v)
+		ctx.Respond(j.reply())
 	case *Resume:
 		j.setPaused(ctx, false)
-		v := j.view()
-		ctx.Respond(&v)
+		ctx.Respond(j.reply())
 	case *Cancel:
 		if j.run != nil {
 			ctx.Send(j.run, &cancelRun{})
 		}
-		v := j.view()
-		ctx.Respond(&v)
+		ctx.Respond(j.reply())
 	case *GetLog:
 		lf, err := j.openLog(msg.Counter)
 		respond(ctx, lf, err)
@@ -94,17 +113,17 @@ func (j *execJob) Receive(ctx actor.Context) {
 		j.stop(ctx)
 	case actor.AutoReceiveMessage, actor.SystemMessage:
 	default:
-		j.log.Warn("job: unexpected message", "job", j.cfg.ID, "type", fmt.Sprintf("%T", msg))
+		j.log.Warn("job: unexpected message", "job", j.id, "type", fmt.Sprintf("%T", msg))
 	}
 }
 
 // load rebuilds the job's state from disk (SPEC 3.3 with IMP-8/9/10).
-func (j *execJob) load() {
-	id := j.cfg.ID
-	if err := j.store.Prepare(logstore.KindJob, id); err != nil {
+func (j *job) load() {
+	id := j.id
+	if err := j.store.Prepare(j.kind, id); err != nil {
 		j.log.Error("prepare job directories", "job", id, "err", err)
 	}
-	rec, err := j.store.Recover(logstore.KindJob, id, j.cfg.LogRetention)
+	rec, err := j.store.Recover(j.kind, id, j.keep)
 	if err != nil {
 		j.log.Error("recover job state", "job", id, "err", err)
 	}
@@ -125,29 +144,29 @@ func (j *execJob) load() {
 }
 
 // busy reports whether a run is in progress or waiting for a slot.
-func (j *execJob) busy() bool { return j.run != nil || j.waiting }
+func (j *job) busy() bool { return j.run != nil || j.waiting }
 
-func (j *execJob) trigger(ctx actor.Context, reason string) (*JobView, error) {
+func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 	switch {
 	case j.stopping:
-		return nil, fmt.Errorf("job %s: %w", j.cfg.ID, ErrStopping)
+		return nil, fmt.Errorf("job %s: %w", j.id, ErrStopping)
 	case j.paused:
-		return nil, fmt.Errorf("job %s: %w", j.cfg.ID, ErrJobPaused)
+		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
 	}
-	v := j.view() // the job as it is when the trigger is queued
+	v := j.reply() // the job as it is when the trigger is queued
 	switch {
 	case !j.busy():
-		j.log.Debug("trigger", "job", j.cfg.ID, "reason", reason)
+		j.log.Debug("trigger", "job", j.id, "reason", reason)
 		j.requestSlot(ctx)
 	case !j.pendingTrigger:
 		j.pendingTrigger = true
 	default:
-		return nil, fmt.Errorf("job %s: %w", j.cfg.ID, ErrJobBusy)
+		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobBusy)
 	}
-	return &v, nil
+	return v, nil
 }
 
-func (j *execJob) setPaused(ctx actor.Context, paused bool) {
+func (j *job) setPaused(ctx actor.Context, paused bool) {
 	j.paused = paused
 	switch {
 	case paused:
@@ -161,29 +180,37 @@ func (j *execJob) setPaused(ctx actor.Context, paused bool) {
 	j.publish(ctx)
 }
 
-func (j *execJob) saveState() {
+func (j *job) saveState() {
 	st := logstore.State{Counter: j.counter, Paused: j.paused}
-	if err := j.store.SaveState(logstore.KindJob, j.cfg.ID, st); err != nil {
-		j.log.Error("save job state", "job", j.cfg.ID, "err", err)
+	if err := j.store.SaveState(j.kind, j.id, st); err != nil {
+		j.log.Error("save job state", "job", j.id, "err", err)
 	}
 }
 
-func (j *execJob) requestSlot(ctx actor.Context) {
-	if j.cfg.Sched == nil {
+// requestSlot asks for a global run slot; JobHttp runs take none (SPEC
+// 7.5) and start at once.
+func (j *job) requestSlot(ctx actor.Context) {
+	if j.sched == nil {
 		// Interval jobs restart their cadence from the end of this run.
 		j.disarm()
 	}
 	j.waiting = true
-	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.cfg.ID})
+	if j.kind != logstore.KindJob {
+		j.onSlot(ctx)
+		return
+	}
+	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.id})
 }
 
-func (j *execJob) releaseSlot(ctx actor.Context) {
-	ctx.Send(j.sup, &releaseSlot{id: j.cfg.ID})
+func (j *job) releaseSlot(ctx actor.Context) {
+	if j.kind == logstore.KindJob {
+		ctx.Send(j.sup, &releaseSlot{id: j.id})
+	}
 }
 
 // onSlot starts a run with the slot just granted, unless the job was
 // paused or stopped meanwhile (IMP-17: then nothing is recorded).
-func (j *execJob) onSlot(ctx actor.Context) {
+func (j *job) onSlot(ctx actor.Context) {
 	j.waiting = false
 	if j.stopping || j.paused {
 		j.releaseSlot(ctx)
@@ -194,9 +221,9 @@ func (j *execJob) onSlot(ctx actor.Context) {
 		j.publish(ctx)
 		return
 	}
-	id := j.cfg.ID
+	id := j.id
 	counter := j.counter + 1
-	rl, err := j.store.Create(logstore.KindJob, id, counter)
+	rl, err := j.store.Create(j.kind, id, counter)
 	if err != nil {
 		j.log.Error("create run log", "job", id, "counter", counter, "err", err)
 		j.releaseSlot(ctx)
@@ -210,13 +237,18 @@ func (j *execJob) onSlot(ctx actor.Context) {
 	j.prune()
 	j.status = StatusRunning
 	j.runCounter = counter
-	run := &execRun{
-		id:       id,
-		counter:  counter,
-		commands: j.cfg.Commands,
-		workDir:  j.store.WorkDir(logstore.KindJob, id),
-		rl:       rl,
-		log:      j.log,
+	var run actor.Actor
+	if j.kind == logstore.KindJob {
+		run = &execRun{
+			id:       id,
+			counter:  counter,
+			commands: j.exec.Commands,
+			workDir:  j.store.WorkDir(j.kind, id),
+			rl:       rl,
+			log:      j.log,
+		}
+	} else {
+		run = &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {
@@ -225,25 +257,25 @@ func (j *execJob) onSlot(ctx actor.Context) {
 		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return run }))
 	}
 	j.run = pid
-	j.log.Info("run started", "job", id, "counter", counter)
+	j.log.Info("run started", string(j.kind), id, "counter", counter)
 	j.publish(ctx)
 }
 
 // prune removes the oldest logs beyond log_retention, counting the run in
 // progress (SPEC 1.10).
-func (j *execJob) prune() {
-	keep := max(j.cfg.LogRetention, 1)
+func (j *job) prune() {
+	keep := max(j.keep, 1)
 	for len(j.logs) > keep {
 		old := j.logs[0]
 		j.logs = j.logs[1:]
-		if err := j.store.Remove(logstore.KindJob, j.cfg.ID, old.Name); err != nil {
-			j.log.Error("remove old log", "job", j.cfg.ID, "log", old.Name, "err", err)
+		if err := j.store.Remove(j.kind, j.id, old.Name); err != nil {
+			j.log.Error("remove old log", "job", j.id, "log", old.Name, "err", err)
 		}
 	}
 }
 
-func (j *execJob) onFinished(ctx actor.Context, msg *runFinished) {
-	id := j.cfg.ID
+func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
+	id := j.id
 	if j.run != nil {
 		ctx.Stop(j.run)
 	}
@@ -260,12 +292,13 @@ func (j *execJob) onFinished(ctx actor.Context, msg *runFinished) {
 	} else {
 		j.status = msg.status
 	}
-	attrs := []any{"job", id, "counter", msg.counter, "status", msg.status, "dur", msg.dur.Round(time.Millisecond)}
+	attrs := []any{string(j.kind), id, "counter", msg.counter, "status", msg.status, "dur", msg.dur.Round(time.Millisecond)}
 	if msg.err != nil {
 		j.log.Warn("run failed", append(attrs, "err", msg.err)...)
 	} else {
 		j.log.Info("run finished", attrs...)
 	}
+	j.notify(ctx, msg)
 	if j.stopping {
 		j.publish(ctx)
 		if j.stopReply != nil {
@@ -289,7 +322,7 @@ func (j *execJob) onFinished(ctx actor.Context, msg *runFinished) {
 	j.publish(ctx)
 }
 
-func (j *execJob) stop(ctx actor.Context) {
+func (j *job) stop(ctx actor.Context) {
 	j.stopping = true
 	j.disarm()
 	j.pendingTrigger, j.pendingTick = false, false
@@ -308,7 +341,7 @@ func (j *execJob) stop(ctx actor.Context) {
 // openLog opens the log with the given counter for reading. A running log
 // may be renamed under us when its run ends, so its final names are tried
 // too.
-func (j *execJob) openLog(counter int64) (*LogFile, error) {
+func (j *job) openLog(counter int64) (*LogFile, error) {
 	for _, ref := range j.logs {
 		if ref.Counter != counter {
 			continue
@@ -319,7 +352,7 @@ func (j *execJob) openLog(counter int64) (*LogFile, error) {
 			names = append(names, ref.Name+"."+StatusSuccess, ref.Name+"."+StatusFailed, ref.Name+"."+StatusCanceled)
 		}
 		for i, name := range names {
-			f, err := j.store.Open(logstore.KindJob, j.cfg.ID, name)
+			f, err := j.store.Open(j.kind, j.id, name)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -337,14 +370,25 @@ func (j *execJob) openLog(counter int64) (*LogFile, error) {
 			}
 			return lf, nil
 		}
-		return nil, fmt.Errorf("log %s of job %s is gone from disk: %w", ref.Name, j.cfg.ID, ErrLogNotFound)
+		return nil, fmt.Errorf("log %s of job %s is gone from disk: %w", ref.Name, j.id, ErrLogNotFound)
 	}
-	return nil, fmt.Errorf("log #%d of job %s: %w", counter, j.cfg.ID, ErrLogNotFound)
+	return nil, fmt.Errorf("log #%d of job %s: %w", counter, j.id, ErrLogNotFound)
 }
 
-// view returns a copy of the job's state for readers.
-func (j *execJob) view() JobView {
-	c := j.cfg
+// reply returns a copy of the job's state as the reply of its kind:
+// *JobView or *JobHTTPView.
+func (j *job) reply() any {
+	if j.kind == logstore.KindJob {
+		v := j.view()
+		return &v
+	}
+	v := j.httpView()
+	return &v
+}
+
+// view returns a copy of an exec job's state for readers.
+func (j *job) view() JobView {
+	c := j.exec
 	v := JobView{
 		Path:           c.Path,
 		AuthKind:       c.AuthKind,
@@ -368,18 +412,65 @@ func (j *execJob) view() JobView {
 	if c.Sched != nil {
 		v.Interval = 0
 	}
-	if len(j.logs) > 0 {
-		v.Logs = make([]LogRefView, len(j.logs))
-		for i, l := range j.logs {
-			v.Logs[i] = LogRefView{JobID: l.JobID, Name: l.Name, Status: l.Status, Counter: l.Counter}
-		}
+	v.Logs = j.logViews()
+	return v
+}
+
+// httpView returns a copy of a JobHttp's state for readers.
+func (j *job) httpView() JobHTTPView {
+	c := j.http
+	v := JobHTTPView{
+		HeaderSign:      c.HeaderSign,
+		HTTPMethod:      c.HTTPMethod,
+		HTTPURL:         c.HTTPURL,
+		HTTPRequestType: c.HTTPRequestType,
+		HTTPHeaders:     c.HTTPHeaders,
+		LastRun:         roundTime(j.lastRun),
+		NextRun:         roundTime(j.nextRun),
+		ID:              c.ID,
+		Name:            c.Name,
+		Description:     c.Description,
+		Status:          j.status,
+		Schedule:        c.Schedule,
+		NotifOnSuccess:  c.NotifOnSuccess,
+		NotifOnFailed:   c.NotifOnFailed,
+		Logs:            j.logViews(),
+		Interval:        c.Interval,
+		LogRetention:    c.LogRetention,
+		HTTPTimeout:     c.HTTPTimeout,
+		HTTPInsecure:    c.HTTPInsecure,
+		Running:         j.run != nil,
+		Paused:          j.paused,
+	}
+	if c.Sched != nil {
+		v.Interval = 0
 	}
 	return v
 }
 
-func (j *execJob) publish(ctx actor.Context) {
-	ctx.Send(j.sup, &jobChanged{view: j.view()})
+func (j *job) logViews() []LogRefView {
+	if len(j.logs) == 0 {
+		return nil
+	}
+	lv := make([]LogRefView, len(j.logs))
+	for i, l := range j.logs {
+		lv[i] = LogRefView{JobID: l.JobID, Name: l.Name, Status: l.Status, Counter: l.Counter}
+	}
+	return lv
 }
+
+func (j *job) publish(ctx actor.Context) {
+	if j.kind == logstore.KindJob {
+		v := j.view()
+		ctx.Send(j.sup, &jobChanged{view: &v})
+		return
+	}
+	v := j.httpView()
+	ctx.Send(j.sup, &jobChanged{httpView: &v})
+}
+
+// notify queues the notifications of a finished run (wired with the notifier).
+func (j *job) notify(actor.Context, *runFinished) {}
 
 // now is the server's "now" for stamps: the wall clock rounded to the
 // nearest second, UTC (SPEC 1.7).

@@ -44,9 +44,39 @@ type LogRefView struct {
 	Counter int64  `json:"counter,omitempty"`
 }
 
-// JobList is the reply to GetJobs: a snapshot of every exec job, sorted by ID.
+// JobHTTPView is a copy of a JobHttp's state, shaped like v0.9.3's JSON
+// (SPEC Appendix A; the field order is the wire order).
+type JobHTTPView struct {
+	HeaderSign      string        `json:"header_sign,omitempty"`
+	HTTPMethod      string        `json:"http_method"`
+	HTTPURL         string        `json:"http_url"`
+	HTTPRequestType string        `json:"http_request_type"`
+	HTTPHeaders     []string      `json:"http_headers,omitempty"`
+	LastRun         time.Time     `json:"last_run"`
+	NextRun         time.Time     `json:"next_run"`
+	ID              string        `json:"id"`
+	Name            string        `json:"name"`
+	Description     string        `json:"description,omitempty"`
+	Status          string        `json:"status,omitempty"`
+	Schedule        string        `json:"schedule,omitempty"`
+	NotifOnSuccess  []string      `json:"notif_on_success,omitempty"`
+	NotifOnFailed   []string      `json:"notif_on_failed,omitempty"`
+	Logs            []LogRefView  `json:"logs,omitempty"`
+	Interval        time.Duration `json:"interval,omitempty"`
+	LogRetention    int           `json:"log_retention,omitempty"`
+	HTTPTimeout     time.Duration `json:"http_timeout"`
+	HTTPInsecure    bool          `json:"http_insecure,omitempty"`
+
+	// Running and Paused are not part of the v0.9.3 wire format.
+	Running bool `json:"-"`
+	Paused  bool `json:"-"`
+}
+
+// JobList is the reply to GetJobs: a snapshot of every exec job and every
+// JobHttp, each sorted by ID.
 type JobList struct {
-	Jobs []JobView
+	Jobs     []JobView
+	HTTPJobs []JobHTTPView
 }
 
 // LogFile is the reply to GetLog: the log's identity and an open handle on
@@ -100,9 +130,11 @@ type stopJob struct{}
 // jobStopped is the reply to stopJob.
 type jobStopped struct{}
 
-// jobChanged tells the supervisor a job's new view.
+// jobChanged tells the supervisor a job's new view: view for an exec job,
+// httpView for a JobHttp.
 type jobChanged struct {
-	view JobView
+	view     *JobView
+	httpView *JobHTTPView
 }
 
 // listJobs asks the supervisor for the PIDs of its jobs (reply *jobPIDs).
@@ -110,7 +142,8 @@ type listJobs struct{}
 
 // jobPIDs is the reply to listJobs.
 type jobPIDs struct {
-	byID map[string]*actor.PID
+	byID     map[string]*actor.PID // exec jobs
+	httpByID map[string]*actor.PID // JobHttps
 }
 
 // acquireSlot asks the supervisor for a run slot; it answers with

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,21 +20,27 @@ type supervisor struct {
 	store *logstore.Store
 	log   *slog.Logger
 
-	jobs     map[string]*actor.PID // by ID
-	views    map[string]JobView    // by ID
+	rt        runtime
+	jobs      map[string]*actor.PID  // exec jobs by ID
+	httpJobs  map[string]*actor.PID  // JobHttps by ID
+	views     map[string]JobView     // by ID
+	httpViews map[string]JobHTTPView // by ID
 	max      int
 	holders  map[string]bool // IDs of jobs holding a slot
 	queue    []acquireSlot   // jobs waiting for a slot, oldest first
 	stopping bool
 }
 
-func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger) *supervisor {
+func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt runtime) *supervisor {
 	return &supervisor{
-		env:     env,
-		store:   store,
-		log:     log,
-		jobs:    make(map[string]*actor.PID, len(env.Jobs)),
-		views:   make(map[string]JobView, len(env.Jobs)),
+		env:       env,
+		store:     store,
+		log:       log,
+		rt:        rt,
+		jobs:      make(map[string]*actor.PID, len(env.Jobs)),
+		httpJobs:  make(map[string]*actor.PID, len(env.JobHTTPs)),
+		views:     make(map[string]JobView, len(env.Jobs)),
+		httpViews: make(map[string]JobHTTPView, len(env.JobHTTPs)),
 		max:     max(env.MaxJobRunning, 1),
 		holders: make(map[string]bool),
 	}
@@ -45,13 +52,14 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.spawnJobs(ctx)
 	case *listJobs:
-		byID := make(map[string]*actor.PID, len(s.jobs))
-		for id, pid := range s.jobs {
-			byID[id] = pid
-		}
-		ctx.Respond(&jobPIDs{byID: byID})
+		ctx.Respond(&jobPIDs{byID: maps.Clone(s.jobs), httpByID: maps.Clone(s.httpJobs)})
 	case *jobChanged:
-		s.views[msg.view.ID] = msg.view
+		if msg.view != nil {
+			s.views[msg.view.ID] = *msg.view
+		}
+		if msg.httpView != nil {
+			s.httpViews[msg.httpView.ID] = *msg.httpView
+		}
 	case *GetJobs:
 		ctx.Respond(s.list())
 	case *acquireSlot:
@@ -68,17 +76,26 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	}
 }
 
+// spawnJobs spawns the notifier (when notifs exist) and one actor per job
+// of either kind.
 func (s *supervisor) spawnJobs(ctx actor.Context) {
+	self, rt := ctx.Self(), s.rt
 	for _, jc := range s.env.Jobs {
-		self := ctx.Self()
-		props := actor.PropsFromProducer(func() actor.Actor { return newExecJob(jc, s.store, s.log, self) })
-		pid, err := ctx.SpawnNamed(props, "job/"+jc.ID)
-		if err != nil {
+		props := actor.PropsFromProducer(func() actor.Actor { return newExecJob(jc, s.store, s.log, self, rt) })
+		if pid, err := ctx.SpawnNamed(props, "job/"+jc.ID); err != nil {
 			// IDs are unique (config refuses collisions), so this is a bug.
 			s.log.Error("spawn job", "job", jc.ID, "err", err)
-			continue
+		} else {
+			s.jobs[jc.ID] = pid
 		}
-		s.jobs[jc.ID] = pid
+	}
+	for _, jc := range s.env.JobHTTPs {
+		props := actor.PropsFromProducer(func() actor.Actor { return newHTTPJob(jc, s.store, s.log, self, rt) })
+		if pid, err := ctx.SpawnNamed(props, "job_http/"+jc.ID); err != nil {
+			s.log.Error("spawn job", "job_http", jc.ID, "err", err)
+		} else {
+			s.httpJobs[jc.ID] = pid
+		}
 	}
 }
 
@@ -88,7 +105,12 @@ func (s *supervisor) list() *JobList {
 		jobs = append(jobs, v)
 	}
 	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
-	return &JobList{Jobs: jobs}
+	httpJobs := make([]JobHTTPView, 0, len(s.httpViews))
+	for _, v := range s.httpViews {
+		httpJobs = append(httpJobs, v)
+	}
+	sort.Slice(httpJobs, func(a, b int) bool { return httpJobs[a].ID < httpJobs[b].ID })
+	return &JobList{Jobs: jobs, HTTPJobs: httpJobs}
 }
 
 func (s *supervisor) acquire(ctx actor.Context, req acquireSlot) {

@@ -15,7 +15,7 @@ import (
 // previous run. Only the reported next_run is rounded to the second.
 
 // armAt arms the timer to fire at t (at once if t is past).
-func (j *execJob) armAt(ctx actor.Context, t time.Time) {
+func (j *job) armAt(ctx actor.Context, t time.Time) {
 	j.disarm()
 	j.gen++
 	j.nextRun = t
@@ -24,7 +24,7 @@ func (j *execJob) armAt(ctx actor.Context, t time.Time) {
 }
 
 // disarm stops the timer; a tick already sent is ignored by its gen.
-func (j *execJob) disarm() {
+func (j *job) disarm() {
 	if j.timer != nil {
 		j.timer.Stop()
 		j.timer = nil
@@ -35,13 +35,13 @@ func (j *execJob) disarm() {
 // armInitial arms the timer at start (SPEC 8.2, 8.3): an interval job whose
 // last run is older than its interval (or that never ran) runs at once; a
 // schedule job waits for the first point strictly after now.
-func (j *execJob) armInitial(ctx actor.Context) {
+func (j *job) armInitial(ctx actor.Context) {
 	t := time.Now()
 	switch {
-	case j.cfg.Sched != nil:
-		j.armAt(ctx, j.cfg.Sched.Next(t))
-	case j.cfg.Interval > 0:
-		due := j.lastRun.Add(j.cfg.Interval)
+	case j.sched != nil:
+		j.armAt(ctx, j.sched.Next(t))
+	case j.interval > 0:
+		due := j.lastRun.Add(j.interval)
 		if j.lastRun.IsZero() || !due.After(t) {
 			due = t
 		}
@@ -51,20 +51,20 @@ func (j *execJob) armInitial(ctx actor.Context) {
 
 // armAfterRun re-arms an interval job's timer from the end of the run that
 // just finished (or was skipped). Schedule timers run independently.
-func (j *execJob) armAfterRun(ctx actor.Context) {
-	if j.cfg.Sched == nil && j.cfg.Interval > 0 {
-		j.armAt(ctx, time.Now().Add(j.cfg.Interval))
+func (j *job) armAfterRun(ctx actor.Context) {
+	if j.sched == nil && j.interval > 0 {
+		j.armAt(ctx, time.Now().Add(j.interval))
 	}
 }
 
 // onTick handles the timer firing. A paused job only moves next_run on
 // (IMP-17: no log, no counter).
-func (j *execJob) onTick(ctx actor.Context) {
+func (j *job) onTick(ctx actor.Context) {
 	j.timer = nil
 	if j.stopping {
 		return
 	}
-	if s := j.cfg.Sched; s != nil {
+	if s := j.sched; s != nil {
 		next := s.Next(j.nextRun)
 		if t := time.Now(); next.Before(t) {
 			next = s.Next(t) // the machine slept: do not catch up
@@ -80,12 +80,12 @@ func (j *execJob) onTick(ctx actor.Context) {
 		j.publish(ctx)
 		return
 	}
-	if j.cfg.Interval <= 0 {
+	if j.interval <= 0 {
 		return
 	}
 	switch {
 	case j.paused:
-		j.armAt(ctx, time.Now().Add(j.cfg.Interval))
+		j.armAt(ctx, time.Now().Add(j.interval))
 	case j.busy():
 		// A run started by a trigger re-arms the timer when it ends.
 	default:

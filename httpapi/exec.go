@@ -3,13 +3,11 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,16 +19,16 @@ import (
 
 // envView is the body of GET /karajo/api/environment (SPEC Appendix A).
 type envView struct {
-	Jobs          map[string]actors.JobView `json:"jobs"`
-	HTTPJobs      map[string]any            `json:"http_jobs"`
-	Name          string                    `json:"name"`
-	ListenAddress string                    `json:"listen_address"`
-	DirBase       string                    `json:"dir_base"`
-	DirPublic     string                    `json:"dir_public"`
-	Version       string                    `json:"version"`
-	HTTPTimeout   time.Duration             `json:"http_timeout"`
-	MaxJobRunning int                       `json:"max_job_running"`
-	IsDevelopment bool                      `json:"is_development"`
+	Jobs          map[string]actors.JobView     `json:"jobs"`
+	HTTPJobs      map[string]actors.JobHTTPView `json:"http_jobs"`
+	Name          string                        `json:"name"`
+	ListenAddress string                        `json:"listen_address"`
+	DirBase       string                        `json:"dir_base"`
+	DirPublic     string                        `json:"dir_public"`
+	Version       string                        `json:"version"`
+	HTTPTimeout   time.Duration                 `json:"http_timeout"`
+	MaxJobRunning int                           `json:"max_job_running"`
+	IsDevelopment bool                          `json:"is_development"`
 }
 
 // environment handles GET /karajo/api/environment: every job's state from
@@ -44,7 +42,7 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 	}
 	env := envView{
 		Jobs:          make(map[string]actors.JobView, len(list.Jobs)),
-		HTTPJobs:      map[string]any{},
+		HTTPJobs:      make(map[string]actors.JobHTTPView, len(list.HTTPJobs)),
 		Name:          s.env.Name,
 		ListenAddress: s.listen,
 		DirBase:       s.env.DirBase,
@@ -56,6 +54,9 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 	}
 	for _, j := range list.Jobs {
 		env.Jobs[j.Name] = j
+	}
+	for _, j := range list.HTTPJobs {
+		env.HTTPJobs[j.Name] = j
 	}
 	out, done := compressed(w, r)
 	defer done()
@@ -164,22 +165,7 @@ func (s *Server) execLog(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "job ID " + id + " not found"})
 		return
 	}
-	raw := q.Get("counter")
-	counter, ok := parseCounter(raw)
-	if !ok {
-		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "log #" + raw + " not found"})
-		return
-	}
-	lf, err := actors.Ask[*actors.LogFile](s.engine.Root(), pid, &actors.GetLog{Counter: counter}, s.timeout)
-	if err != nil {
-		if errors.Is(err, actors.ErrLogNotFound) {
-			err = &apiError{Code: http.StatusNotFound, Message: "log #" + strconv.FormatInt(counter, 10) + " not found", Err: err}
-		}
-		s.writeError(w, r, err)
-		return
-	}
-	defer lf.File.Close()
-	s.streamLog(w, r, lf)
+	s.serveLog(w, r, pid, q.Get("counter"))
 }
 
 // streamLog writes {"code":200,"data":<JobLog>} with the content encoded

@@ -28,6 +28,7 @@ type Engine interface {
 	Root() *actor.RootContext
 	Supervisor() *actor.PID
 	Job(id string) (*actor.PID, bool)
+	JobHTTP(id string) (*actor.PID, bool)
 }
 
 // Options configure a Server.
@@ -114,6 +115,12 @@ func (s *Server) routes() *httprouter.Router {
 	r.POST(pathExecCancel, s.control(func() any { return &actors.Cancel{} }))
 	r.GET(pathExecLog, s.execLog)
 	r.HEAD(pathExecLog, headJSON)
+	r.GET(pathHTTPJob, s.httpJob)
+	r.HEAD(pathHTTPJob, headJSON)
+	r.GET(pathHTTPLog, s.httpJobLog)
+	r.HEAD(pathHTTPLog, headJSON)
+	r.POST(pathHTTPPause, s.httpControl(func() any { return &actors.Pause{} }))
+	r.POST(pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
 
 	r.NotFound = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

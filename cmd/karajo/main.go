@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "karajo: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil)).With("server", env.Name)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	for _, w := range env.Warnings {
 		log.Warn("config", "note", w)
 	}
@@ -92,7 +92,7 @@ func serve(env *config.Env, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("open dir_base: %w", err)
 	}
-	engine, err := actors.Start(env, store, log)
+	engine, err := actors.Start(env, store, log, actors.Options{ListenAddress: addr, Version: version})
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
@@ -108,7 +108,7 @@ func serve(env *config.Env, log *slog.Logger) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("karajo started", "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
+	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
