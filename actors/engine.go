@@ -19,12 +19,12 @@ import (
 // and a job actor per exec job. Its lookup tables are built once in Start
 // and only read afterwards, so they need no lock.
 type Engine struct {
-	system *actor.ActorSystem
-	root   *actor.RootContext
-	sup    *actor.PID
+	system   *actor.ActorSystem
+	root     *actor.RootContext
+	sup      *actor.PID
 	jobs     map[string]*actor.PID // exec jobs by ID
 	httpJobs map[string]*actor.PID // JobHttps by ID
-	log    *slog.Logger
+	log      *slog.Logger
 
 	stopOnce sync.Once
 	stopErr  error

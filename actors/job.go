@@ -58,8 +58,8 @@ type job struct {
 
 // runtime is what runs need from the engine besides their job's config.
 type runtime struct {
-	selfURL  string    // base URL of this server, for relative http_url
-	version  string    // User-Agent of JobHttp requests
+	selfURL  string     // base URL of this server, for relative http_url
+	version  string     // User-Agent of JobHttp requests
 	notifier *actor.PID // receives notifyRun; nil without notifs
 }
 

@@ -25,10 +25,10 @@ type supervisor struct {
 	httpJobs  map[string]*actor.PID  // JobHttps by ID
 	views     map[string]JobView     // by ID
 	httpViews map[string]JobHTTPView // by ID
-	max      int
-	holders  map[string]bool // IDs of jobs holding a slot
-	queue    []acquireSlot   // jobs waiting for a slot, oldest first
-	stopping bool
+	max       int
+	holders   map[string]bool // IDs of jobs holding a slot
+	queue     []acquireSlot   // jobs waiting for a slot, oldest first
+	stopping  bool
 }
 
 func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt runtime) *supervisor {
@@ -41,8 +41,8 @@ func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt 
 		httpJobs:  make(map[string]*actor.PID, len(env.JobHTTPs)),
 		views:     make(map[string]JobView, len(env.Jobs)),
 		httpViews: make(map[string]JobHTTPView, len(env.JobHTTPs)),
-		max:     max(env.MaxJobRunning, 1),
-		holders: make(map[string]bool),
+		max:       max(env.MaxJobRunning, 1),
+		holders:   make(map[string]bool),
 	}
 }
 
