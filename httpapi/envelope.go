@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/karajo/karajo/actors"
 )
@@ -94,6 +95,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Code >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(r.Context(), level, "request refused", "method", r.Method, "path", r.URL.Path, "code", ae.Code, "err", ae)
+	s.log.Log(r.Context(), level, "request refused", "method", r.Method, "path", clip(r.URL.Path), "code", ae.Code, "err", clip(ae.Error()))
 	writeJSON(w, ae.Code, envelope{Message: ae.Message, Name: ae.Name, Code: ae.Code})
+}
+
+// clip shortens s for the server log, so that a hostile request cannot
+// flood it.
+func clip(s string) string {
+	const max = 256
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }

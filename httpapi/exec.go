@@ -35,6 +35,10 @@ type envView struct {
 // the supervisor's snapshot, in one message. Gzipped when the client
 // accepts it (IMP-38).
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	list, err := actors.Ask[*actors.JobList](s.engine.Root(), s.engine.Supervisor(), &actors.GetJobs{}, s.timeout)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -1,0 +1,231 @@
+package httpapi
+
+import (
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/karajo/karajo/config"
+)
+
+// Sentinel errors of request authentication. toAPIError maps them to
+// statuses; the wrapping text names the reason for the server log only
+// (it never carries a signature or a secret).
+var (
+	// errForbidden refuses a webhook trigger (job_exec/run) whose signature
+	// is missing or wrong: 403 ERR_JOB_FORBIDDEN.
+	errForbidden = errors.New("forbidden")
+	// errBadSignature refuses a control request (pause, resume, cancel)
+	// whose X-Karajo-Sign is empty or wrong: 401.
+	errBadSignature = errors.New("empty or invalid signature")
+	// errStaleEpoch refuses a control request whose signed _karajo_epoch is
+	// not a decimal integer within ±epochWindow of the server clock
+	// (IMP-16): 401.
+	errStaleEpoch = errors.New("stale or invalid _karajo_epoch")
+)
+
+// Header names of the webhook kinds (SPEC 5).
+const (
+	headerHubSign256  = "X-Hub-Signature-256"
+	headerHubSign1    = "X-Hub-Signature"
+	headerPayloadSign = "X-Payload-Signature"
+	headerNonce       = "X-Payload-Nonce"
+)
+
+// epochWindow is how far a signed _karajo_epoch may be from the server
+// clock, either way (IMP-16). The bound itself is accepted.
+const epochWindow = 5 * time.Minute
+
+// sourcehutKeyBase64 is sourcehut's webhook public key (Ed25519), as
+// published by sourcehut and built into karajo v0.9.3 (SPEC 5.3).
+const sourcehutKeyBase64 = "uX7KWyyDNMaBma4aVbJ/cbUQpdjqczuCyK/HxzV/u+4="
+
+// sourcehutKey is the key that verifies "sourcehut" webhooks. It is set
+// once at start and only read after; tests swap it (never in parallel
+// tests) to sign with a key pair of their own.
+var sourcehutKey = decodeEd25519Key(sourcehutKeyBase64)
+
+// decodeEd25519Key decodes a standard base64 Ed25519 public key. A bad key
+// gives nil, which verifySourcehut refuses, so no request can pass with it.
+func decodeEd25519Key(s string) ed25519.PublicKey {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil
+	}
+	return ed25519.PublicKey(b)
+}
+
+// signHMAC returns the lowercase hex HMAC-SHA256 of payload keyed with
+// secret: karajo's signature everywhere (SPEC 4.4, Appendix B).
+func signHMAC(secret string, payload []byte) string {
+	return macHex(sha256.New, secret, payload)
+}
+
+// macHex returns the lowercase hex HMAC of payload with the hash h.
+func macHex(h func() hash.Hash, secret string, payload []byte) string {
+	m := hmac.New(h, []byte(secret))
+	m.Write(payload)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// validHMAC reports whether sig is exactly the lowercase hex HMAC-SHA256 of
+// payload keyed with secret. The strings are compared in constant time
+// (IMP-15); uppercase hex is refused, as in v0.9.3 (no case folding). An
+// empty sig is refused, and so is an empty secret: anyone can compute an
+// HMAC with an empty key, so it would authenticate nothing.
+func validHMAC(secret string, payload []byte, sig string) bool {
+	return equalMAC(sha256.New, secret, payload, sig)
+}
+
+// equalMAC reports whether sig is the lowercase hex HMAC of payload with
+// the hash h, compared in constant time. Empty sig or secret → false.
+func equalMAC(h func() hash.Hash, secret string, payload []byte, sig string) bool {
+	if secret == "" || sig == "" {
+		return false
+	}
+	want := macHex(h, secret, payload)
+	// ConstantTimeCompare returns at once on a length mismatch; the length
+	// of a hex digest is public, so that leaks nothing.
+	return subtle.ConstantTimeCompare([]byte(sig), []byte(want)) == 1
+}
+
+// verifyWebhook checks the signature of a job_exec/run request over the raw
+// body bytes, by the job's authKind (SPEC 5):
+//
+//   - "hmac-sha256" (and anything else, as config does): header headerSign
+//     (default X-Karajo-Sign) is the lowercase hex HMAC-SHA256 of body with
+//     secret; no prefix. A signature in any other header does not count.
+//   - "github": if X-Hub-Signature-256 is not empty, it is the lowercase
+//     hex HMAC-SHA256 with an optional "sha256=" prefix, and nothing else is
+//     looked at; otherwise X-Hub-Signature is the lowercase hex HMAC-SHA1
+//     with an optional "sha1=" prefix (IMP-21). headerSign is not used.
+//   - "sourcehut": X-Payload-Signature is the standard base64 of an Ed25519
+//     signature, by sourcehutKey, of body followed by X-Payload-Nonce (may
+//     be absent). Bad base64 is refused like a bad signature (IMP-22).
+//     secret is not used.
+//
+// It returns nil if the request is authentic, else an error wrapping
+// errForbidden whose text names the reason (never the signature).
+func verifyWebhook(authKind, headerSign, secret string, h http.Header, body []byte) error {
+	switch strings.ToLower(authKind) {
+	case config.AuthGitHub:
+		return verifyGitHub(secret, h, body)
+	case config.AuthSourcehut:
+		return verifySourcehut(sourcehutKey, h, body)
+	}
+	if headerSign == "" {
+		headerSign = config.DefaultHeaderSign
+	}
+	sig := h.Get(headerSign)
+	if sig == "" {
+		return fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
+	}
+	if !validHMAC(secret, body, sig) {
+		return fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)
+	}
+	return nil
+}
+
+// verifyGitHub checks a "github" webhook (SPEC 5.2, IMP-21).
+func verifyGitHub(secret string, h http.Header, body []byte) error {
+	if sig := h.Get(headerHubSign256); sig != "" {
+		if !equalMAC(sha256.New, secret, body, strings.TrimPrefix(sig, "sha256=")) {
+			return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)
+		}
+		return nil
+	}
+	sig := h.Get(headerHubSign1)
+	if sig == "" {
+		return fmt.Errorf("github: headers %s and %s missing or empty: %w", headerHubSign256, headerHubSign1, errForbidden)
+	}
+	if !equalMAC(sha1.New, secret, body, strings.TrimPrefix(sig, "sha1=")) {
+		return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)
+	}
+	return nil
+}
+
+// verifySourcehut checks a "sourcehut" webhook against key (SPEC 5.3,
+// IMP-22). A key of the wrong size refuses everything (ed25519.Verify
+// would panic on it).
+func verifySourcehut(key ed25519.PublicKey, h http.Header, body []byte) error {
+	if len(key) != ed25519.PublicKeySize {
+		return fmt.Errorf("sourcehut: no valid public key: %w", errForbidden)
+	}
+	raw := h.Get(headerPayloadSign)
+	if raw == "" {
+		return fmt.Errorf("sourcehut: header %s missing or empty: %w", headerPayloadSign, errForbidden)
+	}
+	sig, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return fmt.Errorf("sourcehut: header %s is not base64: %w", headerPayloadSign, errForbidden)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("sourcehut: header %s holds %d bytes, want %d: %w", headerPayloadSign, len(sig), ed25519.SignatureSize, errForbidden)
+	}
+	nonce := h.Get(headerNonce)
+	msg := make([]byte, 0, len(body)+len(nonce))
+	msg = append(append(msg, body...), nonce...)
+	if !ed25519.Verify(key, msg, sig) {
+		return fmt.Errorf("sourcehut: header %s does not match the body and nonce: %w", headerPayloadSign, errForbidden)
+	}
+	return nil
+}
+
+// checkEpoch applies IMP-16 to the signed parameters vals of a control
+// request: a _karajo_epoch, when present, must be one value of ASCII digits
+// only (no sign, no exponent, not empty) whose Unix time in seconds is
+// within ±5 minutes of now, bounds included. Absent is fine: the karajo Go
+// client sends none for JobHttp pause/resume. Sent twice is refused, as
+// ambiguous. The error wraps errStaleEpoch.
+func checkEpoch(vals url.Values, now time.Time) error {
+	vs, ok := vals["_karajo_epoch"]
+	if !ok {
+		return nil
+	}
+	if len(vs) != 1 {
+		return fmt.Errorf("_karajo_epoch given %d times: %w", len(vs), errStaleEpoch)
+	}
+	epoch, ok := parseEpoch(vs[0])
+	if !ok {
+		return fmt.Errorf("_karajo_epoch %.32q is not a decimal Unix time: %w", vs[0], errStaleEpoch)
+	}
+	// The true difference of two int64 always fits in a uint64, and the
+	// uint64 subtraction computes it exactly: no overflow, whatever now is.
+	n := now.Unix()
+	var off uint64
+	if epoch >= n {
+		off = uint64(epoch) - uint64(n)
+	} else {
+		off = uint64(n) - uint64(epoch)
+	}
+	if off > uint64(epochWindow/time.Second) {
+		return fmt.Errorf("_karajo_epoch %d is %d s away from the server clock %d, over %v: %w", epoch, off, n, epochWindow, errStaleEpoch)
+	}
+	return nil
+}
+
+// parseEpoch parses s made of ASCII digits only into a non-negative int64.
+func parseEpoch(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64) // fails only on overflow now
+	return v, err == nil
+}
