@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,16 +17,16 @@ import (
 )
 
 // Engine is the running actor system of one karajo server: the supervisor
-// and a job actor per exec job. Its lookup tables are built once in Start
-// and only read afterwards, so they need no lock.
+// and a job actor per job. Its ID → actor tables are immutable maps behind
+// an atomic pointer, replaced whole by Reload.
 type Engine struct {
-	system   *actor.ActorSystem
-	root     *actor.RootContext
-	sup      *actor.PID
-	jobs     map[string]*actor.PID // exec jobs by ID
-	httpJobs map[string]*actor.PID // JobHttps by ID
-	log      *slog.Logger
+	system *actor.ActorSystem
+	root   *actor.RootContext
+	sup    *actor.PID
+	tables atomic.Pointer[jobTables] // replaced whole by Reload
+	log    *slog.Logger
 
+	groups   *groupSet
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -41,6 +42,8 @@ type Options struct {
 	ListenAddress string
 	// Version is sent in the User-Agent of JobHttp requests.
 	Version string
+	// Metrics records the engine's metrics; nil records nothing.
+	Metrics *Metrics
 }
 
 // Start spawns the supervisor, the notifier and one actor per job of env.
@@ -57,7 +60,8 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		}
 	})
 	e := &Engine{system: system, root: system.Root, log: log}
-	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version}
+	e.groups = newGroupSet()
+	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics}
 	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)
@@ -67,7 +71,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	e.jobs, e.httpJobs = pids.byID, pids.httpByID
+	e.tables.Store(&jobTables{jobs: pids.byID, httpJobs: pids.httpByID})
 	// Wait until every job has loaded: each answers GetJob only after its
 	// Started message, and has told the supervisor its view before that.
 	if err := e.each(func(pid *actor.PID) error {
@@ -103,10 +107,11 @@ func (e *Engine) each(fn func(*actor.PID) error) error {
 			}
 		}()
 	}
-	for _, pid := range e.jobs {
+	t := e.tables.Load()
+	for _, pid := range t.jobs {
 		pids <- pid
 	}
-	for _, pid := range e.httpJobs {
+	for _, pid := range t.httpJobs {
 		pids <- pid
 	}
 	close(pids)
@@ -128,13 +133,13 @@ func (e *Engine) Supervisor() *actor.PID { return e.sup }
 
 // Job returns the actor of the exec job with this exact ID.
 func (e *Engine) Job(id string) (*actor.PID, bool) {
-	pid, ok := e.jobs[id]
+	pid, ok := e.tables.Load().jobs[id]
 	return pid, ok
 }
 
 // JobHTTP returns the actor of the JobHttp with this exact ID.
 func (e *Engine) JobHTTP(id string) (*actor.PID, bool) {
-	pid, ok := e.httpJobs[id]
+	pid, ok := e.tables.Load().httpJobs[id]
 	return pid, ok
 }
 
@@ -149,6 +154,37 @@ func selfURL(listen string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
+
+// jobTables maps job IDs to their actors; never changed once published.
+type jobTables struct {
+	jobs     map[string]*actor.PID // exec jobs
+	httpJobs map[string]*actor.PID // JobHttps
+}
+
+// Changes lists what a Reload did, by kind and job ID.
+type Changes struct {
+	Added, Removed, Changed []string // "job:<id>" or "job_http:<id>"
+}
+
+// Reload applies a new, already validated configuration: added jobs start,
+// removed jobs stop once their run in progress (if any) has ended, changed
+// jobs keep their counter, status and logs and use the new settings from
+// their next run on; max_job_running and the notifs follow the new config.
+// dir_base and listen_address cannot change without a restart: the caller
+// keeps the old values.
+func (e *Engine) Reload(env *config.Env) (Changes, error) {
+	r, err := Ask[*reloaded](e.root, e.sup, &reload{env: env}, startTimeout)
+	if err != nil {
+		return Changes{}, fmt.Errorf("reload: %w", err)
+	}
+	e.tables.Store(&jobTables{jobs: r.byID, httpJobs: r.httpByID})
+	return r.changes, nil
+}
+
+// Kill sends SIGKILL to the process groups of every command running now,
+// for an emergency stop that cannot wait for Shutdown. The runs are not
+// recorded: the next start finalises them as interrupted.
+func (e *Engine) Kill() int { return e.groups.killAll() }
 
 // Shutdown stops the engine: no more slots are granted, timers stop,
 // waiting triggers are dropped, and every run in progress is canceled

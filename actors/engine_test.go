@@ -463,3 +463,77 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("files on disk = %v", names)
 	}
 }
+
+// TestReload: added jobs start, a removed job finishes its run and then
+// disappears, a changed job keeps its counter and logs and uses its new
+// commands; max_job_running follows the config.
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := startEngineIn(t, dir, 1,
+		&config.Job{ID: "a", Path: "/a", Commands: []string{"echo old"}},
+		&config.Job{ID: "b", Path: "/b", Commands: []string{"sleep 0.5"}},
+	)
+	if _, err := ask[*JobView](t, e, "a", &Trigger{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e, "a", "first run", func(v JobView) bool { return idle(v) && len(v.Logs) == 1 })
+	if _, err := ask[*JobView](t, e, "b", &Trigger{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e, "b", "running", func(v JobView) bool { return v.Running })
+
+	next := &config.Env{DirBase: dir, MaxJobRunning: 2, Secret: "s3cret", Jobs: []*config.Job{
+		{ID: "a", Name: "a", Path: "/a", Commands: []string{"echo new"}, LogRetention: 5},
+		{ID: "c", Name: "c", Path: "/c", Commands: []string{"true"}, LogRetention: 5},
+	}}
+	ch, err := e.Reload(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Changes{Added: []string{"job:c"}, Removed: []string{"job:b"}, Changed: []string{"job:a"}}
+	if fmt.Sprint(ch) != fmt.Sprint(want) {
+		t.Errorf("changes = %+v, want %+v", ch, want)
+	}
+	if _, ok := e.Job("b"); ok {
+		t.Error("removed job b still looked up")
+	}
+	// b's run goes on and ends normally, then b leaves the snapshot.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := Ask[*JobList](e.Root(), e.Supervisor(), &GetJobs{}, askTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, j := range list.Jobs {
+			ids = append(ids, j.ID)
+		}
+		if strings.Join(ids, ",") == "a,c" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs after reload = %v, want a,c", ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := ask[*JobView](t, e, "c", &Trigger{}); err != nil {
+		t.Fatalf("trigger added job: %v", err)
+	}
+	waitJob(t, e, "c", "run", func(v JobView) bool { return idle(v) && len(v.Logs) == 1 })
+	if _, err := ask[*JobView](t, e, "a", &Trigger{}); err != nil {
+		t.Fatal(err)
+	}
+	a := waitJob(t, e, "a", "second run", func(v JobView) bool { return idle(v) && len(v.Logs) == 2 })
+	if a.Logs[1].Counter != 2 || a.Commands[0] != "echo new" {
+		t.Fatalf("a after reload: logs %+v commands %v", a.Logs, a.Commands)
+	}
+	lf, err := ask[*LogFile](t, e, "a", &GetLog{Counter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.File.Close()
+	b, _ := io.ReadAll(lf.File)
+	if !strings.Contains(string(b), ": new\n") {
+		t.Fatalf("second run did not use the new command:\n%s", b)
+	}
+}

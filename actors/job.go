@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -44,6 +45,7 @@ type job struct {
 	logs    []logstore.LogRef
 
 	waiting        bool       // asked the supervisor for a slot
+	waitSince      time.Time  // when it asked
 	run            *actor.PID // run child in progress
 	runCounter     int64
 	pendingTrigger bool
@@ -54,6 +56,7 @@ type job struct {
 
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
+	retiring  bool       // removed by a reload: stops once idle
 }
 
 // runtime is what runs need from the engine besides their job's config.
@@ -61,6 +64,8 @@ type runtime struct {
 	selfURL  string     // base URL of this server, for relative http_url
 	version  string     // User-Agent of JobHttp requests
 	notifier *actor.PID // receives notifyRun; nil without notifs
+	groups   *groupSet  // live process groups, for the emergency stop
+	metrics  *Metrics   // may be nil
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -111,6 +116,10 @@ func (j *job) Receive(ctx actor.Context) {
 		j.onFinished(ctx, msg)
 	case *stopJob:
 		j.stop(ctx)
+	case *reconfigure:
+		j.onReconfigure(ctx, msg)
+	case *retire:
+		j.onRetire(ctx)
 	case actor.AutoReceiveMessage, actor.SystemMessage:
 	default:
 		j.log.Warn("job: unexpected message", "job", j.id, "type", fmt.Sprintf("%T", msg))
@@ -122,6 +131,14 @@ func (j *job) load() {
 	id := j.id
 	if err := j.store.Prepare(j.kind, id); err != nil {
 		j.log.Error("prepare job directories", "job", id, "err", err)
+	}
+	if g, ok := j.store.LoadGroup(j.kind, id); ok {
+		if killLeftover(g) {
+			j.log.Warn("killed the process group a crash left running", string(j.kind), id, "pgid", g.PGID)
+		}
+		if err := j.store.ClearGroup(j.kind, id); err != nil {
+			j.log.Warn("clear process group record", string(j.kind), id, "err", err)
+		}
 	}
 	rec, err := j.store.Recover(j.kind, id, j.keep)
 	if err != nil {
@@ -150,7 +167,10 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 	switch {
 	case j.stopping:
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrStopping)
+	case j.retiring:
+		return nil, fmt.Errorf("job %s: removed from the configuration: %w", j.id, ErrJobNotFound)
 	case j.paused:
+		j.rt.metrics.TriggerRefused("paused")
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
 	}
 	v := j.reply() // the job as it is when the trigger is queued
@@ -161,6 +181,7 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 	case !j.pendingTrigger:
 		j.pendingTrigger = true
 	default:
+		j.rt.metrics.TriggerRefused("busy")
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobBusy)
 	}
 	return v, nil
@@ -195,6 +216,7 @@ func (j *job) requestSlot(ctx actor.Context) {
 		j.disarm()
 	}
 	j.waiting = true
+	j.waitSince = time.Now()
 	if j.kind != logstore.KindJob {
 		j.onSlot(ctx)
 		return
@@ -212,7 +234,10 @@ func (j *job) releaseSlot(ctx actor.Context) {
 // paused or stopped meanwhile (IMP-17: then nothing is recorded).
 func (j *job) onSlot(ctx actor.Context) {
 	j.waiting = false
-	if j.stopping || j.paused {
+	if j.kind == logstore.KindJob {
+		j.rt.metrics.slotWaited(time.Since(j.waitSince))
+	}
+	if j.stopping || j.paused || j.retiring {
 		j.releaseSlot(ctx)
 		j.pendingTrigger, j.pendingTick = false, false
 		if !j.stopping {
@@ -246,6 +271,8 @@ func (j *job) onSlot(ctx actor.Context) {
 			workDir:  j.store.WorkDir(j.kind, id),
 			rl:       rl,
 			log:      j.log,
+			store:    j.store,
+			groups:   j.rt.groups,
 		}
 	} else {
 		run = &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
@@ -257,6 +284,7 @@ func (j *job) onSlot(ctx actor.Context) {
 		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return run }))
 	}
 	j.run = pid
+	j.rt.metrics.runStarted(string(j.kind), id)
 	j.log.Info("run started", string(j.kind), id, "counter", counter)
 	j.publish(ctx)
 }
@@ -287,6 +315,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		}
 	}
 	j.lastRun = now()
+	j.rt.metrics.runFinished(string(j.kind), id, msg.status, msg.dur, j.lastRun)
 	if j.paused {
 		j.status = StatusPaused // IMP-3: the pause survives the end of the run
 	} else {
@@ -307,6 +336,11 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		return
 	}
 	switch {
+	case j.retiring:
+		j.pendingTrigger, j.pendingTick = false, false
+		j.publish(ctx)
+		ctx.Send(j.sup, &retired{kind: string(j.kind), id: j.id}) // after the view: it removes it
+		return
 	case j.paused:
 		j.pendingTrigger, j.pendingTick = false, false
 	case j.pendingTrigger:
@@ -469,8 +503,37 @@ func (j *job) publish(ctx actor.Context) {
 	ctx.Send(j.sup, &jobChanged{httpView: &v})
 }
 
-// notify queues the notifications of a finished run (wired with the notifier).
-func (j *job) notify(actor.Context, *runFinished) {}
+// notify queues the notifications of a finished run (SPEC 10.1, for both
+// kinds: v0.9.3 ignores them on JobHttp, this project does not).
+func (j *job) notify(ctx actor.Context, msg *runFinished) {
+	var names []string
+	switch {
+	case j.rt.notifier == nil || msg.ref.Name == "":
+		return
+	case msg.status == StatusSuccess && j.exec != nil:
+		names = j.exec.NotifOnSuccess
+	case msg.status == StatusFailed && j.exec != nil:
+		names = j.exec.NotifOnFailed
+	case msg.status == StatusSuccess:
+		names = j.http.NotifOnSuccess
+	case msg.status == StatusFailed:
+		names = j.http.NotifOnFailed
+	}
+	if len(names) == 0 {
+		return
+	}
+	ctx.Send(j.rt.notifier, &notifyRun{
+		kind:    string(j.kind),
+		jobID:   j.id,
+		counter: msg.counter,
+		status:  msg.status,
+		logPath: filepath.Join(j.store.LogDir(j.kind, j.id), msg.ref.Name),
+		names:   names,
+	})
+}
+
+// timeZero is the zero time (no next run).
+var timeZero time.Time
 
 // now is the server's "now" for stamps: the wall clock rounded to the
 // nearest second, UTC (SPEC 1.7).

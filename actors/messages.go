@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
 )
 
@@ -91,6 +92,12 @@ type LogFile struct {
 	File    *os.File
 	Size    int64
 }
+
+// Ping asks the supervisor whether it answers (readiness). The reply is *Pong.
+type Ping struct{}
+
+// Pong is the reply to Ping.
+type Pong struct{}
 
 // GetJob asks a job for its view. The reply is *JobView.
 type GetJob struct{}
@@ -180,3 +187,33 @@ type runFinished struct {
 
 // cancelRun tells a run child to kill its process group.
 type cancelRun struct{}
+
+// reload asks the supervisor to apply a new configuration (reply *reloaded).
+type reload struct {
+	env *config.Env
+}
+
+// reloaded is the reply to reload: the new ID tables and what changed.
+type reloaded struct {
+	byID, httpByID map[string]*actor.PID
+	changes        Changes
+}
+
+// reconfigure gives a job its new settings (exactly one of exec and http
+// is set, for the job's kind) and the engine's runtime; it also cancels a
+// pending retire.
+type reconfigure struct {
+	exec *config.Job
+	http *config.JobHTTP
+	rt   runtime
+}
+
+// retire tells a job that it was removed from the configuration: it stops
+// its timer, drops pending work and reports retired once no run is left.
+type retire struct{}
+
+// retired tells the supervisor that a retiring job has no run left.
+type retired struct {
+	kind string
+	id   string
+}

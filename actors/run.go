@@ -49,6 +49,8 @@ type execRun struct {
 	workDir  string
 	rl       *logstore.RunLog
 	log      *slog.Logger
+	store    *logstore.Store
+	groups   *groupSet
 	cancel   context.CancelFunc
 }
 
@@ -99,6 +101,9 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	case StatusCanceled:
 		r.line("??? CANCELED")
 	}
+	if err := r.store.ClearGroup(logstore.KindJob, r.id); err != nil {
+		r.log.Warn("clear process group record", "job", r.id, "counter", r.counter, "err", err)
+	}
 	ref, err := r.rl.Finish(fin.status)
 	if err != nil {
 		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)
@@ -127,13 +132,23 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	cmd.Dir = r.workDir
 	cmd.Env = []string{"KARAJO_JOB_COUNTER=" + strconv.FormatInt(r.counter, 10), "PATH=" + commandPath}
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that cancel reaches every process; and
+	// SIGKILL to the shell should this server die without a chance to
+	// cancel (the group is then killed at the next start).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	pw.Close() // the children hold their own copies
 	if err != nil {
 		return err
 	}
 	pgid := cmd.Process.Pid
+	r.groups.add(pgid)
+	defer r.groups.remove(pgid)
+	if start, ok := procStart(pgid); ok {
+		if err := r.store.SaveGroup(logstore.KindJob, r.id, logstore.Group{PGID: pgid, Start: start}); err != nil {
+			r.log.Warn("record process group", "job", r.id, "counter", r.counter, "err", err)
+		}
+	}
 
 	copied := make(chan struct{})
 	go func() {

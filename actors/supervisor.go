@@ -26,8 +26,9 @@ type supervisor struct {
 	views     map[string]JobView     // by ID
 	httpViews map[string]JobHTTPView // by ID
 	max       int
-	holders   map[string]bool // IDs of jobs holding a slot
-	queue     []acquireSlot   // jobs waiting for a slot, oldest first
+	holders   map[string]bool       // IDs of jobs holding a slot
+	queue     []acquireSlot         // jobs waiting for a slot, oldest first
+	retiring  map[string]*actor.PID // removed jobs whose run has not ended, by "kind:id"
 	stopping  bool
 }
 
@@ -43,6 +44,7 @@ func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt 
 		httpViews: make(map[string]JobHTTPView, len(env.JobHTTPs)),
 		max:       max(env.MaxJobRunning, 1),
 		holders:   make(map[string]bool),
+		retiring:  make(map[string]*actor.PID),
 	}
 }
 
@@ -66,6 +68,12 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.acquire(ctx, *msg)
 	case *releaseSlot:
 		s.release(ctx, msg.id)
+	case *reload:
+		s.applyReload(ctx, msg.env)
+	case *retired:
+		s.onRetired(ctx, msg)
+	case *Ping:
+		ctx.Respond(&Pong{})
 	case *stopGranting:
 		s.stopping = true
 		s.queue = nil
@@ -79,23 +87,44 @@ func (s *supervisor) Receive(ctx actor.Context) {
 // spawnJobs spawns the notifier (when notifs exist) and one actor per job
 // of either kind.
 func (s *supervisor) spawnJobs(ctx actor.Context) {
-	self, rt := ctx.Self(), s.rt
+	s.spawnNotifier(ctx)
 	for _, jc := range s.env.Jobs {
-		props := actor.PropsFromProducer(func() actor.Actor { return newExecJob(jc, s.store, s.log, self, rt) })
-		if pid, err := ctx.SpawnNamed(props, "job/"+jc.ID); err != nil {
-			// IDs are unique (config refuses collisions), so this is a bug.
-			s.log.Error("spawn job", "job", jc.ID, "err", err)
-		} else {
-			s.jobs[jc.ID] = pid
-		}
+		s.spawnExec(ctx, jc)
 	}
 	for _, jc := range s.env.JobHTTPs {
-		props := actor.PropsFromProducer(func() actor.Actor { return newHTTPJob(jc, s.store, s.log, self, rt) })
-		if pid, err := ctx.SpawnNamed(props, "job_http/"+jc.ID); err != nil {
-			s.log.Error("spawn job", "job_http", jc.ID, "err", err)
-		} else {
-			s.httpJobs[jc.ID] = pid
-		}
+		s.spawnHTTP(ctx, jc)
+	}
+}
+
+// spawnNotifier spawns the notifier when the config has notifs.
+func (s *supervisor) spawnNotifier(ctx actor.Context) {
+	if len(s.env.Notifs) == 0 {
+		return
+	}
+	notifs, log := s.env.Notifs, s.log
+	s.rt.notifier = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return newNotifier(notifs, log, notifierOptions{})
+	}))
+}
+
+func (s *supervisor) spawnExec(ctx actor.Context, jc *config.Job) {
+	self, rt := ctx.Self(), s.rt
+	props := actor.PropsFromProducer(func() actor.Actor { return newExecJob(jc, s.store, s.log, self, rt) })
+	if pid, err := ctx.SpawnNamed(props, "job/"+jc.ID); err != nil {
+		// IDs are unique (config refuses collisions), so this is a bug.
+		s.log.Error("spawn job", "job", jc.ID, "err", err)
+	} else {
+		s.jobs[jc.ID] = pid
+	}
+}
+
+func (s *supervisor) spawnHTTP(ctx actor.Context, jc *config.JobHTTP) {
+	self, rt := ctx.Self(), s.rt
+	props := actor.PropsFromProducer(func() actor.Actor { return newHTTPJob(jc, s.store, s.log, self, rt) })
+	if pid, err := ctx.SpawnNamed(props, "job_http/"+jc.ID); err != nil {
+		s.log.Error("spawn job", "job_http", jc.ID, "err", err)
+	} else {
+		s.httpJobs[jc.ID] = pid
 	}
 }
 
@@ -122,6 +151,7 @@ func (s *supervisor) acquire(ctx actor.Context, req acquireSlot) {
 		return
 	}
 	s.queue = append(s.queue, req)
+	s.rt.metrics.queueLength(len(s.queue))
 }
 
 func (s *supervisor) grant(ctx actor.Context, req acquireSlot) {
@@ -141,10 +171,16 @@ func (s *supervisor) release(ctx actor.Context, id string) {
 		return
 	}
 	delete(s.holders, id)
+	s.grantFree(ctx)
+}
+
+// grantFree grants free slots to the oldest waiting jobs.
+func (s *supervisor) grantFree(ctx actor.Context) {
 	for !s.stopping && len(s.holders) < s.max && len(s.queue) > 0 {
 		next := s.queue[0]
 		s.queue[0] = acquireSlot{}
 		s.queue = s.queue[1:]
 		s.grant(ctx, next)
 	}
+	s.rt.metrics.queueLength(len(s.queue))
 }

@@ -33,6 +33,8 @@ type karajoTOML struct {
 	HTTPTimeout   duration `toml:"http_timeout"`
 	MaxJobRunning int      `toml:"max_job_running"`
 	IsDevelopment bool     `toml:"is_development"`
+
+	ShutdownTimeout duration `toml:"shutdown_timeout"`
 }
 
 type notifTOML struct {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path"
@@ -44,6 +45,12 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	}
 	if env.HTTPTimeout == 0 {
 		env.HTTPTimeout = DefaultHTTPTimeout
+	}
+	switch env.ShutdownTimeout = c.duration(file, "karajo.shutdown_timeout", k.ShutdownTimeout); {
+	case env.ShutdownTimeout == 0:
+		env.ShutdownTimeout = DefaultShutdownTimeout
+	case env.ShutdownTimeout < time.Second:
+		c.fail(file, "karajo.shutdown_timeout", "must be at least 1s, got %v", env.ShutdownTimeout)
 	}
 	if reason := checkListen(env.ListenAddress); reason != "" {
 		c.fail(file, "karajo.listen_address", "%s", reason)
@@ -98,6 +105,16 @@ func (c *checker) notif(file, name string, t *notifTOML) *Notif {
 	}
 	if t.Kind != "email" {
 		c.fail(file, key("kind"), "unknown kind %q: want \"email\"", t.Kind)
+	}
+	// An empty from or to is reported at send time, not here: v0.9.3
+	// accepted such tables.
+	if _, err := mail.ParseAddress(t.From); t.From != "" && err != nil {
+		c.fail(file, key("from"), "invalid address %q: %v", t.From, err)
+	}
+	for i, to := range t.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			c.fail(file, fmt.Sprintf("%s[%d]", key("to"), i), "invalid address %q: %v", to, err)
+		}
 	}
 	if t.SMTPServer == "" {
 		c.fail(file, key("smtp_server"), "missing: want scheme://host[:port] with scheme smtp, smtps or smtp+starttls")

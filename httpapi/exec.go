@@ -44,17 +44,18 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 		s.writeError(w, r, err)
 		return
 	}
+	c := s.conf.Load()
 	env := envView{
 		Jobs:          make(map[string]actors.JobView, len(list.Jobs)),
 		HTTPJobs:      make(map[string]actors.JobHTTPView, len(list.HTTPJobs)),
-		Name:          s.env.Name,
+		Name:          c.env.Name,
 		ListenAddress: s.listen,
-		DirBase:       s.env.DirBase,
-		DirPublic:     s.env.DirPublic,
+		DirBase:       c.env.DirBase,
+		DirPublic:     c.env.DirPublic,
 		Version:       s.version,
-		HTTPTimeout:   s.env.HTTPTimeout,
-		MaxJobRunning: s.env.MaxJobRunning,
-		IsDevelopment: s.env.IsDevelopment,
+		HTTPTimeout:   c.env.HTTPTimeout,
+		MaxJobRunning: c.env.MaxJobRunning,
+		IsDevelopment: c.env.IsDevelopment,
 	}
 	for _, j := range list.Jobs {
 		env.Jobs[j.Name] = j
@@ -82,16 +83,18 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, err)
 		return
 	}
-	job, ok := s.paths[actors.PathKey(p)]
+	job, ok := s.conf.Load().paths[actors.PathKey(p)]
 	var pid *actor.PID
 	if ok {
 		pid, ok = s.engine.Job(job.ID)
 	}
 	if !ok {
+		s.metrics.TriggerRefused("not_found")
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
 	if err := verifyWebhook(job.AuthKind, job.HeaderSign, job.Secret, r.Header, body); err != nil {
+		s.metrics.TriggerRefused("forbidden")
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
 	}
@@ -125,7 +128,7 @@ func (s *Server) control(msg func() any) httprouter.Handle {
 				return
 			}
 		}
-		if !validHMAC(s.env.Secret, body, r.Header.Get("X-Karajo-Sign")) {
+		if !validHMAC(s.conf.Load().env.Secret, body, r.Header.Get("X-Karajo-Sign")) {
 			s.writeError(w, r, errBadSignature)
 			return
 		}

@@ -80,7 +80,7 @@ func (s *Server) httpControl(msg func() any) httprouter.Handle {
 			s.writeError(w, r, err)
 			return
 		}
-		if !validHMAC(s.env.Secret, []byte(raw), r.Header.Get("X-Karajo-Sign")) {
+		if !validHMAC(s.conf.Load().env.Secret, []byte(raw), r.Header.Get("X-Karajo-Sign")) {
 			s.writeError(w, r, errBadSignature)
 			return
 		}

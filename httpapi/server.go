@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/config"
@@ -44,32 +46,37 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock for _karajo_epoch checks; nil means time.Now.
 	Now func() time.Time
+	// Registry, when set, gets the HTTP metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	// Metrics are the engine's collectors (refused triggers); may be nil.
+	Metrics *actors.Metrics
 }
 
 // Server is the HTTP API of one karajo server.
 type Server struct {
-	env     *config.Env
+	conf    atomic.Pointer[apiConfig] // replaced whole by Reload
 	engine  Engine
 	log     *slog.Logger
 	version string
 	listen  string
 	timeout time.Duration
 	now     func() time.Time
-	paths   map[string]*config.Job // webhook exec jobs by actors.PathKey of their path
 	router  *httprouter.Router
+
+	gatherer prometheus.Gatherer
+	httpm    *httpMetrics
+	metrics  *actors.Metrics
 }
 
 // New builds the API server and its routes.
 func New(o Options) *Server {
 	s := &Server{
-		env:     o.Env,
 		engine:  o.Engine,
 		log:     o.Log,
 		version: o.Version,
 		listen:  o.ListenAddress,
 		timeout: o.Timeout,
 		now:     o.Now,
-		paths:   make(map[string]*config.Job),
 	}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
@@ -80,13 +87,33 @@ func New(o Options) *Server {
 	if s.listen == "" {
 		s.listen = o.Env.ListenAddress
 	}
-	for _, j := range o.Env.Jobs {
-		if j.Path != "" {
-			s.paths[actors.PathKey(j.Path)] = j
-		}
+	s.Reload(o.Env)
+	s.metrics = o.Metrics
+	if o.Registry != nil {
+		s.gatherer = o.Registry
+		s.httpm = newHTTPMetrics(o.Registry)
 	}
 	s.router = s.routes()
 	return s
+}
+
+// apiConfig is the part of the configuration the handlers read; never
+// changed once published.
+type apiConfig struct {
+	env   *config.Env
+	paths map[string]*config.Job // webhook exec jobs by actors.PathKey of their path
+}
+
+// Reload makes the handlers use env from now on (the engine must have
+// been reloaded first, so that new jobs have actors).
+func (s *Server) Reload(env *config.Env) {
+	c := &apiConfig{env: env, paths: make(map[string]*config.Job)}
+	for _, j := range env.Jobs {
+		if j.Path != "" {
+			c.paths[actors.PathKey(j.Path)] = j
+		}
+	}
+	s.conf.Store(c)
 }
 
 // API paths.
@@ -107,20 +134,25 @@ func (s *Server) routes() *httprouter.Router {
 	r.HandleMethodNotAllowed = true
 	r.HandleOPTIONS = true
 
-	r.GET(pathEnv, s.environment)
-	r.HEAD(pathEnv, headJSON)
-	r.POST(pathExecRun+"/*path", s.runJob)
-	r.POST(pathExecPause, s.control(func() any { return &actors.Pause{} }))
-	r.POST(pathExecResume, s.control(func() any { return &actors.Resume{} }))
-	r.POST(pathExecCancel, s.control(func() any { return &actors.Cancel{} }))
-	r.GET(pathExecLog, s.execLog)
-	r.HEAD(pathExecLog, headJSON)
-	r.GET(pathHTTPJob, s.httpJob)
-	r.HEAD(pathHTTPJob, headJSON)
-	r.GET(pathHTTPLog, s.httpJobLog)
-	r.HEAD(pathHTTPLog, headJSON)
-	r.POST(pathHTTPPause, s.httpControl(func() any { return &actors.Pause{} }))
-	r.POST(pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
+	handle := func(method, path string, h httprouter.Handle) {
+		r.Handle(method, path, s.instrument(path, h))
+	}
+	handle(http.MethodGet, pathEnv, s.environment)
+	handle(http.MethodHead, pathEnv, headJSON)
+	handle(http.MethodPost, pathExecRun+"/*path", s.runJob)
+	handle(http.MethodPost, pathExecPause, s.control(func() any { return &actors.Pause{} }))
+	handle(http.MethodPost, pathExecResume, s.control(func() any { return &actors.Resume{} }))
+	handle(http.MethodPost, pathExecCancel, s.control(func() any { return &actors.Cancel{} }))
+	handle(http.MethodGet, pathExecLog, s.execLog)
+	handle(http.MethodHead, pathExecLog, headJSON)
+	handle(http.MethodGet, pathHTTPJob, s.httpJob)
+	handle(http.MethodHead, pathHTTPJob, headJSON)
+	handle(http.MethodGet, pathHTTPLog, s.httpJobLog)
+	handle(http.MethodHead, pathHTTPLog, headJSON)
+	handle(http.MethodPost, pathHTTPPause, s.httpControl(func() any { return &actors.Pause{} }))
+	handle(http.MethodPost, pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
+	handle(http.MethodGet, pathHealth, s.health)
+	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 
 	r.NotFound = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -170,6 +202,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // notFound answers requests that match no route (SPEC 4.2, IMP-13).
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() { s.httpm.observe("not_found", rec.code) }()
+	w = rec
 	if strings.HasPrefix(strings.ToLower(r.URL.Path)+"/", apiPrefix) {
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "not found"})
 		return

@@ -65,6 +65,7 @@ func (s *Store) Prepare(kind Kind, id string) error {
 		s.WorkDir(kind, id),
 		s.LogDir(kind, id),
 		filepath.Join(s.base, "var", "run", "karajo", string(KindJobHTTP)),
+		filepath.Join(s.base, "var", "run", "karajo", string(KindJob)),
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, dirMode); err != nil {

@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/httpapi"
@@ -30,12 +33,9 @@ import (
 // version is set at build time with -ldflags '-X main.version=…'.
 var version = "0.1.0-dev"
 
-// Shutdown budget (IMP-7: exit within 15 s): open requests get httpGrace,
-// then the runs in progress are canceled and recorded within engineGrace.
-const (
-	httpGrace   = 3 * time.Second
-	engineGrace = 10 * time.Second
-)
+// httpGrace is the most a graceful stop waits for open requests; the rest
+// of [karajo] shutdown_timeout is for canceling and recording runs.
+const httpGrace = 3 * time.Second
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -92,11 +92,15 @@ func serve(env *config.Env, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("open dir_base: %w", err)
 	}
-	engine, err := actors.Start(env, store, log, actors.Options{ListenAddress: addr, Version: version})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := actors.NewMetrics(reg)
+	engine, err := actors.Start(env, store, log, actors.Options{ListenAddress: addr, Version: version, Metrics: metrics})
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	api := httpapi.New(httpapi.Options{Env: env, Engine: engine, Log: log, Version: version, ListenAddress: addr})
+	api := httpapi.New(httpapi.Options{Env: env, Engine: engine, Log: log, Version: version, ListenAddress: addr,
+		Registry: reg, Metrics: metrics})
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -110,29 +114,95 @@ func serve(env *config.Env, log *slog.Logger) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
 
-	sigs := make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	var failed error
-	select {
-	case sig := <-sigs:
-		log.Info("stopping", "signal", sig.String())
-	case err := <-serveErr:
-		failed = fmt.Errorf("serve HTTP: %w", err)
+wait:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				env = reload(env, engine, api, log)
+				continue
+			}
+			log.Info("stopping", "signal", sig.String(), "timeout", env.ShutdownTimeout)
+			break wait
+		case err := <-serveErr:
+			failed = fmt.Errorf("serve HTTP: %w", err)
+			break wait
+		}
 	}
 
+	// A second SIGTERM or SIGINT while stopping: kill every command's
+	// process group and exit at once; the next start finalises the runs.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue
+				}
+				n := engine.Kill()
+				log.Warn("second signal: exiting at once", "signal", sig.String(), "killed_groups", n)
+				os.Exit(1)
+			case <-stopped:
+				return
+			}
+		}
+	}()
+
 	start := time.Now()
-	hctx, cancel := context.WithTimeout(context.Background(), httpGrace)
+	budget := env.ShutdownTimeout
+	hctx, cancel := context.WithTimeout(context.Background(), min(httpGrace, budget/4))
 	if err := srv.Shutdown(hctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("stop HTTP server", "err", err)
 	}
 	cancel()
 	_ = srv.Close()
-	ectx, cancel := context.WithTimeout(context.Background(), engineGrace)
+	ectx, cancel := context.WithTimeout(context.Background(), budget-time.Since(start)-100*time.Millisecond)
 	defer cancel()
 	if err := engine.Shutdown(ectx); err != nil {
 		log.Error("stop jobs", "err", err)
+		if n := engine.Kill(); n > 0 {
+			log.Error("killed the process groups of runs that did not stop in time", "groups", n)
+		}
 	}
 	log.Info("stopped", "dur", time.Since(start).Round(time.Millisecond))
 	return failed
+}
+
+// reload re-reads the configuration (SIGHUP). All of it is validated
+// first and applied only when valid: added jobs start, removed jobs stop
+// after their run, changed jobs keep their counters and logs. A change of
+// dir_base or listen_address needs a restart, so such a reload is refused
+// whole. It returns the configuration in force afterwards.
+func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *slog.Logger) *config.Env {
+	log.Info("reloading configuration", "file", cur.File)
+	next, err := config.Load(cur.File)
+	if err != nil {
+		log.Error("reload refused: invalid configuration; the old one keeps running", "err", err)
+		return cur
+	}
+	if next.DirBase != cur.DirBase || next.ListenAddress != cur.ListenAddress {
+		log.Error("reload refused: dir_base and listen_address change only with a restart; the old configuration keeps running",
+			"dir_base", next.DirBase, "listen_address", next.ListenAddress)
+		return cur
+	}
+	if next.SecretGenerated && cur.SecretGenerated {
+		next.Secret = cur.Secret // keep this run's generated secret
+	}
+	for _, w := range next.Warnings {
+		log.Warn("config", "note", w)
+	}
+	ch, err := engine.Reload(next)
+	if err != nil {
+		log.Error("reload failed; the old configuration keeps running", "err", err)
+		return cur
+	}
+	api.Reload(next)
+	log.Info("configuration reloaded", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed)
+	return next
 }

@@ -1,0 +1,106 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the engine's Prometheus collectors. A nil *Metrics records
+// nothing, so tests and tools may leave it out.
+type Metrics struct {
+	runsStarted     *prometheus.CounterVec
+	runsFinished    *prometheus.CounterVec
+	runDuration     *prometheus.HistogramVec
+	slotWait        prometheus.Histogram
+	running         prometheus.Gauge
+	waiting         prometheus.Gauge
+	triggersRefused *prometheus.CounterVec
+	lastSuccess     *prometheus.GaugeVec
+}
+
+// NewMetrics creates the engine's collectors and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_runs_started_total",
+			Help: "Runs started, by job ID and kind (job or job_http).",
+		}, []string{"job", "kind"}),
+		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_runs_finished_total",
+			Help: "Runs finished, by job ID, kind and final status (success, failed, canceled).",
+		}, []string{"job", "kind", "status"}),
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "karajo_run_duration_seconds",
+			Help:    "Duration of finished runs, from the start of the first command (or request) to the end of the log, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10), // 10 ms … 43 min
+		}, []string{"kind"}),
+		slotWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "karajo_slot_wait_seconds",
+			Help:    "Time exec runs waited for one of the max_job_running slots.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12), // 0.1 ms … 70 min
+		}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "karajo_runs_running",
+			Help: "Runs executing now (exec and JobHttp).",
+		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "karajo_runs_waiting",
+			Help: "Exec runs waiting for a max_job_running slot (the supervisor's queue length).",
+		}),
+		triggersRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_triggers_refused_total",
+			Help: "Webhook triggers refused, by reason: paused (412), busy (429), forbidden (403), not_found (404).",
+		}, []string{"reason"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "karajo_last_success_timestamp_seconds",
+			Help: "Unix time of the end of the last successful run, by job ID and kind.",
+		}, []string{"job", "kind"}),
+	}
+	reg.MustRegister(m.runsStarted, m.runsFinished, m.runDuration, m.slotWait,
+		m.running, m.waiting, m.triggersRefused, m.lastSuccess)
+	for _, r := range []string{"paused", "busy", "forbidden", "not_found"} {
+		m.triggersRefused.WithLabelValues(r)
+	}
+	return m
+}
+
+func (m *Metrics) runStarted(kind, id string) {
+	if m == nil {
+		return
+	}
+	m.runsStarted.WithLabelValues(id, kind).Inc()
+	m.running.Inc()
+}
+
+func (m *Metrics) runFinished(kind, id, status string, d time.Duration, at time.Time) {
+	if m == nil {
+		return
+	}
+	m.running.Dec()
+	m.runsFinished.WithLabelValues(id, kind, status).Inc()
+	m.runDuration.WithLabelValues(kind).Observe(d.Seconds())
+	if status == StatusSuccess {
+		m.lastSuccess.WithLabelValues(id, kind).Set(float64(at.Unix()))
+	}
+}
+
+func (m *Metrics) slotWaited(d time.Duration) {
+	if m != nil {
+		m.slotWait.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) queueLength(n int) {
+	if m != nil {
+		m.waiting.Set(float64(n))
+	}
+}
+
+// TriggerRefused counts a refused webhook trigger; reason is one of
+// paused, busy, forbidden, not_found.
+func (m *Metrics) TriggerRefused(reason string) {
+	if m != nil {
+		m.triggersRefused.WithLabelValues(reason).Inc()
+	}
+}
