@@ -35,6 +35,10 @@ type envView struct {
 // the supervisor's snapshot, in one message. Gzipped when the client
 // accepts it (IMP-38).
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := s.authorizeRead(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -161,6 +165,10 @@ func isForm(r *http.Request) bool {
 // one log with its content in base64, streamed from the file (memory stays
 // flat whatever its size) and gzipped when the client accepts it.
 func (s *Server) execLog(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := s.authorizeRead(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := parseStrictQuery(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -27,6 +27,10 @@ func invalidJobID(id string) error {
 // httpJob handles GET /karajo/api/job_http?id= (SPEC 4.4.6): the JobHttp
 // with exactly this ID. Unknown or empty id → 400 ERR_INVALID_JOB_ID.
 func (s *Server) httpJob(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := s.authorizeRead(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := parseStrictQuery(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -49,6 +53,10 @@ func (s *Server) httpJob(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 // httpJobLog handles GET /karajo/api/job_http/log?id=&counter= (SPEC
 // 4.4.7): as the exec log, but an unknown job is 400 ERR_INVALID_JOB_ID.
 func (s *Server) httpJobLog(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := s.authorizeRead(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := parseStrictQuery(r.URL.RawQuery)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -151,6 +151,8 @@ func (s *Server) routes() *httprouter.Router {
 	handle(http.MethodHead, pathHTTPLog, headJSON)
 	handle(http.MethodPost, pathHTTPPause, s.httpControl(func() any { return &actors.Pause{} }))
 	handle(http.MethodPost, pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
+	s.routeAuth(handle)
+	s.routeEvents(handle)
 	handle(http.MethodGet, pathHealth, s.health)
 	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 
@@ -206,12 +208,16 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.httpm.observe("not_found", rec.code) }()
 	w = rec
 	if strings.HasPrefix(strings.ToLower(r.URL.Path)+"/", apiPrefix) {
+		if err := s.authorizeRead(r); err != nil {
+			s.writeError(w, r, err) // v0.9.3: 401 before 404 when users exist
+			return
+		}
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "not found"})
 		return
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		http.NotFound(w, r)
+		s.serveStatic(w, r)
 	default:
 		w.WriteHeader(http.StatusNotFound) // v0.9.3: empty body
 	}
