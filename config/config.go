@@ -14,6 +14,11 @@ const (
 	// DefaultShutdownTimeout is the [karajo] shutdown_timeout when none is
 	// configured: how long a graceful stop may take (IMP-7: 15 s).
 	DefaultShutdownTimeout = 15 * time.Second
+	// DefaultSessionIdle and DefaultSessionMax bound a login session: it
+	// ends after this long without a request, and this long after login
+	// whatever happens (the cookie's Max-Age, SPEC 9).
+	DefaultSessionIdle = 2 * time.Hour
+	DefaultSessionMax  = 24 * time.Hour
 	// DefaultHTTPTimeout is the [karajo] http_timeout when none (or 0) is configured.
 	DefaultHTTPTimeout = 5 * time.Minute
 	// DefaultHeaderSign is the header_sign of jobs that configure none.
@@ -62,6 +67,9 @@ type Env struct {
 	HTTPTimeout     time.Duration     // default 5m ("0s" or absent); a negative value is kept
 	MaxJobRunning   int               // at least 1
 	ShutdownTimeout time.Duration     // graceful stop budget; default 15s, at least 1s
+	SessionIdle     time.Duration     // a session ends after this long unused; default 2h
+	SessionMax      time.Duration     // and this long after login; default 24h
+	CookieSecure    bool              // add Secure to the session cookie (served behind TLS)
 	IsDevelopment   bool              // the web UI may be read from disk on every request
 	Notifs          map[string]*Notif // by configured name
 	Jobs            []*Job            // exec jobs, sorted by ID

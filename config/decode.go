@@ -35,6 +35,9 @@ type karajoTOML struct {
 	IsDevelopment bool     `toml:"is_development"`
 
 	ShutdownTimeout duration `toml:"shutdown_timeout"`
+	SessionIdle     duration `toml:"session_idle"`
+	SessionMax      duration `toml:"session_max"`
+	CookieSecure    bool     `toml:"cookie_secure"`
 }
 
 type notifTOML struct {

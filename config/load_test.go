@@ -65,6 +65,8 @@ func TestLoadValid(t *testing.T) {
 		Secret:          "s3cret",
 		HTTPTimeout:     10 * time.Minute,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		SessionIdle:     DefaultSessionIdle,
+		SessionMax:      DefaultSessionMax,
 		MaxJobRunning:   1,
 		IsDevelopment:   true,
 		Notifs:          notifs,

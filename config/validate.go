@@ -52,6 +52,15 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	case env.ShutdownTimeout < time.Second:
 		c.fail(file, "karajo.shutdown_timeout", "must be at least 1s, got %v", env.ShutdownTimeout)
 	}
+	env.CookieSecure = k.CookieSecure
+	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
+	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
+	switch {
+	case env.SessionIdle < time.Minute:
+		c.fail(file, "karajo.session_idle", "must be at least 1m, got %v", env.SessionIdle)
+	case env.SessionMax < env.SessionIdle:
+		c.fail(file, "karajo.session_max", "must not be shorter than session_idle (%v), got %v", env.SessionIdle, env.SessionMax)
+	}
 	if reason := checkListen(env.ListenAddress); reason != "" {
 		c.fail(file, "karajo.listen_address", "%s", reason)
 	}
@@ -217,7 +226,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		Name:           name,
 		ID:             NormalizeID(name),
 		File:           file,
-		Description:    t.Description,
+		Description:    SanitizeDescription(t.Description),
 		Schedule:       t.Schedule,
 		Path:           strings.TrimSpace(t.Path),
 		AuthKind:       strings.ToLower(strings.TrimSpace(t.AuthKind)),
@@ -291,7 +300,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		Name:            name,
 		ID:              NormalizeID(name),
 		File:            file,
-		Description:     t.Description,
+		Description:     SanitizeDescription(t.Description),
 		Secret:          t.Secret,
 		HeaderSign:      c.headerSign(file, table+".header_sign", t.HeaderSign),
 		Schedule:        t.Schedule,
