@@ -29,6 +29,7 @@ type supervisor struct {
 	holders   map[string]bool       // IDs of jobs holding a slot
 	queue     []acquireSlot         // jobs waiting for a slot, oldest first
 	retiring  map[string]*actor.PID // removed jobs whose run has not ended, by "kind:id"
+	subs      map[string]*actor.PID // event subscribers, by PID id
 	stopping  bool
 }
 
@@ -45,6 +46,7 @@ func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt 
 		max:       max(env.MaxJobRunning, 1),
 		holders:   make(map[string]bool),
 		retiring:  make(map[string]*actor.PID),
+		subs:      make(map[string]*actor.PID),
 	}
 }
 
@@ -62,6 +64,17 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		if msg.httpView != nil {
 			s.httpViews[msg.httpView.ID] = *msg.httpView
 		}
+		for _, sub := range s.subs {
+			ctx.Send(sub, msg) // never changed after sending: safe to share
+		}
+	case *subscribe:
+		s.subs[msg.pid.Id] = msg.pid
+		ctx.Watch(msg.pid)
+		ctx.Respond(s.list())
+	case *unsubscribe:
+		delete(s.subs, msg.pid.Id)
+	case *actor.Terminated:
+		delete(s.subs, msg.Who.Id)
 	case *GetJobs:
 		ctx.Respond(s.list())
 	case *acquireSlot:

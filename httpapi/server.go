@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ type Engine interface {
 	Supervisor() *actor.PID
 	Job(id string) (*actor.PID, bool)
 	JobHTTP(id string) (*actor.PID, bool)
+	Subscribe(buf int) *actors.Subscription
 }
 
 // Options configure a Server.
@@ -63,6 +65,9 @@ type Server struct {
 	now     func() time.Time
 	router  *httprouter.Router
 
+	closing   chan struct{} // closed by Close: ends the event streams
+	closeOnce sync.Once
+
 	gatherer prometheus.Gatherer
 	httpm    *httpMetrics
 	metrics  *actors.Metrics
@@ -88,6 +93,7 @@ func New(o Options) *Server {
 		s.listen = o.Env.ListenAddress
 	}
 	s.Reload(o.Env)
+	s.closing = make(chan struct{})
 	s.metrics = o.Metrics
 	if o.Registry != nil {
 		s.gatherer = o.Registry
@@ -114,6 +120,12 @@ func (s *Server) Reload(env *config.Env) {
 		}
 	}
 	s.conf.Store(c)
+}
+
+// Close ends the long-lived streams (Server-Sent Events), so that a
+// graceful HTTP shutdown need not wait for them.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // API paths.

@@ -156,6 +156,7 @@ wait:
 
 	start := time.Now()
 	budget := env.ShutdownTimeout
+	api.Close()
 	hctx, cancel := context.WithTimeout(context.Background(), min(httpGrace, budget/4))
 	if err := srv.Shutdown(hctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("stop HTTP server", "err", err)
