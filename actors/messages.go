@@ -99,6 +99,21 @@ type Ping struct{}
 // Pong is the reply to Ping.
 type Pong struct{}
 
+// GetSnapshot asks the supervisor for the JSON of all jobs as the
+// environment shows them. The reply is *Snapshot.
+type GetSnapshot struct{}
+
+// Snapshot is the encoded state of all jobs: Jobs and HTTPJobs are the
+// JSON objects "jobs" and "http_jobs" of the environment (maps keyed by job
+// name). The supervisor encodes it at most once per change and hands the
+// same immutable value to every reader until the next change; Gen tells
+// snapshots apart.
+type Snapshot struct {
+	Gen      uint64
+	Jobs     []byte
+	HTTPJobs []byte
+}
+
 // GetJob asks a job for its view. The reply is *JobView.
 type GetJob struct{}
 

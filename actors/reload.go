@@ -105,6 +105,7 @@ func (s *supervisor) applyReload(ctx actor.Context, env *config.Env) {
 	slices.Sort(ch.Removed)
 	slices.Sort(ch.Changed)
 
+	s.gen++
 	s.grantFree(ctx) // max_job_running may have grown
 	ctx.Respond(&reloaded{byID: cloneMap(s.jobs), httpByID: cloneMap(s.httpJobs), changes: ch})
 }

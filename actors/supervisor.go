@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -30,6 +31,8 @@ type supervisor struct {
 	queue     []acquireSlot         // jobs waiting for a slot, oldest first
 	retiring  map[string]*actor.PID // removed jobs whose run has not ended, by "kind:id"
 	subs      map[string]*actor.PID // event subscribers, by PID id
+	gen       uint64                // bumped by every change of a view
+	snap      *Snapshot             // encoded views of gen, built on demand
 	stopping  bool
 }
 
@@ -57,7 +60,11 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.spawnJobs(ctx)
 	case *listJobs:
 		ctx.Respond(&jobPIDs{byID: maps.Clone(s.jobs), httpByID: maps.Clone(s.httpJobs)})
+	case *GetSnapshot:
+		snap, err := s.snapshot()
+		respond(ctx, snap, err)
 	case *jobChanged:
+		s.gen++
 		if msg.view != nil {
 			s.views[msg.view.ID] = *msg.view
 		}
@@ -139,6 +146,34 @@ func (s *supervisor) spawnHTTP(ctx actor.Context, jc *config.JobHTTP) {
 	} else {
 		s.httpJobs[jc.ID] = pid
 	}
+}
+
+// snapshot returns the encoded views, encoding them only when they
+// changed since the last call.
+func (s *supervisor) snapshot() (*Snapshot, error) {
+	if s.snap != nil && s.snap.Gen == s.gen {
+		return s.snap, nil
+	}
+	jobs := make(map[string]*JobView, len(s.views))
+	for id := range s.views {
+		v := s.views[id]
+		jobs[v.Name] = &v
+	}
+	httpJobs := make(map[string]*JobHTTPView, len(s.httpViews))
+	for id := range s.httpViews {
+		v := s.httpViews[id]
+		httpJobs[v.Name] = &v
+	}
+	jb, err := json.Marshal(jobs)
+	if err != nil {
+		return nil, fmt.Errorf("encode jobs: %w", err)
+	}
+	hb, err := json.Marshal(httpJobs)
+	if err != nil {
+		return nil, fmt.Errorf("encode http jobs: %w", err)
+	}
+	s.snap = &Snapshot{Gen: s.gen, Jobs: jb, HTTPJobs: hb}
+	return s.snap, nil
 }
 
 func (s *supervisor) list() *JobList {

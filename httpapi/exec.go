@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,23 +20,35 @@ import (
 	"github.com/karajo/karajo/actors"
 )
 
-// envView is the body of GET /karajo/api/environment (SPEC Appendix A).
+// envView is the body of GET /karajo/api/environment (SPEC Appendix A);
+// jobs and http_jobs come encoded from the supervisor's snapshot.
 type envView struct {
-	Jobs          map[string]actors.JobView     `json:"jobs"`
-	HTTPJobs      map[string]actors.JobHTTPView `json:"http_jobs"`
-	Name          string                        `json:"name"`
-	ListenAddress string                        `json:"listen_address"`
-	DirBase       string                        `json:"dir_base"`
-	DirPublic     string                        `json:"dir_public"`
-	Version       string                        `json:"version"`
-	HTTPTimeout   time.Duration                 `json:"http_timeout"`
-	MaxJobRunning int                           `json:"max_job_running"`
-	IsDevelopment bool                          `json:"is_development"`
+	Jobs          json.RawMessage `json:"jobs"`
+	HTTPJobs      json.RawMessage `json:"http_jobs"`
+	Name          string          `json:"name"`
+	ListenAddress string          `json:"listen_address"`
+	DirBase       string          `json:"dir_base"`
+	DirPublic     string          `json:"dir_public"`
+	Version       string          `json:"version"`
+	HTTPTimeout   time.Duration   `json:"http_timeout"`
+	MaxJobRunning int             `json:"max_job_running"`
+	IsDevelopment bool            `json:"is_development"`
 }
 
-// environment handles GET /karajo/api/environment: every job's state from
-// the supervisor's snapshot, in one message. Gzipped when the client
-// accepts it (IMP-38).
+// envAnswer is an encoded environment answer, plain and gzipped, valid
+// for one snapshot and one configuration.
+type envAnswer struct {
+	snap  *actors.Snapshot
+	conf  *apiConfig
+	plain []byte
+	gz    []byte
+}
+
+// environment handles GET /karajo/api/environment: every job's state. The
+// supervisor encodes its snapshot once per change; the envelope around it
+// and its gzip form are built once per snapshot and then served as they
+// are, so a poll costs one actor round trip and a write. Gzipped when the
+// client accepts it (IMP-38).
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if err := s.authorizeRead(r); err != nil {
 		s.writeError(w, r, err)
@@ -43,15 +58,37 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := actors.Ask[*actors.JobList](s.engine.Root(), s.engine.Supervisor(), &actors.GetJobs{}, s.timeout)
+	snap, err := actors.Ask[*actors.Snapshot](s.engine.Root(), s.engine.Supervisor(), &actors.GetSnapshot{}, s.timeout)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c := s.conf.Load()
+	a := s.envCache.Load()
+	if a == nil || a.snap != snap || a.conf != c {
+		if a, err = s.encodeEnv(snap, c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.envCache.Store(a)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Add("Vary", "Accept-Encoding")
+	body := a.plain
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) encodeEnv(snap *actors.Snapshot, c *apiConfig) (*envAnswer, error) {
 	env := envView{
-		Jobs:          make(map[string]actors.JobView, len(list.Jobs)),
-		HTTPJobs:      make(map[string]actors.JobHTTPView, len(list.HTTPJobs)),
+		Jobs:          snap.Jobs,
+		HTTPJobs:      snap.HTTPJobs,
 		Name:          c.env.Name,
 		ListenAddress: s.listen,
 		DirBase:       c.env.DirBase,
@@ -61,19 +98,17 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 		MaxJobRunning: c.env.MaxJobRunning,
 		IsDevelopment: c.env.IsDevelopment,
 	}
-	for _, j := range list.Jobs {
-		env.Jobs[j.Name] = j
+	plain, err := json.Marshal(envelope{Data: env, Code: http.StatusOK})
+	if err != nil {
+		return nil, fmt.Errorf("encode environment: %w", err)
 	}
-	for _, j := range list.HTTPJobs {
-		env.HTTPJobs[j.Name] = j
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	_, _ = zw.Write(plain)
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("gzip environment: %w", err)
 	}
-	out, done := compressed(w, r)
-	defer done()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if err := json.NewEncoder(out).Encode(envelope{Data: env, Code: http.StatusOK}); err != nil {
-		s.log.Debug("write environment", "err", err)
-	}
+	return &envAnswer{snap: snap, conf: c, plain: plain, gz: gz.Bytes()}, nil
 }
 
 // runJob handles POST /karajo/api/job_exec/run/<path>: a webhook trigger,

@@ -65,7 +65,8 @@ type Server struct {
 	now     func() time.Time
 	router  *httprouter.Router
 
-	closing   chan struct{} // closed by Close: ends the event streams
+	envCache  atomic.Pointer[envAnswer] // the last environment answer
+	closing   chan struct{}             // closed by Close: ends the event streams
 	closeOnce sync.Once
 
 	gatherer prometheus.Gatherer
