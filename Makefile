@@ -2,7 +2,7 @@ GO      ?= go
 VERSION := $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench clean
+.PHONY: build run test lint bench fuzz soak clean
 build: ## Build bin/karajo
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/karajo ./cmd/karajo
 
@@ -19,6 +19,20 @@ lint: ## gofmt, go vet, staticcheck
 
 bench: ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+
+FUZZTIME ?= 30s
+FUZZ_TARGETS := config:FuzzLoad config:FuzzParseSchedule logstore:FuzzParseName \
+	httpapi:FuzzVerifyWebhook httpapi:FuzzCheckEpoch httpapi:FuzzParseStrictQuery httpapi:FuzzParseCounter
+fuzz: ## Each fuzz target for FUZZTIME (CI: 5s); new crashers land in testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
+
+SOAK ?= 3m
+soak: ## Crash-and-restart soak (about SOAK long), prints its summary table
+	KARAJO_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -v -timeout 20m ./integration
 
 clean:
 	rm -rf bin examples/var
