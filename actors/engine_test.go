@@ -42,7 +42,13 @@ func startEngineIn(t *testing.T, dir string, maxRunning int, jobs ...*config.Job
 		}
 	}
 	env := &config.Env{DirBase: dir, MaxJobRunning: maxRunning, Jobs: jobs, Secret: "s3cret"}
-	store, err := logstore.New(dir, nil)
+	return startEnv(t, env)
+}
+
+// startEnv starts an engine over env and stops it at cleanup.
+func startEnv(t *testing.T, env *config.Env) (*Engine, *logstore.Store) {
+	t.Helper()
+	store, err := logstore.New(env.DirBase, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
