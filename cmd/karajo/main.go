@@ -103,7 +103,7 @@ func serve(env *config.Env, log *slog.Logger) error {
 		Registry: reg, Metrics: metrics})
 	srv := &http.Server{
 		Handler:           api,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       10 * time.Minute,
 		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
