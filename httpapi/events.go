@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/julienschmidt/httprouter"
@@ -218,16 +219,29 @@ func (s *Server) logStream(httpJob bool) httprouter.Handle {
 // tail streams lf from its start, following it while its run goes on.
 func (s *Server) tail(w http.ResponseWriter, r *http.Request, sub *actors.Subscription, lf *actors.LogFile, id string, httpJob bool) {
 	out := startSSE(w)
-	buf := make([]byte, maxTailChunk)
+	buf := make([]byte, maxTailChunk+utf8.UTFMax)
+	carry := 0 // bytes of an incomplete UTF-8 character kept from the last read
 	drain := func() error {
 		for {
-			n, err := lf.File.Read(buf)
-			if n > 0 {
-				if err := out.send("log", string(buf[:n])); err != nil {
+			n, err := lf.File.Read(buf[carry:maxTailChunk])
+			n += carry
+			// Send whole characters only: hold back a character cut by the read.
+			cut := n
+			for i := 1; i < utf8.UTFMax && i <= n; i++ {
+				if b := buf[n-i]; utf8.RuneStart(b) {
+					if !utf8.FullRune(buf[n-i : n]) {
+						cut = n - i
+					}
+					break
+				}
+			}
+			if cut > 0 {
+				if err := out.send("log", string(buf[:cut])); err != nil {
 					return err
 				}
 			}
-			if err == io.EOF || n == 0 {
+			carry = copy(buf, buf[cut:n])
+			if err == io.EOF || n-carry == 0 {
 				return nil
 			}
 			if err != nil {
@@ -264,6 +278,9 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request, sub *actors.Subscr
 		}
 	}
 	if drain() == nil {
+		if carry > 0 { // the log ends in a cut character: send it as it is
+			_ = out.send("log", string(buf[:carry]))
+		}
 		_ = out.send("end", map[string]string{"status": status})
 	}
 }

@@ -100,6 +100,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	slash := strings.HasSuffix(p, "/") // asks for a directory
 	lp := strings.ToLower(p)
 	switch {
 	case lp == pathLogin || lp == pathLogin+"/" || lp == pathLogin+"/index.html":
@@ -107,7 +108,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, appLocation, http.StatusFound)
 			return
 		}
-		name = "karajo/index.html"
+		name, slash = "karajo/index.html", false
 	case lp == pathApp || strings.HasPrefix(lp, pathApp+"/"):
 		if s.usersConfigured() && !s.loggedIn(r) {
 			h := w.Header()
@@ -131,7 +132,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 	// The exact file.
 	if l, f, fi := openFile(layers, name); f != nil {
 		defer f.Close()
-		if strings.HasSuffix(p, "/") && p != "/" {
+		if slash {
 			http.NotFound(w, r) // a file is not a directory
 			return
 		}
@@ -148,7 +149,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// <path>.html.
-	if name != "." && !strings.HasSuffix(p, "/") {
+	if name != "." && !slash {
 		if l, f, fi := openFile(layers, name+".html"); f != nil {
 			defer f.Close()
 			serveFile(w, r, l, f, fi)
@@ -159,7 +160,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !strings.HasSuffix(p, "/") {
+	if !slash {
 		u := url.URL{Path: p + "/", RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, u.String(), http.StatusFound)
 		return
