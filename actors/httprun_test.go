@@ -20,7 +20,7 @@ import (
 // seen is one request recorded by the test server.
 type seen struct {
 	method, target, contentType, sign, ua, extra string
-	body                                       []byte
+	body                                         []byte
 }
 
 // recorder is an HTTP server that records what it receives and answers

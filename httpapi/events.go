@@ -26,11 +26,10 @@ const (
 
 // Tuning of the streams.
 var (
-	heartbeat     = 15 * time.Second       // comment line that keeps proxies from closing an idle stream
-	tailPoll      = 200 * time.Millisecond // how often a running log is checked for growth
-	eventsBuffer  = 256                    // events a slow client may lag before a resync
-	maxTailChunk  = 64 << 10               // bytes of log text per SSE event
-	errNoStreamer = errors.New("streaming not supported by the connection")
+	heartbeat    = 15 * time.Second       // comment line that keeps proxies from closing an idle stream
+	tailPoll     = 200 * time.Millisecond // how often a running log is checked for growth
+	eventsBuffer = 256                    // events a slow client may lag before a resync
+	maxTailChunk = 64 << 10               // bytes of log text per SSE event
 )
 
 // routeEvents registers the Server-Sent Events streams.
