@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
 )
@@ -28,9 +26,9 @@ import (
 // maxResponseLog caps the response body kept in a JobHttp log (IMP-26).
 const maxResponseLog = 1 << 20
 
-// httpRun is the child actor of one run of a JobHttp: it sends one signed
-// request (SPEC 6), writes request and response to the log and reports
-// runFinished to its parent. cancelRun aborts the request.
+// httpRun is the work of one run of a JobHttp (run by a runChild): one
+// signed request (SPEC 6), with request and response written to the log.
+// Canceling aborts the request.
 type httpRun struct {
 	cfg     *config.JobHTTP
 	counter int64
@@ -38,25 +36,6 @@ type httpRun struct {
 	version string
 	rl      *logstore.RunLog
 	log     *slog.Logger
-	cancel  context.CancelFunc
-}
-
-// Receive implements actor.Actor.
-func (r *httpRun) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
-	case *actor.Started:
-		c, cancel := context.WithCancel(context.Background())
-		r.cancel = cancel
-		root, parent := ctx.ActorSystem().Root, ctx.Parent()
-		go func() {
-			fin := r.execute(c)
-			cancel()
-			root.Send(parent, fin)
-		}()
-	case *cancelRun:
-		r.cancel()
-	case actor.AutoReceiveMessage, actor.SystemMessage:
-	}
 }
 
 func (r *httpRun) line(msg string) {

@@ -262,9 +262,9 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.prune()
 	j.status = StatusRunning
 	j.runCounter = counter
-	var run actor.Actor
+	var run *runChild
 	if j.kind == logstore.KindJob {
-		run = &execRun{
+		er := &execRun{
 			id:       id,
 			counter:  counter,
 			commands: j.exec.Commands,
@@ -274,8 +274,10 @@ func (j *job) onSlot(ctx actor.Context) {
 			store:    j.store,
 			groups:   j.rt.groups,
 		}
+		run = &runChild{work: er.execute}
 	} else {
-		run = &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
+		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
+		run = &runChild{work: hr.execute}
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {

@@ -38,10 +38,9 @@ var (
 	drainGrace = time.Second
 )
 
-// execRun is the child actor of one execution of an exec job. It runs the
-// commands in a goroutine (never in Receive), each as "/bin/sh -c" in its own
-// process group, streams their output to the run's log, finishes the log
-// and reports runFinished to its parent. cancelRun kills the process group.
+// execRun is the work of one execution of an exec job (run by a runChild):
+// the commands, each as "/bin/sh -c" in its own process group, with their
+// output streamed to the run's log. Canceling kills the process group.
 type execRun struct {
 	id       string
 	counter  int64
@@ -51,18 +50,25 @@ type execRun struct {
 	log      *slog.Logger
 	store    *logstore.Store
 	groups   *groupSet
-	cancel   context.CancelFunc
+}
+
+// runChild is the child actor of one run of either kind: it does the
+// run's work in a goroutine (never in Receive), sends the result to its
+// parent, and cancels the work on cancelRun.
+type runChild struct {
+	work   func(context.Context) *runFinished
+	cancel context.CancelFunc
 }
 
 // Receive implements actor.Actor.
-func (r *execRun) Receive(ctx actor.Context) {
+func (r *runChild) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		c, cancel := context.WithCancel(context.Background())
 		r.cancel = cancel
 		root, parent := ctx.ActorSystem().Root, ctx.Parent()
 		go func() {
-			fin := r.execute(c)
+			fin := r.work(c)
 			cancel()
 			root.Send(parent, fin)
 		}()

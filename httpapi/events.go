@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/karajo/karajo/actors"
@@ -167,31 +166,12 @@ func (s *Server) sendEvent(out *sse, ev actors.Event) error {
 // usual JSON envelopes of the log endpoints.
 func (s *Server) logStream(httpJob bool) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		if err := s.authorizeRead(r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		q, err := parseStrictQuery(r.URL.RawQuery)
+		pid, q, err := s.logJob(r, httpJob)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		id := strings.ToLower(q.Get("id"))
-		var pid *actor.PID
-		var ok bool
-		if httpJob {
-			pid, ok = s.engine.JobHTTP(id)
-		} else {
-			pid, ok = s.engine.Job(id)
-		}
-		if !ok {
-			if httpJob {
-				s.writeError(w, r, invalidJobID(id))
-			} else {
-				s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "job ID " + id + " not found"})
-			}
-			return
-		}
 		raw := q.Get("counter")
 		counter, ok := parseCounter(raw)
 		if !ok {

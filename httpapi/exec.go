@@ -200,22 +200,38 @@ func isForm(r *http.Request) bool {
 // one log with its content in base64, streamed from the file (memory stays
 // flat whatever its size) and gzipped when the client accepts it.
 func (s *Server) execLog(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q, err := parseStrictQuery(r.URL.RawQuery)
+	pid, q, err := s.logJob(r, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.serveLog(w, r, pid, q.Get("counter"))
+}
+
+// logJob does what every log endpoint does first: authorise the read,
+// parse the query and find the job named by id (lower-cased, SPEC
+// 4.4.5): an unknown exec job is 404, an unknown JobHttp 400 (4.4.7).
+func (s *Server) logJob(r *http.Request, httpJob bool) (*actor.PID, url.Values, error) {
+	if err := s.authorizeRead(r); err != nil {
+		return nil, nil, err
+	}
+	q, err := parseStrictQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, nil, err
+	}
 	id := strings.ToLower(q.Get("id"))
+	if httpJob {
+		pid, ok := s.engine.JobHTTP(id)
+		if !ok {
+			return nil, nil, invalidJobID(id)
+		}
+		return pid, q, nil
+	}
 	pid, ok := s.engine.Job(id)
 	if !ok {
-		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Message: "job ID " + id + " not found"})
-		return
+		return nil, nil, &apiError{Code: http.StatusNotFound, Message: "job ID " + id + " not found"}
 	}
-	s.serveLog(w, r, pid, q.Get("counter"))
+	return pid, q, nil
 }
 
 // streamLog writes {"code":200,"data":<JobLog>} with the content encoded

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/julienschmidt/httprouter"
@@ -53,19 +52,9 @@ func (s *Server) httpJob(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 // httpJobLog handles GET /karajo/api/job_http/log?id=&counter= (SPEC
 // 4.4.7): as the exec log, but an unknown job is 400 ERR_INVALID_JOB_ID.
 func (s *Server) httpJobLog(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q, err := parseStrictQuery(r.URL.RawQuery)
+	pid, q, err := s.logJob(r, true)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	id := strings.ToLower(q.Get("id"))
-	pid, ok := s.engine.JobHTTP(id)
-	if !ok {
-		s.writeError(w, r, invalidJobID(id))
 		return
 	}
 	s.serveLog(w, r, pid, q.Get("counter"))
