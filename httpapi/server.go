@@ -68,6 +68,7 @@ type Server struct {
 	envCache  atomic.Pointer[envAnswer] // the last environment answer
 	closing   chan struct{}             // closed by Close: ends the event streams
 	closeOnce sync.Once
+	sessions  *sessionStore // logins and failed-login counts; made by routeAuth (auth.go)
 
 	gatherer prometheus.Gatherer
 	httpm    *httpMetrics

@@ -231,8 +231,8 @@ commands = ["true"]
 	if err != nil || strings.Contains(loc, "/app/") {
 		t.Fatalf("after a wrong password the page went to %q (%v)", loc, err)
 	}
+	do(t, ctx, `(document.getElementById('login-password').value = '', true)`)
 	if err := chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.ID("login-password"), ""),
 		chromedp.SendKeys(chromedp.ID("login-password"), "correct horse"),
 		chromedp.Click(chromedp.ID("login-submit")),
 	); err != nil {

@@ -175,8 +175,9 @@ func startDir(t *testing.T, dir string) *server {
 		}
 	}
 	s.base = "http://" + s.addr
-	waitFor(t, 60*time.Second, "environment answers 200", func() bool {
-		resp, err := httpClient.Get(s.base + "/karajo/api/environment")
+	// Ready when health says so: it needs no session, even with users.
+	waitFor(t, 60*time.Second, "health answers 200", func() bool {
+		resp, err := httpClient.Get(s.base + "/karajo/api/health")
 		if err != nil {
 			return false
 		}

@@ -46,6 +46,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "karajo version %s\n", version)
 		return 0
 	}
+	if len(args) > 0 && args[0] == "hash-password" {
+		return hashPassword(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("karajo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "/etc/karajo/karajo.toml", "path of the main configuration file")

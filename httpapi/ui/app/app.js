@@ -625,6 +625,10 @@
       return res.json().then(function (msg) { return (msg && msg.data) || { users: false }; });
     }).catch(function () { return { users: false }; }).then(function (s) {
       state.session = s;
+      if (s.users && !s.user) { // the session ended: back to the login page
+        window.location.assign('/karajo/');
+        return;
+      }
       if (s.users) {
         $('user-name').textContent = s.user || '';
         $('auth-user').classList.remove('hidden');

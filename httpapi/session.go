@@ -1,0 +1,305 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Limits of the session store. Both maps are bounded so that no client can
+// grow the server's memory without end.
+const (
+	// keyLen is the length of a session key: 32 characters [A-Za-z0-9]
+	// (SPEC 9), about 190 bits.
+	keyLen = 32
+	// csrfLen is the length of a session's CSRF token, about 256 bits.
+	csrfLen = 43
+	// maxSessions bounds the live sessions; a login beyond it drops the
+	// least recently used one.
+	maxSessions = 10000
+	// maxFailed is how many failed logins a client address may make in
+	// failWindow; the next attempt is refused with 429 until the oldest
+	// failure leaves the window.
+	maxFailed  = 5
+	failWindow = time.Minute
+	// maxClients bounds the addresses whose failures are remembered.
+	maxClients = 10000
+	// sweepEvery is the period of the sweep that drops expired sessions
+	// and forgotten failures; sweepBatch bounds the entries one sweep
+	// looks at while holding the lock.
+	sweepEvery = time.Minute
+	sweepBatch = 2000
+)
+
+// alnum is the alphabet of session keys and CSRF tokens.
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomString returns n characters drawn uniformly from alnum with
+// crypto/rand (rejection sampling: bytes of 248 and above are skipped, so
+// that the modulo has no bias).
+func randomString(n int) string {
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4)
+	for len(out) < n {
+		_, _ = rand.Read(buf) // never fails (Go 1.24+); it crashes the program instead
+		for _, b := range buf {
+			if b >= 248 { // 248 = 4*62
+				continue
+			}
+			out = append(out, alnum[int(b)%len(alnum)])
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	return string(out)
+}
+
+// session is one logged-in browser. hash is the user's password hash at
+// login: a changed password in user.toml ends the session at the next
+// reload.
+type session struct {
+	user    string
+	hash    string
+	csrf    string
+	created time.Time
+	used    time.Time
+}
+
+// expired reports whether the session has ended at now: idle for longer
+// than idle, or older than absolute.
+func (se *session) expired(now time.Time, idle, absolute time.Duration) bool {
+	return now.Sub(se.used) > idle || now.Sub(se.created) > absolute
+}
+
+// failures are the recent failed logins of one client address, oldest
+// first; at most maxFailed are kept.
+type failures struct {
+	times []time.Time
+}
+
+// prune drops the failures older than failWindow at now.
+func (f *failures) prune(now time.Time) {
+	i := 0
+	for i < len(f.times) && now.Sub(f.times[i]) >= failWindow {
+		i++
+	}
+	f.times = f.times[i:]
+}
+
+// sessionStore holds the login sessions and the failed-login counts of a
+// Server, in memory only (sessions end with the process, SPEC 9). It is a
+// mutex-protected struct rather than an actor: every operation is a few
+// map accesses, and the handlers need the answer synchronously anyway.
+// Expired sessions are removed when looked up and by a periodic sweep,
+// started with the first session and stopped by Server.Close.
+type sessionStore struct {
+	now   func() time.Time
+	stop  <-chan struct{} // closed when the server closes: ends the sweep
+	start sync.Once       // starts the sweep
+
+	mu       sync.Mutex
+	sessions map[string]*session  // by key
+	failed   map[string]*failures // by client (clientKey)
+}
+
+// newSessionStore returns an empty store reading the clock now; its sweep
+// ends when stop is closed.
+func newSessionStore(now func() time.Time, stop <-chan struct{}) *sessionStore {
+	return &sessionStore{
+		now:      now,
+		stop:     stop,
+		sessions: make(map[string]*session),
+		failed:   make(map[string]*failures),
+	}
+}
+
+// lifetimes tells the store the session lifetimes in force (they change
+// with a reload).
+type lifetimes func() (idle, absolute time.Duration)
+
+// create starts a session for user, whose password hash is hash, and
+// returns its key and CSRF token. Beyond maxSessions the least recently
+// used session is dropped.
+func (st *sessionStore) create(user, hash string, life lifetimes) (key, csrf string) {
+	st.start.Do(func() { go st.sweepLoop(life) })
+	now := st.now()
+	key, csrf = randomString(keyLen), randomString(csrfLen)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.sessions) >= maxSessions {
+		idle, absolute := life()
+		st.sweepLocked(now, idle, absolute, len(st.sessions))
+	}
+	if len(st.sessions) >= maxSessions {
+		var oldest string
+		for k, se := range st.sessions {
+			if oldest == "" || se.used.Before(st.sessions[oldest].used) {
+				oldest = k
+			}
+		}
+		delete(st.sessions, oldest)
+	}
+	st.sessions[key] = &session{user: user, hash: hash, csrf: csrf, created: now, used: now}
+	return key, csrf
+}
+
+// lookup returns the user and CSRF token of the session key and marks it
+// used. valid says whether the session's user still exists with the same
+// password hash; a session that has expired or whose user is no longer
+// valid is removed and ok is false.
+func (st *sessionStore) lookup(key string, idle, absolute time.Duration, valid func(user, hash string) bool) (user, csrf string, ok bool) {
+	if key == "" {
+		return "", "", false
+	}
+	now := st.now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	se, ok := st.sessions[key]
+	if !ok {
+		return "", "", false
+	}
+	if se.expired(now, idle, absolute) || !valid(se.user, se.hash) {
+		delete(st.sessions, key)
+		return "", "", false
+	}
+	se.used = now
+	return se.user, se.csrf, true
+}
+
+// remove ends the session key, if there is one.
+func (st *sessionStore) remove(key string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.sessions, key)
+}
+
+// len returns the number of sessions held, expired or not.
+func (st *sessionStore) len() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.sessions)
+}
+
+// attempt records a login attempt of client as a failure, to be undone
+// by succeed, unless client has used up its maxFailed failures in
+// failWindow: then ok is false and retry is how long until it may try
+// again. Recording before the password is checked makes parallel
+// attempts count too. Beyond maxClients addresses, the one whose last
+// failure is oldest is forgotten.
+func (st *sessionStore) attempt(client string) (retry time.Duration, ok bool) {
+	now := st.now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f, found := st.failed[client]
+	if !found {
+		if len(st.failed) >= maxClients {
+			st.evictClientLocked(now)
+		}
+		f = &failures{}
+		st.failed[client] = f
+	}
+	f.prune(now)
+	if len(f.times) >= maxFailed {
+		return failWindow - now.Sub(f.times[0]), false
+	}
+	f.times = append(f.times, now)
+	return 0, true
+}
+
+// evictClientLocked makes room in st.failed: it drops the addresses
+// without recent failures, or else the one whose last failure is oldest.
+func (st *sessionStore) evictClientLocked(now time.Time) {
+	var oldest string
+	var at time.Time
+	for c, f := range st.failed {
+		f.prune(now)
+		if len(f.times) == 0 {
+			delete(st.failed, c)
+			continue
+		}
+		if last := f.times[len(f.times)-1]; oldest == "" || last.Before(at) {
+			oldest, at = c, last
+		}
+	}
+	if len(st.failed) >= maxClients {
+		delete(st.failed, oldest)
+	}
+}
+
+// succeed forgets the failed logins of client (the attempt just recorded
+// included) after a successful one.
+func (st *sessionStore) succeed(client string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.failed, client)
+}
+
+// sweepLoop removes expired sessions and stale failures every sweepEvery
+// until st.stop is closed.
+func (st *sessionStore) sweepLoop(life lifetimes) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.stop:
+			return
+		case <-t.C:
+			st.sweep(life)
+		}
+	}
+}
+
+// sweep looks at up to sweepBatch sessions and sweepBatch failure lists
+// (map order is random, so successive sweeps cover different entries) and
+// drops the expired ones.
+func (st *sessionStore) sweep(life lifetimes) {
+	idle, absolute := life()
+	now := st.now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.sweepLocked(now, idle, absolute, sweepBatch)
+	n := 0
+	for c, f := range st.failed {
+		if n++; n > sweepBatch {
+			break
+		}
+		if f.prune(now); len(f.times) == 0 {
+			delete(st.failed, c)
+		}
+	}
+}
+
+// sweepLocked drops the expired sessions among the first n it meets.
+func (st *sessionStore) sweepLocked(now time.Time, idle, absolute time.Duration, n int) {
+	for k, se := range st.sessions {
+		if n--; n < 0 {
+			break
+		}
+		if se.expired(now, idle, absolute) {
+			delete(st.sessions, k)
+		}
+	}
+}
+
+// clientKey is the rate-limit key of a remote address ("host:port"): the
+// IPv4 address, or the /64 prefix of an IPv6 one (a single client usually
+// owns a whole /64). An unparsable address is its own key.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
