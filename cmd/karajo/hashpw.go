@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
 )
 
 // passwordCost is the bcrypt cost of karajo hash-password: about a quarter
@@ -22,9 +23,8 @@ const maxPasswordLine = 4096
 // hashPassword runs `karajo hash-password [name]`: it reads one line from
 // stdin, trims it as login does (SPEC 4.4.1), and prints its bcrypt hash,
 // then, given a name, a ready-to-paste user.toml entry on stdout. When
-// stdin is a terminal it prompts on stderr; the input is echoed (hiding it
-// needs golang.org/x/term, which karajo does not depend on). It returns
-// the exit code: 0, or 1 with a message on stderr.
+// stdin is a terminal it prompts on stderr and reads without echo. It
+// returns the exit code: 0, or 1 with a message on stderr.
 func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return hashPasswordCost(args, stdin, stdout, stderr, passwordCost)
 }
@@ -46,12 +46,17 @@ func hashPasswordCost(args []string, stdin io.Reader, stdout, stderr io.Writer, 
 			return fail(err)
 		}
 	}
-	if f, ok := stdin.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(stderr, "Password (shown as you type; or pipe it in): ")
+	in := stdin
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return fail(fmt.Errorf("read password: %w", err))
 		}
+		in = strings.NewReader(string(b))
 	}
-	password, err := readPassword(stdin)
+	password, err := readPassword(in)
 	if err != nil {
 		return fail(err)
 	}
