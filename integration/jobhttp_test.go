@@ -1032,7 +1032,7 @@ http_request_type = ""
 			if tt.want.NextRun == "" {
 				// A schedule job: next_run is the next 03:00 UTC.
 				n, err := time.Parse(time.RFC3339, got.NextRun)
-				if err != nil || n.Hour() != 3 || n.Minute() != 0 || n.Second() != 0 || !n.After(time.Now()) || n.Sub(time.Now()) > 24*time.Hour {
+				if err != nil || n.Hour() != 3 || n.Minute() != 0 || n.Second() != 0 || !n.After(time.Now()) || time.Until(n) > 24*time.Hour {
 					t.Errorf("next_run = %q, want the next 03:00:00Z", got.NextRun)
 				}
 				tt.want.NextRun = got.NextRun
