@@ -17,8 +17,11 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-bench: ## Go benchmarks of the hot paths
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+BENCH_COUNT ?= 3
+BENCH_ARGS  ?=
+bench: build ## Go benchmarks, then karajo-bench (about 13 min; BENCH_ARGS=-quick: about 4)
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...
+	$(GO) run ./cmd/karajo-bench -karajo bin/karajo $(BENCH_ARGS)
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := config:FuzzLoad config:FuzzParseSchedule logstore:FuzzParseName \
