@@ -27,6 +27,7 @@ type Engine struct {
 	log    *slog.Logger
 
 	groups   *groupSet
+	dirs     *dirPrep
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -51,6 +52,9 @@ type Options struct {
 // listener must be bound before Start is called (IMP-5). Start returns once
 // every job has loaded its state.
 func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Options) (*Engine, error) {
+	if err := store.PrepareBase(); err != nil {
+		return nil, fmt.Errorf("dir_base: %w", err)
+	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
@@ -59,7 +63,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 			log.Error("actor failed", "actor", e.Child.Id, "reason", fmt.Sprint(e.Reason), "directive", e.Directive.String())
 		}
 	})
-	e := &Engine{system: system, root: system.Root, log: log}
+	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
 	e.groups = newGroupSet()
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics}
 	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt) }), "supervisor")
@@ -80,6 +84,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	}); err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
+	e.dirs.start(env)
 	return e, nil
 }
 
@@ -178,6 +183,7 @@ func (e *Engine) Reload(env *config.Env) (Changes, error) {
 		return Changes{}, fmt.Errorf("reload: %w", err)
 	}
 	e.tables.Store(&jobTables{jobs: r.byID, httpJobs: r.httpByID})
+	e.dirs.start(env) // existing directories cost a stat each
 	return r.changes, nil
 }
 
@@ -196,6 +202,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 func (e *Engine) shutdown(ctx context.Context) error {
+	e.dirs.close()
 	deadline, ok := ctx.Deadline()
 	timeout := time.Until(deadline)
 	if !ok || timeout <= 0 {

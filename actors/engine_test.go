@@ -388,7 +388,7 @@ func TestRestartKeepsState(t *testing.T) {
 			{ID: "b", Path: "/b", Commands: []string{"false"}},
 		}
 	}
-	e, _ := startEngineIn(t, dir, 1, mk()...)
+	e, store := startEngineIn(t, dir, 1, mk()...)
 	for range 2 {
 		if _, err := ask[*JobView](t, e, "a", &Trigger{}); err != nil {
 			t.Fatal(err)
@@ -406,6 +406,14 @@ func TestRestartKeepsState(t *testing.T) {
 	defer cancel()
 	if err := e.Shutdown(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Runs do not write the state file on their way to the command; a
+	// graceful stop brings it up to date.
+	for id, want := range map[string]logstore.State{"a": {Counter: 2}, "b": {Counter: 1, Paused: true}} {
+		st, ok, err := store.LoadState(logstore.KindJob, id)
+		if err != nil || !ok || st != want {
+			t.Errorf("state file of %s after shutdown = %+v, %v, %v; want %+v", id, st, ok, err, want)
+		}
 	}
 
 	e2, _ := startEngineIn(t, dir, 1, mk()...)
@@ -541,5 +549,39 @@ func TestReload(t *testing.T) {
 	b, _ := io.ReadAll(lf.File)
 	if !strings.Contains(string(b), ": new\n") {
 		t.Fatalf("second run did not use the new command:\n%s", b)
+	}
+}
+
+// TestDirectoriesCreated: every job's work and log directories exist soon
+// after start even when it never runs (SPEC 3.1; they are made in the
+// background), and a job whose directories are made late still runs.
+func TestDirectoriesCreated(t *testing.T) {
+	e, store := startEngine(t, 1,
+		&config.Job{ID: "idle", Path: "/idle", Commands: []string{"true"}},
+		&config.Job{ID: "runs", Path: "/runs", Commands: []string{"pwd"}},
+	)
+	// Triggered at once: the job prepares its own directories if the
+	// background pass has not reached it yet.
+	if _, err := ask[*JobView](t, e, "runs", &Trigger{}); err != nil {
+		t.Fatal(err)
+	}
+	v := waitJob(t, e, "runs", "run", func(v JobView) bool { return idle(v) && len(v.Logs) == 1 })
+	if v.Logs[0].Status != StatusSuccess {
+		t.Errorf("run = %+v, want success", v.Logs[0])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range []string{"idle", "runs"} {
+		for _, d := range []string{store.WorkDir(logstore.KindJob, id), store.LogDir(logstore.KindJob, id)} {
+			for {
+				fi, err := os.Stat(d)
+				if err == nil && fi.IsDir() {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s not created: %v", d, err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 	}
 }

@@ -37,12 +37,14 @@ type job struct {
 	sup   *actor.PID
 	rt    runtime
 
-	status  string
-	counter int64
-	paused  bool
-	lastRun time.Time // finish of the latest run, rounded to the second
-	nextRun time.Time // when the timer fires next (exact); zero without timer
-	logs    []logstore.LogRef
+	status       string
+	counter      int64
+	savedCounter int64 // the counter in the state file, as far as this actor knows
+	paused       bool
+	lastRun      time.Time // finish of the latest run, rounded to the second
+	nextRun      time.Time // when the timer fires next (exact); zero without timer
+	logs         []logstore.LogRef
+	prepared     bool // the work and log directories exist
 
 	waiting        bool       // asked the supervisor for a slot
 	waitSince      time.Time  // when it asked
@@ -129,9 +131,6 @@ func (j *job) Receive(ctx actor.Context) {
 // load rebuilds the job's state from disk (SPEC 3.3 with IMP-8/9/10).
 func (j *job) load() {
 	id := j.id
-	if err := j.store.Prepare(j.kind, id); err != nil {
-		j.log.Error("prepare job directories", "job", id, "err", err)
-	}
 	if g, ok := j.store.LoadGroup(j.kind, id); ok {
 		if killLeftover(g) {
 			j.log.Warn("killed the process group a crash left running", string(j.kind), id, "pgid", g.PGID)
@@ -148,6 +147,7 @@ func (j *job) load() {
 		j.log.Warn("recover job state", "job", id, "note", w)
 	}
 	j.counter = rec.Counter
+	j.savedCounter = rec.StateCounter
 	j.paused = rec.Paused
 	j.lastRun = rec.LastRun
 	j.logs = rec.Logs
@@ -201,10 +201,25 @@ func (j *job) setPaused(ctx actor.Context, paused bool) {
 	j.publish(ctx)
 }
 
+// saveState writes the state file. It is written when the paused flag
+// changes and when the job stops with a counter the file does not hold yet,
+// never on the way to a command: a run's counter is durable through its log
+// file, and Recover takes the larger of the two (SPEC 3.1, IMP-8).
 func (j *job) saveState() {
 	st := logstore.State{Counter: j.counter, Paused: j.paused}
 	if err := j.store.SaveState(j.kind, j.id, st); err != nil {
 		j.log.Error("save job state", "job", j.id, "err", err)
+		return
+	}
+	j.savedCounter = j.counter
+}
+
+// saveCounter writes the state file when the job is leaving with a counter
+// the file does not hold yet (graceful stop, removal by a reload), so that
+// the file alone is current after a clean shutdown.
+func (j *job) saveCounter() {
+	if j.counter != j.savedCounter {
+		j.saveState()
 	}
 }
 
@@ -248,6 +263,17 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	id := j.id
 	counter := j.counter + 1
+	if !j.prepared {
+		// Usually done by the engine in the background already; a stat each.
+		if err := j.store.Prepare(j.kind, id); err != nil {
+			j.log.Error("prepare job directories", string(j.kind), id, "err", err)
+			j.releaseSlot(ctx)
+			j.armAfterRun(ctx)
+			j.publish(ctx)
+			return
+		}
+		j.prepared = true
+	}
 	rl, err := j.store.Create(j.kind, id, counter)
 	if err != nil {
 		j.log.Error("create run log", "job", id, "counter", counter, "err", err)
@@ -256,8 +282,7 @@ func (j *job) onSlot(ctx actor.Context) {
 		j.publish(ctx)
 		return
 	}
-	j.counter = counter
-	j.saveState()
+	j.counter = counter // durable through the log's name; no state write here
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
 	j.prune()
 	j.status = StatusRunning
@@ -330,6 +355,9 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.log.Info("run finished", attrs...)
 	}
 	j.notify(ctx, msg)
+	if j.stopping || j.retiring {
+		j.saveCounter()
+	}
 	if j.stopping {
 		j.publish(ctx)
 		if j.stopReply != nil {
@@ -367,6 +395,7 @@ func (j *job) stop(ctx actor.Context) {
 		j.releaseSlot(ctx)
 	}
 	if j.run == nil {
+		j.saveCounter()
 		ctx.Respond(&jobStopped{})
 		return
 	}

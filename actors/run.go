@@ -50,6 +50,7 @@ type execRun struct {
 	log      *slog.Logger
 	store    *logstore.Store
 	groups   *groupSet
+	synced   bool // the log's entry was fsynced (SyncEntry)
 }
 
 // runChild is the child actor of one run of either kind: it does the
@@ -153,6 +154,13 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	if start, ok := procStart(pgid); ok {
 		if err := r.store.SaveGroup(logstore.KindJob, r.id, logstore.Group{PGID: pgid, Start: start}); err != nil {
 			r.log.Warn("record process group", "job", r.id, "counter", r.counter, "err", err)
+		}
+	}
+	if !r.synced {
+		// Made durable while the first command runs, not before it.
+		r.synced = true
+		if err := r.rl.SyncEntry(); err != nil {
+			r.log.Warn("sync run log entry", "job", r.id, "counter", r.counter, "err", err)
 		}
 	}
 

@@ -24,12 +24,13 @@ const statusPaused = "paused"
 // Recovered is a job's state rebuilt at start (SPEC 3.3, IMP-8, IMP-9,
 // IMP-10).
 type Recovered struct {
-	Logs     []LogRef  // ascending counter, pruned to retention (pruned files deleted)
-	Counter  int64     // max(state file counter, highest log counter)
-	Status   string    // status of the highest-counter log; "" when there are no logs
-	Paused   bool      // the state file's flag; without a readable state file: highest-counter log status == "paused"
-	LastRun  time.Time // latest mtime among log files, rounded to the nearest second, UTC; zero if none
-	Warnings []string  // ignored entries, unreadable state file, finalised interrupted runs, failed deletions
+	Logs         []LogRef  // ascending counter, pruned to retention (pruned files deleted)
+	Counter      int64     // max(state file counter, highest log counter)
+	StateCounter int64     // the state file's counter; 0 without a readable state file
+	Status       string    // status of the highest-counter log; "" when there are no logs
+	Paused       bool      // the state file's flag; without a readable state file: highest-counter log status == "paused"
+	LastRun      time.Time // latest mtime among log files, rounded to the nearest second, UTC; zero if none
+	Warnings     []string  // ignored entries, unreadable state file, finalised interrupted runs, failed deletions
 }
 
 // Recover rebuilds the job from its log directory and state file, with the
@@ -131,6 +132,7 @@ func (s *Store) Recover(kind Kind, id string, retention int) (Recovered, error) 
 		rec.Paused = rec.Status == statusPaused
 	case ok:
 		rec.Counter = max(rec.Counter, st.Counter)
+		rec.StateCounter = st.Counter
 		rec.Paused = st.Paused
 	default:
 		rec.Paused = rec.Status == statusPaused

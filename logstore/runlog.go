@@ -38,9 +38,13 @@ type RunLog struct {
 
 // Create starts the log of run counter of the job: it creates the file
 // "<id>.<counter>" in the job's log directory with mode 0600 and O_EXCL (so
-// an in-progress name is never reused) and fsyncs the directory, so that the
-// file survives a crash and is finalised by Recover. The log directory must
-// exist (Prepare). counter must not be negative.
+// an in-progress name is never reused). The log directory must exist
+// (Prepare). counter must not be negative.
+//
+// Create does not fsync the directory: the entry already survives a crash
+// of this process (the kernel keeps it), and the caller makes it survive a
+// crash of the machine with SyncEntry once the run's work has started, so
+// that no fsync delays the command. Recover finalises an in-progress log.
 func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 	if err := checkJob(kind, id); err != nil {
 		return nil, fmt.Errorf("create log %d of %s %s: %w", counter, kind, id, err)
@@ -55,11 +59,6 @@ func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create log of %s %s: %w", kind, id, err)
 	}
-	if err := syncDir(dir); err != nil {
-		_ = f.Close() // the sync error is the one to report
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("create log of %s %s: %w", kind, id, err)
-	}
 	return &RunLog{
 		f:       f,
 		dir:     dir,
@@ -71,6 +70,16 @@ func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 		buf:     make([]byte, 0, scratchSize),
 		pfxSec:  -1 << 63,
 	}, nil
+}
+
+// SyncEntry fsyncs the log directory, so that the in-progress entry (and
+// with it the run's counter, SPEC 3.1) survives a crash of the machine.
+// It may be called from any goroutine while the log is written.
+func (l *RunLog) SyncEntry() error {
+	if err := syncDir(l.dir); err != nil {
+		return fmt.Errorf("sync log entry %s: %w", l.name, err)
+	}
+	return nil
 }
 
 // Name returns the in-progress file name "<id>.<counter>".

@@ -54,25 +54,68 @@ func New(dirBase string, now func() time.Time) (*Store, error) {
 // Base returns the absolute dir_base.
 func (s *Store) Base() string { return s.base }
 
-// Prepare creates (mode 0700, as MkdirAll) the job's work directory
-// var/lib/karajo/<kind>/<id>/, its log directory var/log/karajo/<kind>/<id>/
-// and var/run/karajo/job_http/. Existing directories are left as they are.
+// PrepareBase creates (mode 0700, with parents) the directories shared by
+// all jobs: var/lib/karajo/<kind>/, var/log/karajo/<kind>/ and
+// var/run/karajo/<kind>/ for both kinds (SPEC 3.1). Existing directories
+// are left as they are.
+func (s *Store) PrepareBase() error {
+	for _, top := range []string{"lib", "log", "run"} {
+		for _, kind := range []Kind{KindJob, KindJobHTTP} {
+			d := filepath.Join(s.base, "var", top, "karajo", string(kind))
+			if err := os.MkdirAll(d, dirMode); err != nil {
+				return fmt.Errorf("prepare %s: %w", d, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Prepare creates (mode 0700) the job's work directory
+// var/lib/karajo/<kind>/<id>/ and its log directory
+// var/log/karajo/<kind>/<id>/, with the shared directories of PrepareBase
+// when they are missing. Existing directories are left as they are; an
+// existing entry that is not a directory is an error.
+//
+// It costs one stat per directory when they exist, and a stat and a mkdir
+// when they do not (MkdirAll would stat each parent too).
 func (s *Store) Prepare(kind Kind, id string) error {
 	if err := checkJob(kind, id); err != nil {
 		return fmt.Errorf("prepare %s %s: %w", kind, id, err)
 	}
-	dirs := []string{
-		s.WorkDir(kind, id),
-		s.LogDir(kind, id),
-		filepath.Join(s.base, "var", "run", "karajo", string(KindJobHTTP)),
-		filepath.Join(s.base, "var", "run", "karajo", string(KindJob)),
-	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, dirMode); err != nil {
+	for _, d := range []string{s.WorkDir(kind, id), s.LogDir(kind, id)} {
+		if err := s.mkdir(d); err != nil {
 			return fmt.Errorf("prepare %s %s: %w", kind, id, err)
 		}
 	}
 	return nil
+}
+
+// mkdir creates the directory d whose parent is a shared directory: one
+// stat when it exists (a restart), a stat and a mkdir when it does not.
+func (s *Store) mkdir(d string) error {
+	fi, err := os.Stat(d)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("%s: not a directory", d)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	err = os.Mkdir(d, dirMode)
+	if errors.Is(err, fs.ErrNotExist) { // a shared directory is missing
+		if err := s.PrepareBase(); err != nil {
+			return err
+		}
+		err = os.Mkdir(d, dirMode)
+	}
+	if errors.Is(err, fs.ErrExist) { // created meanwhile, or a dangling symlink
+		if fi, serr := os.Stat(d); serr != nil || !fi.IsDir() {
+			return fmt.Errorf("%s: exists and is not a directory", d)
+		}
+		return nil
+	}
+	return err
 }
 
 // WorkDir returns $dir_base/var/lib/karajo/<kind>/<id>, the working directory

@@ -261,3 +261,24 @@ func TestSaveStateError(t *testing.T) {
 		t.Errorf("entries after a failed SaveState: %d, want 2 (temp file removed)", len(entries))
 	}
 }
+
+// TestPrepareRefusesNonDirectories: an entry in the way of a job's
+// directory (a file, a dangling symlink) is an error, not a loop or a
+// silent success.
+func TestPrepareRefusesNonDirectories(t *testing.T) {
+	s := newStore(t, nil, KindJob, "a")
+	if err := s.PrepareBase(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.WorkDir(KindJob, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(s.Base(), "nowhere"), s.LogDir(KindJob, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"file", "dangling"} {
+		if err := s.Prepare(KindJob, id); err == nil {
+			t.Errorf("Prepare(%q) = nil, want an error", id)
+		}
+	}
+}
