@@ -55,9 +55,6 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 	start := time.Now()
 	fin := &runFinished{counter: r.counter, status: StatusSuccess}
 	prefix := "job_http: " + r.cfg.ID + ": "
-	if err := r.rl.SyncEntry(); err != nil {
-		r.log.Warn("sync run log entry", "job_http", r.cfg.ID, "counter", r.counter, "err", err)
-	}
 	r.line("=== BEGIN")
 	err := r.do(ctx)
 	switch {

@@ -284,9 +284,9 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	j.counter = counter // durable through the log's name; no state write here
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
-	j.prune()
 	j.status = StatusRunning
 	j.runCounter = counter
+	obsolete := j.prune()
 	var run *runChild
 	if j.kind == logstore.KindJob {
 		er := &execRun{
@@ -299,10 +299,10 @@ func (j *job) onSlot(ctx actor.Context) {
 			store:    j.store,
 			groups:   j.rt.groups,
 		}
-		run = &runChild{work: er.execute}
+		run = &runChild{work: er.execute, rl: rl, log: j.log, obsolete: obsolete, store: j.store, kind: j.kind, id: id}
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
-		run = &runChild{work: hr.execute}
+		run = &runChild{work: hr.execute, rl: rl, log: j.log, obsolete: obsolete, store: j.store, kind: j.kind, id: id}
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {
@@ -316,17 +316,17 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.publish(ctx)
 }
 
-// prune removes the oldest logs beyond log_retention, counting the run in
-// progress (SPEC 1.10).
-func (j *job) prune() {
+// prune drops the oldest logs beyond log_retention, counting the run in
+// progress (SPEC 1.10), from the job's list and returns their file names:
+// the run child deletes them while its run starts.
+func (j *job) prune() []string {
 	keep := max(j.keep, 1)
+	var names []string
 	for len(j.logs) > keep {
-		old := j.logs[0]
+		names = append(names, j.logs[0].Name)
 		j.logs = j.logs[1:]
-		if err := j.store.Remove(j.kind, j.id, old.Name); err != nil {
-			j.log.Error("remove old log", "job", j.id, "log", old.Name, "err", err)
-		}
 	}
+	return names
 }
 
 func (j *job) onFinished(ctx actor.Context, msg *runFinished) {

@@ -50,15 +50,35 @@ type execRun struct {
 	log      *slog.Logger
 	store    *logstore.Store
 	groups   *groupSet
-	synced   bool // the log's entry was fsynced (SyncEntry)
 }
+
+// entrySyncDelay is how long a run goes before its log's directory entry
+// is fsynced. Shorter runs pay no fsync for it: the directory is fsynced
+// after the rename anyway, and a run that was never durable leaves nothing
+// behind to conflict with after a crash of the machine.
+var entrySyncDelay = 500 * time.Millisecond
 
 // runChild is the child actor of one run of either kind: it does the
 // run's work in a goroutine (never in Receive), sends the result to its
 // parent, and cancels the work on cancelRun.
+//
+// It also makes the run's log durable without delaying anyone: the
+// directory entry of the in-progress log is fsynced once the run has gone
+// on for entrySyncDelay, and the rename by Finish is fsynced after the
+// parent has been told, so neither the command's start nor the job's next
+// run waits for the disk.
+//
+// The logs that log_retention drops when the run starts (obsolete) are
+// deleted while the work starts, and are gone before the parent is told.
 type runChild struct {
-	work   func(context.Context) *runFinished
-	cancel context.CancelFunc
+	work     func(context.Context) *runFinished
+	rl       *logstore.RunLog
+	log      *slog.Logger
+	obsolete []string // log file names to delete
+	store    *logstore.Store
+	kind     logstore.Kind
+	id       string
+	cancel   context.CancelFunc
 }
 
 // Receive implements actor.Actor.
@@ -69,13 +89,38 @@ func (r *runChild) Receive(ctx actor.Context) {
 		r.cancel = cancel
 		root, parent := ctx.ActorSystem().Root, ctx.Parent()
 		go func() {
+			pruned := make(chan struct{})
+			go func() {
+				defer close(pruned)
+				r.prune()
+			}()
+			entry := time.AfterFunc(entrySyncDelay, r.syncDir)
 			fin := r.work(c)
+			entry.Stop()
 			cancel()
+			<-pruned
 			root.Send(parent, fin)
+			r.syncDir()
 		}()
 	case *cancelRun:
 		r.cancel()
 	case actor.AutoReceiveMessage, actor.SystemMessage:
+	}
+}
+
+// prune deletes the log files that retention dropped; failures are logged.
+func (r *runChild) prune() {
+	for _, name := range r.obsolete {
+		if err := r.store.Remove(r.kind, r.id, name); err != nil {
+			r.log.Error("remove old log", string(r.kind), r.id, "log", name, "err", err)
+		}
+	}
+}
+
+// syncDir fsyncs the run log's directory; a failure is logged.
+func (r *runChild) syncDir() {
+	if err := r.rl.SyncDir(); err != nil {
+		r.log.Warn("sync run log", "log", r.rl.Name(), "err", err)
 	}
 }
 
@@ -154,13 +199,6 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	if start, ok := procStart(pgid); ok {
 		if err := r.store.SaveGroup(logstore.KindJob, r.id, logstore.Group{PGID: pgid, Start: start}); err != nil {
 			r.log.Warn("record process group", "job", r.id, "counter", r.counter, "err", err)
-		}
-	}
-	if !r.synced {
-		// Made durable while the first command runs, not before it.
-		r.synced = true
-		if err := r.rl.SyncEntry(); err != nil {
-			r.log.Warn("sync run log entry", "job", r.id, "counter", r.counter, "err", err)
 		}
 	}
 

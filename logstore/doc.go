@@ -31,7 +31,22 @@
 // O_EXCL) while the run goes (IMP-9): every Write reaches the file before it
 // returns and memory does not grow with the output. Every line starts with
 // the prefix "YYYY-MM-DD HH:MM:SS UTC <kind>: <ID>: " (IMP-27). When the run
-// ends, Finish renames the file to "<ID>.<counter>.<status>".
+// ends, Finish flushes the file (fdatasync) and renames it to
+// "<ID>.<counter>.<status>".
+//
+// # Durability
+//
+// Everything written is safe from a crash or kill of the process at once
+// (the kernel holds it); the fsyncs are for a crash of the machine, and none
+// of them stands between a trigger and its command. The state file is
+// written when the paused flag changes and at a clean stop, not per run: the
+// in-progress log's name carries the run's counter, and Recover takes the
+// larger of the two. The caller fsyncs the log directory (RunLog.SyncDir)
+// once a run has gone on for a moment, and again after Finish has renamed
+// the log and the run was reported. A log's content reaches the disk before
+// its final name does, so a final log is never missing content; a rename
+// lost to a power cut leaves the in-progress name, finalised as
+// interrupted at the next start.
 //
 // # Recovery at start
 //
