@@ -156,15 +156,30 @@ func BenchmarkGetSnapshot(b *testing.B) {
 	})
 }
 
-// BenchmarkSnapshotEncode measures the supervisor encoding its views after
-// a change (once per change, not per request), for 1,000 and 10,000 jobs,
-// each with 5 logs. It reports ns per job, which stays flat if the cost is
-// linear in the number of jobs.
+// BenchmarkSnapshotEncode measures the supervisor building its snapshot
+// after a change (once per change, not per request), for 1,000 and 10,000
+// jobs, each with 5 logs. "jobs=N" changes every job before each snapshot,
+// so all are encoded again (the cost after start-up or a reload);
+// "changed-one/jobs=N" changes one job, so only it is encoded and the rest
+// of the snapshot is copied (the cost of a poll after a run or a pause).
+// It reports ns per job, which stays flat if the cost is linear in the
+// number of jobs.
 func BenchmarkSnapshotEncode(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		n    int
+		all  bool
+	}{
+		{"jobs=1000", 1000, true},
+		{"jobs=10000", 10000, true},
+		{"changed-one/jobs=1000", 1000, false},
+		{"changed-one/jobs=10000", 10000, false},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			n := tt.n
 			s := &supervisor{views: make(map[string]JobView, n), httpViews: map[string]JobHTTPView{}}
 			now := time.Date(2026, 11, 28, 16, 40, 0, 0, time.UTC)
+			views := make([]JobView, 0, n)
 			for i := range n {
 				id := fmt.Sprintf("job%05d", i)
 				v := JobView{Path: "/" + id, AuthKind: "hmac-sha256", HeaderSign: "X-Karajo-Sign",
@@ -173,7 +188,8 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 				for c := int64(1); c <= 5; c++ {
 					v.Logs = append(v.Logs, LogRefView{JobID: id, Name: fmt.Sprintf("%s.%d.success", id, c), Status: "success", Counter: c})
 				}
-				s.views[id] = v
+				views = append(views, v)
+				s.setView(v)
 			}
 			snap, err := s.snapshot()
 			if err != nil {
@@ -182,8 +198,18 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 			b.SetBytes(int64(len(snap.Jobs)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			for range b.N {
-				s.gen++ // a change: the next read encodes again
+			for i := range b.N {
+				// A change, as jobChanged makes it: the next read encodes again.
+				if tt.all {
+					for _, v := range views {
+						s.setView(v)
+					}
+				} else {
+					v := views[i%n]
+					v.Status = [2]string{"started", "success"}[i%2]
+					s.setView(v)
+				}
+				s.gen++
 				if _, err := s.snapshot(); err != nil {
 					b.Fatal(err)
 				}

@@ -120,9 +120,9 @@ func (s *supervisor) onRetired(ctx actor.Context, msg *retired) {
 	delete(s.retiring, key)
 	ctx.Stop(pid)
 	if msg.kind == string(logstore.KindJob) {
-		delete(s.views, msg.id)
+		s.dropView(msg.id)
 	} else {
-		delete(s.httpViews, msg.id)
+		s.dropHTTPView(msg.id)
 	}
 }
 

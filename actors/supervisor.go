@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -34,6 +33,13 @@ type supervisor struct {
 	gen       uint64                // bumped by every change of a view
 	snap      *Snapshot             // encoded views of gen, built on demand
 	stopping  bool
+
+	// jobsJSON and httpJobsJSON keep the encoded members of snap.Jobs and
+	// snap.HTTPJobs: every change of views or httpViews goes through
+	// setView, setHTTPView, dropView or dropHTTPView (snapshot.go), which
+	// keep them coherent.
+	jobsJSON     memberCache[JobView]
+	httpJobsJSON memberCache[JobHTTPView]
 }
 
 func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt runtime) *supervisor {
@@ -66,10 +72,10 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *jobChanged:
 		s.gen++
 		if msg.view != nil {
-			s.views[msg.view.ID] = *msg.view
+			s.setView(*msg.view)
 		}
 		if msg.httpView != nil {
-			s.httpViews[msg.httpView.ID] = *msg.httpView
+			s.setHTTPView(*msg.httpView)
 		}
 		for _, sub := range s.subs {
 			ctx.Send(sub, msg) // never changed after sending: safe to share
@@ -146,34 +152,6 @@ func (s *supervisor) spawnHTTP(ctx actor.Context, jc *config.JobHTTP) {
 	} else {
 		s.httpJobs[jc.ID] = pid
 	}
-}
-
-// snapshot returns the encoded views, encoding them only when they
-// changed since the last call.
-func (s *supervisor) snapshot() (*Snapshot, error) {
-	if s.snap != nil && s.snap.Gen == s.gen {
-		return s.snap, nil
-	}
-	jobs := make(map[string]*JobView, len(s.views))
-	for id := range s.views {
-		v := s.views[id]
-		jobs[v.Name] = &v
-	}
-	httpJobs := make(map[string]*JobHTTPView, len(s.httpViews))
-	for id := range s.httpViews {
-		v := s.httpViews[id]
-		httpJobs[v.Name] = &v
-	}
-	jb, err := json.Marshal(jobs)
-	if err != nil {
-		return nil, fmt.Errorf("encode jobs: %w", err)
-	}
-	hb, err := json.Marshal(httpJobs)
-	if err != nil {
-		return nil, fmt.Errorf("encode http jobs: %w", err)
-	}
-	s.snap = &Snapshot{Gen: s.gen, Jobs: jb, HTTPJobs: hb}
-	return s.snap, nil
 }
 
 func (s *supervisor) list() *JobList {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,7 +22,10 @@ import (
 )
 
 // envView is the body of GET /karajo/api/environment (SPEC Appendix A);
-// jobs and http_jobs come encoded from the supervisor's snapshot.
+// jobs and http_jobs come encoded from the supervisor's snapshot. The
+// answer is not encoded from it with json.Marshal, which would validate
+// and compact the big encoded jobs again, but spliced by encodeEnv, byte
+// for byte the same.
 type envView struct {
 	Jobs          json.RawMessage `json:"jobs"`
 	HTTPJobs      json.RawMessage `json:"http_jobs"`
@@ -35,20 +39,56 @@ type envView struct {
 	IsDevelopment bool            `json:"is_development"`
 }
 
-// envAnswer is an encoded environment answer, plain and gzipped, valid
-// for one snapshot and one configuration.
+// envAnswer is an encoded environment answer, valid for one snapshot and
+// one configuration, shared by every request that reads it: plain is
+// built with it, the gzip form on the first request that accepts gzip
+// (gzipped).
 type envAnswer struct {
 	snap  *actors.Snapshot
 	conf  *apiConfig
+	tail  []byte // the fields of envView after http_jobs, for conf (envTail)
 	plain []byte
-	gz    []byte
+
+	gzOnce sync.Once
+	gz     []byte // plain gzipped, once gzOnce has run
+	gzErr  error
 }
 
+// gzipped returns the answer gzipped, compressing it on the first call;
+// it is safe for concurrent use.
+func (a *envAnswer) gzipped() ([]byte, error) {
+	a.gzOnce.Do(func() {
+		zw := envGzipWriters.Get().(*gzip.Writer)
+		defer func() {
+			zw.Reset(io.Discard) // let go of the buffer before pooling the writer
+			envGzipWriters.Put(zw)
+		}()
+		var gz bytes.Buffer
+		gz.Grow(len(a.plain) / 8)
+		zw.Reset(&gz)
+		_, _ = zw.Write(a.plain) // a bytes.Buffer does not fail
+		if err := zw.Close(); err != nil {
+			a.gzErr = fmt.Errorf("gzip environment: %w", err)
+			return
+		}
+		a.gz = gz.Bytes()
+	})
+	return a.gz, a.gzErr
+}
+
+// envGzipWriters holds the gzip writers of the environment answers, at
+// BestSpeed: the answer is compressed once per change, while clients wait.
+var envGzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // the level is valid: no error
+	return zw
+}}
+
 // environment handles GET /karajo/api/environment: every job's state. The
-// supervisor encodes its snapshot once per change; the envelope around it
-// and its gzip form are built once per snapshot and then served as they
-// are, so a poll costs one actor round trip and a write. Gzipped when the
-// client accepts it (IMP-38).
+// supervisor encodes its snapshot once per change (only the jobs that
+// changed); the envelope around it is built once per snapshot and its gzip
+// form once, on the first request that accepts gzip, and then they are
+// served as they are, so a poll costs one actor round trip and a write.
+// Gzipped when the client accepts it (IMP-38).
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if err := s.authorizeRead(r); err != nil {
 		s.writeError(w, r, err)
@@ -66,7 +106,7 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 	c := s.conf.Load()
 	a := s.envCache.Load()
 	if a == nil || a.snap != snap || a.conf != c {
-		if a, err = s.encodeEnv(snap, c); err != nil {
+		if a, err = s.encodeEnv(snap, c, a); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -77,18 +117,64 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httproute
 	h.Add("Vary", "Accept-Encoding")
 	body := a.plain
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if body, err = a.gzipped(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		h.Set("Content-Encoding", "gzip")
-		body = a.gz
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
 
-func (s *Server) encodeEnv(snap *actors.Snapshot, c *apiConfig) (*envAnswer, error) {
-	env := envView{
-		Jobs:          snap.Jobs,
-		HTTPJobs:      snap.HTTPJobs,
+// Pieces of the environment answer around the encoded jobs and the tail
+// (see encodeEnv).
+const (
+	envOpen     = `{"data":{"jobs":`
+	envHTTPJobs = `,"http_jobs":`
+	envClose    = `,"code":200}`
+	// envNoJobs is how envView encodes with empty jobs, up to the tail.
+	envNoJobs = `{"jobs":{},"http_jobs":{},`
+)
+
+// encodeEnv builds the answer for snap and c: byte for byte what
+// json.Marshal(envelope{Data: envView{...}, Code: 200}) makes, but spliced
+// from pieces, so that the encoded jobs (valid compact JSON from the
+// supervisor's json encoding, HTML-escaped) are copied once instead of
+// being validated and compacted again. The tail of the configuration's
+// fields is taken from prev when it was built for the same c. The gzip
+// form is left for gzipped.
+func (s *Server) encodeEnv(snap *actors.Snapshot, c *apiConfig, prev *envAnswer) (*envAnswer, error) {
+	var tail []byte
+	if prev != nil && prev.conf == c {
+		tail = prev.tail
+	} else {
+		var err error
+		if tail, err = s.envTail(c); err != nil {
+			return nil, err
+		}
+	}
+	jobs, httpJobs := rawOrNull(snap.Jobs), rawOrNull(snap.HTTPJobs)
+	b := make([]byte, 0, len(envOpen)+len(jobs)+len(envHTTPJobs)+len(httpJobs)+1+len(tail)+len(envClose))
+	b = append(b, envOpen...)
+	b = append(b, jobs...)
+	b = append(b, envHTTPJobs...)
+	b = append(b, httpJobs...)
+	b = append(b, ',')
+	b = append(b, tail...)
+	b = append(b, envClose...)
+	return &envAnswer{snap: snap, conf: c, tail: tail, plain: b}, nil
+}
+
+// envTail returns the fields of envView after http_jobs for c, up to the
+// brace that closes data: `"name":…,"is_development":…}`. It encodes
+// envView itself, with empty jobs, so that the fields stay those of
+// envView and encoded as json.Marshal encodes them.
+func (s *Server) envTail(c *apiConfig) ([]byte, error) {
+	b, err := json.Marshal(envView{
+		Jobs:          json.RawMessage(`{}`),
+		HTTPJobs:      json.RawMessage(`{}`),
 		Name:          c.env.Name,
 		ListenAddress: s.listen,
 		DirBase:       c.env.DirBase,
@@ -97,18 +183,24 @@ func (s *Server) encodeEnv(snap *actors.Snapshot, c *apiConfig) (*envAnswer, err
 		HTTPTimeout:   c.env.HTTPTimeout,
 		MaxJobRunning: c.env.MaxJobRunning,
 		IsDevelopment: c.env.IsDevelopment,
-	}
-	plain, err := json.Marshal(envelope{Data: env, Code: http.StatusOK})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("encode environment: %w", err)
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	_, _ = zw.Write(plain)
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("gzip environment: %w", err)
+	tail, ok := bytes.CutPrefix(b, []byte(envNoJobs))
+	if !ok {
+		return nil, fmt.Errorf("encode environment: %s does not start with %s", b, envNoJobs)
 	}
-	return &envAnswer{snap: snap, conf: c, plain: plain, gz: gz.Bytes()}, nil
+	return tail, nil
+}
+
+// rawOrNull returns b, or null for nil, as json.Marshal encodes a
+// json.RawMessage.
+func rawOrNull(b []byte) []byte {
+	if b == nil {
+		return []byte("null")
+	}
+	return b
 }
 
 // runJob handles POST /karajo/api/job_exec/run/<path>: a webhook trigger,
