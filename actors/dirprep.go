@@ -3,6 +3,7 @@ package actors
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
@@ -50,6 +51,7 @@ func (p *dirPrep) start(env *config.Env) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		start := time.Now()
 		for _, r := range refs {
 			select {
 			case <-p.stop:
@@ -60,6 +62,7 @@ func (p *dirPrep) start(env *config.Env) {
 				p.log.Warn("prepare job directories", string(r.kind), r.id, "err", err)
 			}
 		}
+		p.log.Info("job directories ready", "jobs", len(refs), "took", time.Since(start).Round(time.Millisecond))
 	}()
 }
 

@@ -116,8 +116,12 @@ type server struct {
 
 	mu   sync.Mutex
 	tail []string // the last lines of its stderr
-	done chan struct{}
-	err  error // of Wait, valid after done
+	// dirsReady is closed when the server logs that the background pass
+	// over the job directories is over; dirsAt is when that was seen.
+	dirsReady chan struct{}
+	dirsAt    time.Time
+	done      chan struct{}
+	err       error // of Wait, valid after done
 }
 
 // stderrTail is how many lines of stderr are kept for error messages.
@@ -142,7 +146,7 @@ func (b *bench) startWith(dir, mainPath string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, dir: dir, done: make(chan struct{})}
+	s := &server{cmd: cmd, dir: dir, done: make(chan struct{}), dirsReady: make(chan struct{})}
 	addrc := make(chan string, 1)
 	s.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -152,9 +156,16 @@ func (b *bench) startWith(dir, mainPath string) (*server, error) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent := false
+		sent, dirs := false, false
 		for sc.Scan() {
 			line := sc.Text()
+			if !dirs && strings.Contains(line, `msg="job directories ready"`) {
+				dirs = true
+				s.mu.Lock()
+				s.dirsAt = time.Now()
+				s.mu.Unlock()
+				close(s.dirsReady)
+			}
 			if !sent {
 				if i := strings.Index(line, "msg=listening addr="); i >= 0 {
 					f := strings.Fields(line[i+len("msg=listening addr="):])
@@ -186,6 +197,21 @@ func (b *bench) startWith(dir, mainPath string) (*server, error) {
 	s.base = "http://" + s.addr
 	s.client = &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4}}
 	return s, nil
+}
+
+// waitDirs waits until the server has made every job's directories (its
+// "job directories ready" line) and returns the time from its start.
+func (s *server) waitDirs(limit time.Duration) (time.Duration, error) {
+	select {
+	case <-s.dirsReady:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.dirsAt.Sub(s.started), nil
+	case <-s.done:
+		return 0, fmt.Errorf("karajo exited (%v):\n%s", s.err, s.stderr())
+	case <-time.After(limit):
+		return 0, fmt.Errorf("karajo did not log \"job directories ready\" in %v:\n%s", limit, s.stderr())
+	}
 }
 
 // stderr returns the last lines of the server's stderr.
