@@ -66,7 +66,13 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
 	e.groups = newGroupSet()
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics}
-	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt) }), "supervisor")
+	// What the shared directories hold, listed once instead of a failed
+	// open per job and file.
+	census := map[logstore.Kind]*logstore.Census{
+		logstore.KindJob:     store.TakeCensus(logstore.KindJob),
+		logstore.KindJobHTTP: store.TakeCensus(logstore.KindJobHTTP),
+	}
+	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt, census) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)
 	}
@@ -76,12 +82,9 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
 	e.tables.Store(&jobTables{jobs: pids.byID, httpJobs: pids.httpByID})
-	// Wait until every job has loaded: each answers GetJob only after its
-	// Started message, and has told the supervisor its view before that.
-	if err := e.each(func(pid *actor.PID) error {
-		_, err := Ask[any](e.root, pid, &GetJob{}, startTimeout)
-		return err
-	}); err != nil {
+	// Wait until every job has loaded: each tells the supervisor its view
+	// once its Started message is handled.
+	if _, err := Ask[*awaitLoaded](e.root, sup, &awaitLoaded{}, startTimeout); err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
 	e.dirs.start(env)

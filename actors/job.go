@@ -44,7 +44,8 @@ type job struct {
 	lastRun      time.Time // finish of the latest run, rounded to the second
 	nextRun      time.Time // when the timer fires next (exact); zero without timer
 	logs         []logstore.LogRef
-	prepared     bool // the work and log directories exist
+	prepared     bool             // the work and log directories exist
+	census       *logstore.Census // what the shared directories held at start; nil after load
 
 	waiting        bool       // asked the supervisor for a slot
 	waitSince      time.Time  // when it asked
@@ -131,15 +132,19 @@ func (j *job) Receive(ctx actor.Context) {
 // load rebuilds the job's state from disk (SPEC 3.3 with IMP-8/9/10).
 func (j *job) load() {
 	id := j.id
-	if g, ok := j.store.LoadGroup(j.kind, id); ok {
-		if killLeftover(g) {
-			j.log.Warn("killed the process group a crash left running", string(j.kind), id, "pgid", g.PGID)
-		}
-		if err := j.store.ClearGroup(j.kind, id); err != nil {
-			j.log.Warn("clear process group record", string(j.kind), id, "err", err)
+	census := j.census
+	j.census = nil           // true only at start
+	if census.HasGroup(id) { // else nothing was left running by a crash
+		if g, ok := j.store.LoadGroup(j.kind, id); ok {
+			if killLeftover(g) {
+				j.log.Warn("killed the process group a crash left running", string(j.kind), id, "pgid", g.PGID)
+			}
+			if err := j.store.ClearGroup(j.kind, id); err != nil {
+				j.log.Warn("clear process group record", string(j.kind), id, "err", err)
+			}
 		}
 	}
-	rec, err := j.store.Recover(j.kind, id, j.keep)
+	rec, err := j.store.RecoverIn(census, j.kind, id, j.keep)
 	if err != nil {
 		j.log.Error("recover job state", "job", id, "err", err)
 	}

@@ -159,6 +159,10 @@ type jobChanged struct {
 	httpView *JobHTTPView
 }
 
+// awaitLoaded asks the supervisor to answer (with an awaitLoaded) once
+// every job spawned at start has loaded its state and published its view.
+type awaitLoaded struct{}
+
 // listJobs asks the supervisor for the PIDs of its jobs (reply *jobPIDs).
 type listJobs struct{}
 

@@ -40,10 +40,15 @@ type supervisor struct {
 	// keep them coherent.
 	jobsJSON     memberCache[JobView]
 	httpJobsJSON memberCache[JobHTTPView]
+
+	census      map[logstore.Kind]*logstore.Census // taken at start, for the first loads only
+	loading     int                                // jobs spawned at start that have not published a view yet
+	loadWaiters []*actor.PID                       // awaitLoaded askers
 }
 
-func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt runtime) *supervisor {
+func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt runtime, census map[logstore.Kind]*logstore.Census) *supervisor {
 	return &supervisor{
+		census:    census,
 		env:       env,
 		store:     store,
 		log:       log,
@@ -64,6 +69,12 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.spawnJobs(ctx)
+	case *awaitLoaded:
+		if s.loading == 0 {
+			ctx.Respond(&awaitLoaded{})
+		} else {
+			s.loadWaiters = append(s.loadWaiters, ctx.Sender())
+		}
 	case *listJobs:
 		ctx.Respond(&jobPIDs{byID: maps.Clone(s.jobs), httpByID: maps.Clone(s.httpJobs)})
 	case *GetSnapshot:
@@ -72,10 +83,14 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *jobChanged:
 		s.gen++
 		if msg.view != nil {
+			_, seen := s.views[msg.view.ID]
 			s.setView(*msg.view)
+			s.loaded(ctx, seen)
 		}
 		if msg.httpView != nil {
+			_, seen := s.httpViews[msg.httpView.ID]
 			s.setHTTPView(*msg.httpView)
+			s.loaded(ctx, seen)
 		}
 		for _, sub := range s.subs {
 			ctx.Send(sub, msg) // never changed after sending: safe to share
@@ -111,7 +126,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 }
 
 // spawnJobs spawns the notifier (when notifs exist) and one actor per job
-// of either kind.
+// of either kind, which load with the census taken at start; later spawns
+// (by a reload) load without it.
 func (s *supervisor) spawnJobs(ctx actor.Context) {
 	s.spawnNotifier(ctx)
 	for _, jc := range s.env.Jobs {
@@ -119,6 +135,23 @@ func (s *supervisor) spawnJobs(ctx actor.Context) {
 	}
 	for _, jc := range s.env.JobHTTPs {
 		s.spawnHTTP(ctx, jc)
+	}
+	s.census = nil
+	s.loading = len(s.jobs) + len(s.httpJobs)
+}
+
+// loaded counts the first view of each job spawned at start (a job
+// publishes it once it has loaded) and answers awaitLoaded when all are in.
+func (s *supervisor) loaded(ctx actor.Context, seen bool) {
+	if seen || s.loading == 0 {
+		return
+	}
+	s.loading--
+	if s.loading == 0 {
+		for _, w := range s.loadWaiters {
+			ctx.Send(w, &awaitLoaded{})
+		}
+		s.loadWaiters = nil
 	}
 }
 
@@ -135,7 +168,12 @@ func (s *supervisor) spawnNotifier(ctx actor.Context) {
 
 func (s *supervisor) spawnExec(ctx actor.Context, jc *config.Job) {
 	self, rt := ctx.Self(), s.rt
-	props := actor.PropsFromProducer(func() actor.Actor { return newExecJob(jc, s.store, s.log, self, rt) })
+	census := s.census[logstore.KindJob]
+	props := actor.PropsFromProducer(func() actor.Actor {
+		j := newExecJob(jc, s.store, s.log, self, rt)
+		j.census = census
+		return j
+	})
 	if pid, err := ctx.SpawnNamed(props, "job/"+jc.ID); err != nil {
 		// IDs are unique (config refuses collisions), so this is a bug.
 		s.log.Error("spawn job", "job", jc.ID, "err", err)
@@ -146,7 +184,12 @@ func (s *supervisor) spawnExec(ctx actor.Context, jc *config.Job) {
 
 func (s *supervisor) spawnHTTP(ctx actor.Context, jc *config.JobHTTP) {
 	self, rt := ctx.Self(), s.rt
-	props := actor.PropsFromProducer(func() actor.Actor { return newHTTPJob(jc, s.store, s.log, self, rt) })
+	census := s.census[logstore.KindJobHTTP]
+	props := actor.PropsFromProducer(func() actor.Actor {
+		j := newHTTPJob(jc, s.store, s.log, self, rt)
+		j.census = census
+		return j
+	})
 	if pid, err := ctx.SpawnNamed(props, "job_http/"+jc.ID); err != nil {
 		s.log.Error("spawn job", "job_http", jc.ID, "err", err)
 	} else {

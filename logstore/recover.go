@@ -41,6 +41,12 @@ type Recovered struct {
 // entries and an unreadable state file are Warnings, not errors; the error is
 // for a log directory that cannot be read.
 func (s *Store) Recover(kind Kind, id string, retention int) (Recovered, error) {
+	return s.RecoverIn(nil, kind, id, retention)
+}
+
+// RecoverIn is Recover with a census taken at start: when it knows the job
+// has no state file, the file is not opened.
+func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recovered, error) {
 	var rec Recovered
 	if err := checkJob(kind, id); err != nil {
 		return rec, fmt.Errorf("recover %s %s: %w", kind, id, err)
@@ -125,10 +131,17 @@ func (s *Store) Recover(kind Kind, id string, retention int) (Recovered, error) 
 	}
 	rec.Counter = maxCounter
 
-	st, ok, err := s.LoadState(kind, id)
+	var (
+		st   State
+		ok   bool
+		serr error
+	)
+	if c.HasState(id) {
+		st, ok, serr = s.LoadState(kind, id)
+	}
 	switch {
-	case err != nil:
-		warn("%v; state derived from the logs", err)
+	case serr != nil:
+		warn("%v; state derived from the logs", serr)
 		rec.Paused = rec.Status == statusPaused
 	case ok:
 		rec.Counter = max(rec.Counter, st.Counter)

@@ -1,0 +1,66 @@
+package logstore
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Census lists, for one kind, which jobs have a state file and which a
+// process-group record, read with one directory listing each. At a start
+// with many jobs it spares one failed open per job and file: most jobs
+// have neither (a state file is written on pause, resume and clean stop;
+// a record only while a command runs).
+//
+// A census is true only for the moment it was taken: use it for the loads
+// at start, never later. The zero value and nil know nothing, so every
+// question is answered "maybe" (true) and the caller opens the file.
+type Census struct {
+	states map[string]bool // IDs with "<ID>.state"
+	groups map[string]bool // IDs with "<ID>.pgid"
+	known  bool            // both listings succeeded
+}
+
+// TakeCensus lists var/lib/karajo/<kind>/ and var/run/karajo/<kind>/. A
+// listing that fails gives a census that knows nothing (never an error:
+// the loads then open each file as without a census).
+func (s *Store) TakeCensus(kind Kind) *Census {
+	states, err1 := listSuffix(filepath.Join(s.base, "var", "lib", "karajo", string(kind)), ".state")
+	groups, err2 := listSuffix(filepath.Join(s.base, "var", "run", "karajo", string(kind)), ".pgid")
+	if err1 != nil || err2 != nil {
+		return &Census{}
+	}
+	return &Census{states: states, groups: groups, known: true}
+}
+
+// listSuffix returns the names in dir ending in suffix, without it. A
+// missing dir holds nothing.
+func listSuffix(dir, suffix string) (map[string]bool, error) {
+	f, err := os.Open(dir)
+	if os.IsNotExist(err) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]bool)
+	for _, n := range names {
+		if id, ok := strings.CutSuffix(n, suffix); ok && id != "" && !strings.HasPrefix(n, ".") {
+			found[id] = true
+		}
+	}
+	return found, nil
+}
+
+// HasState reports whether the job may have a state file: false only when
+// the census knows it has none.
+func (c *Census) HasState(id string) bool { return c == nil || !c.known || c.states[id] }
+
+// HasGroup reports whether the job may have a process-group record: false
+// only when the census knows it has none.
+func (c *Census) HasGroup(id string) bool { return c == nil || !c.known || c.groups[id] }
