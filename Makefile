@@ -18,9 +18,10 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) tool staticcheck ./...
 
 BENCH_COUNT ?= 1
+BENCH_TIME  ?= 500ms
 BENCH_ARGS  ?=
-bench: build ## Go benchmarks, then karajo-bench (about 13 min; BENCH_ARGS=-quick: about 4)
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...
+bench: build ## Go benchmarks, then karajo-bench (about 14 min; BENCH_ARGS=-quick: about 4)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) ./...
 	$(GO) run ./cmd/karajo-bench -karajo bin/karajo $(BENCH_ARGS)
 
 FUZZTIME ?= 30s
