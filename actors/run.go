@@ -30,6 +30,11 @@ const (
 	StatusPaused   = "paused"
 )
 
+// startHook, when set, is called right before each command is started:
+// benchmarks use it to time the engine's path from a trigger to the fork.
+// It is set only while no engine runs.
+var startHook func()
+
 // killGrace is how long a canceled command's process group has between
 // SIGTERM and SIGKILL; drainGrace how long output is still read after the
 // group was killed (a process that escaped the group may hold the pipe).
@@ -188,6 +193,9 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	// SIGKILL to the shell should this server die without a chance to
 	// cancel (the group is then killed at the next start).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if startHook != nil {
+		startHook()
+	}
 	err = cmd.Start()
 	pw.Close() // the children hold their own copies
 	if err != nil {
