@@ -12,16 +12,28 @@ import (
 	"github.com/karajo/karajo/logstore"
 )
 
-// benchEngine starts an engine over n webhook-only jobs (nothing runs)
-// in a fresh dir_base and stops it at cleanup.
-func benchEngine(b *testing.B, n int) *Engine {
-	b.Helper()
-	dir := b.TempDir()
-	var jobs []*config.Job
+// benchJobs returns n webhook-only jobs (nothing runs unless triggered).
+func benchJobs(n int) []*config.Job {
+	jobs := make([]*config.Job, 0, n)
 	for i := range n {
 		id := fmt.Sprintf("job%05d", i)
 		jobs = append(jobs, &config.Job{ID: id, Name: "Job " + id, Path: "/" + id, Commands: []string{"true"}, LogRetention: 5})
 	}
+	return jobs
+}
+
+// benchEngine starts an engine over n webhook-only jobs (nothing runs)
+// in a fresh dir_base and stops it at cleanup.
+func benchEngine(b *testing.B, n int) *Engine {
+	b.Helper()
+	return benchEngineWith(b, benchJobs(n)...)
+}
+
+// benchEngineWith starts an engine over jobs, max_job_running 1, in a
+// fresh dir_base and stops it at cleanup.
+func benchEngineWith(b *testing.B, jobs ...*config.Job) *Engine {
+	b.Helper()
+	dir := b.TempDir()
 	env := &config.Env{DirBase: dir, MaxJobRunning: 1, Jobs: jobs, Secret: "s3cret"}
 	store, err := logstore.New(dir, nil)
 	if err != nil {
@@ -226,12 +238,7 @@ func BenchmarkStart(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("jobs=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
-			var jobs []*config.Job
-			for i := range n {
-				id := fmt.Sprintf("job%05d", i)
-				jobs = append(jobs, &config.Job{ID: id, Name: "Job " + id, Path: "/" + id, Commands: []string{"true"}, LogRetention: 5})
-			}
-			env := &config.Env{DirBase: dir, MaxJobRunning: 1, Jobs: jobs, Secret: "s3cret"}
+			env := &config.Env{DirBase: dir, MaxJobRunning: 1, Jobs: benchJobs(n), Secret: "s3cret"}
 			store, err := logstore.New(dir, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -268,20 +268,9 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	id := j.id
 	counter := j.counter + 1
-	if !j.prepared {
-		// Usually done by the engine in the background already; a stat each.
-		if err := j.store.Prepare(j.kind, id); err != nil {
-			j.log.Error("prepare job directories", string(j.kind), id, "err", err)
-			j.releaseSlot(ctx)
-			j.armAfterRun(ctx)
-			j.publish(ctx)
-			return
-		}
-		j.prepared = true
-	}
-	rl, err := j.store.Create(j.kind, id, counter)
+	rl, err := j.createLog(counter)
 	if err != nil {
-		j.log.Error("create run log", "job", id, "counter", counter, "err", err)
+		j.log.Error("create run log", string(j.kind), id, "counter", counter, "err", err)
 		j.releaseSlot(ctx)
 		j.armAfterRun(ctx)
 		j.publish(ctx)
@@ -291,8 +280,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
 	j.status = StatusRunning
 	j.runCounter = counter
-	obsolete := j.prune()
-	var run *runChild
+	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
 	if j.kind == logstore.KindJob {
 		er := &execRun{
 			id:       id,
@@ -304,10 +292,10 @@ func (j *job) onSlot(ctx actor.Context) {
 			store:    j.store,
 			groups:   j.rt.groups,
 		}
-		run = &runChild{work: er.execute, rl: rl, log: j.log, obsolete: obsolete, store: j.store, kind: j.kind, id: id}
+		run.work = er.execute
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
-		run = &runChild{work: hr.execute, rl: rl, log: j.log, obsolete: obsolete, store: j.store, kind: j.kind, id: id}
+		run.work = hr.execute
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {
@@ -319,6 +307,19 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.rt.metrics.runStarted(string(j.kind), id)
 	j.log.Info("run started", string(j.kind), id, "counter", counter)
 	j.publish(ctx)
+}
+
+// createLog creates the log of run counter, after making the job's
+// directories if this actor has not yet (the engine usually has, in the
+// background; then it costs a stat each).
+func (j *job) createLog(counter int64) (*logstore.RunLog, error) {
+	if !j.prepared {
+		if err := j.store.Prepare(j.kind, j.id); err != nil {
+			return nil, err
+		}
+		j.prepared = true
+	}
+	return j.store.Create(j.kind, j.id, counter)
 }
 
 // prune drops the oldest logs beyond log_retention, counting the run in

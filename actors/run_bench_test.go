@@ -1,15 +1,11 @@
 package actors
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/karajo/karajo/config"
-	"github.com/karajo/karajo/logstore"
 )
 
 // forkTrue runs /bin/sh -c true n times, one after the other: the floor of
@@ -22,51 +18,57 @@ func forkTrue(n int) time.Duration {
 	return time.Since(start)
 }
 
+// runBench is an engine with one idle exec job "j" whose command is
+// "true", and a subscription to see its runs end.
+type runBench struct {
+	e   *Engine
+	sub *Subscription
+}
+
+func newRunBench(b *testing.B) *runBench {
+	b.Helper()
+	e := benchEngineWith(b, &config.Job{ID: "j", Name: "j", Path: "/j", Commands: []string{"true"}, LogRetention: 2})
+	sub := e.Subscribe(64)
+	b.Cleanup(sub.Close)
+	return &runBench{e: e, sub: sub}
+}
+
+// trigger triggers the job.
+func (r *runBench) trigger(b *testing.B) {
+	b.Helper()
+	pid, _ := r.e.Job("j")
+	if _, err := Ask[*JobView](r.e.Root(), pid, &Trigger{}, 10*time.Second); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// waitRun waits until run counter has ended and the job is idle again.
+func (r *runBench) waitRun(b *testing.B, counter int64) {
+	b.Helper()
+	for {
+		select {
+		case ev := <-r.sub.C:
+			if v := ev.Job; v != nil && !v.Running && !v.Waiting && len(v.Logs) > 0 && v.Logs[len(v.Logs)-1].Counter == counter {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			b.Fatalf("run %d did not finish", counter)
+		}
+	}
+}
+
 // BenchmarkRun measures one whole run of an exec job whose command is
 // "true": trigger, slot, log created, command forked and waited for, log
 // finished and renamed, view published; against a bare fork/exec of the
 // same command ("x-fork"). What karajo adds per run is (x-fork - 1) forks.
 func BenchmarkRun(b *testing.B) {
-	dir := b.TempDir()
-	env := &config.Env{DirBase: dir, MaxJobRunning: 1, Secret: "s3cret", Jobs: []*config.Job{
-		{ID: "j", Name: "j", Path: "/j", Commands: []string{"true"}, LogRetention: 2},
-	}}
-	store, err := logstore.New(dir, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := Start(env, store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{ListenAddress: "127.0.0.1:1", Version: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	}()
-	sub := e.Subscribe(64)
-	defer sub.Close()
-	pid, _ := e.Job("j")
-	var counter int64
+	r := newRunBench(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	for range b.N {
-		if _, err := Ask[*JobView](e.Root(), pid, &Trigger{}, 10*time.Second); err != nil {
-			b.Fatal(err)
-		}
-		counter++
-	wait:
-		for {
-			select {
-			case ev := <-sub.C:
-				if v := ev.Job; v != nil && !v.Running && !v.Waiting && len(v.Logs) > 0 && v.Logs[len(v.Logs)-1].Counter == counter {
-					break wait
-				}
-			case <-time.After(10 * time.Second):
-				b.Fatalf("run %d did not finish", counter)
-			}
-		}
+	for i := range b.N {
+		r.trigger(b)
+		r.waitRun(b, int64(i+1))
 	}
 	reportRatio(b, time.Since(start), forkTrue, "x-fork")
 }
@@ -80,40 +82,14 @@ func BenchmarkTriggerToStart(b *testing.B) {
 	hit := make(chan time.Time, 1)
 	startHook = func() { hit <- time.Now() }
 	defer func() { startHook = nil }()
-	dir := b.TempDir()
-	env := &config.Env{DirBase: dir, MaxJobRunning: 1, Secret: "s3cret", Jobs: []*config.Job{
-		{ID: "j", Name: "j", Path: "/j", Commands: []string{"true"}, LogRetention: 2},
-	}}
-	store, err := logstore.New(dir, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := Start(env, store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{ListenAddress: "127.0.0.1:1", Version: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	}()
-	sub := e.Subscribe(64)
-	defer sub.Close()
-	pid, _ := e.Job("j")
+	r := newRunBench(b)
 	var took time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		t0 := time.Now()
-		if _, err := Ask[*JobView](e.Root(), pid, &Trigger{}, 10*time.Second); err != nil {
-			b.Fatal(err)
-		}
+		r.trigger(b)
 		took += (<-hit).Sub(t0)
-		for { // the run ends before the next trigger: the job is idle again
-			ev := <-sub.C
-			if v := ev.Job; v != nil && !v.Running && !v.Waiting && len(v.Logs) > 0 && v.Logs[len(v.Logs)-1].Counter == int64(i+1) {
-				break
-			}
-		}
+		r.waitRun(b, int64(i+1)) // the job is idle before the next trigger
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "ns/trigger")

@@ -18,18 +18,7 @@ import (
 // handler made before encodeEnv spliced it.
 func marshalEnv(t *testing.T, s *Server, snap *actors.Snapshot, c *apiConfig) []byte {
 	t.Helper()
-	b, err := json.Marshal(envelope{Data: envView{
-		Jobs:          snap.Jobs,
-		HTTPJobs:      snap.HTTPJobs,
-		Name:          c.env.Name,
-		ListenAddress: s.listen,
-		DirBase:       c.env.DirBase,
-		DirPublic:     c.env.DirPublic,
-		Version:       s.version,
-		HTTPTimeout:   c.env.HTTPTimeout,
-		MaxJobRunning: c.env.MaxJobRunning,
-		IsDevelopment: c.env.IsDevelopment,
-	}, Code: http.StatusOK})
+	b, err := json.Marshal(envelope{Data: s.envView(c, snap.Jobs, snap.HTTPJobs), Code: http.StatusOK})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,14 +167,12 @@ func (s *Server) encodeEnv(snap *actors.Snapshot, c *apiConfig, prev *envAnswer)
 	return &envAnswer{snap: snap, conf: c, tail: tail, plain: b}, nil
 }
 
-// envTail returns the fields of envView after http_jobs for c, up to the
-// brace that closes data: `"name":…,"is_development":…}`. It encodes
-// envView itself, with empty jobs, so that the fields stay those of
-// envView and encoded as json.Marshal encodes them.
-func (s *Server) envTail(c *apiConfig) ([]byte, error) {
-	b, err := json.Marshal(envView{
-		Jobs:          json.RawMessage(`{}`),
-		HTTPJobs:      json.RawMessage(`{}`),
+// envView returns the environment of configuration c with the given
+// encoded jobs.
+func (s *Server) envView(c *apiConfig, jobs, httpJobs json.RawMessage) envView {
+	return envView{
+		Jobs:          jobs,
+		HTTPJobs:      httpJobs,
 		Name:          c.env.Name,
 		ListenAddress: s.listen,
 		DirBase:       c.env.DirBase,
@@ -183,7 +181,15 @@ func (s *Server) envTail(c *apiConfig) ([]byte, error) {
 		HTTPTimeout:   c.env.HTTPTimeout,
 		MaxJobRunning: c.env.MaxJobRunning,
 		IsDevelopment: c.env.IsDevelopment,
-	})
+	}
+}
+
+// envTail returns the fields of envView after http_jobs for c, up to the
+// brace that closes data: `"name":…,"is_development":…}`. It encodes
+// envView itself, with empty jobs, so that the fields stay those of
+// envView and encoded as json.Marshal encodes them.
+func (s *Server) envTail(c *apiConfig) ([]byte, error) {
+	b, err := json.Marshal(s.envView(c, json.RawMessage(`{}`), json.RawMessage(`{}`)))
 	if err != nil {
 		return nil, fmt.Errorf("encode environment: %w", err)
 	}

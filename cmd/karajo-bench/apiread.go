@@ -22,14 +22,11 @@ func (b *bench) apiReadSize(n int) error {
 		return err
 	}
 	defer b.removeDir(dir)
-	s, err := b.startServer(dir, karajoConfig{jobs: webhookJobs(n)})
+	s, err := b.startReady(dir, karajoConfig{jobs: webhookJobs(n)}, 2*time.Minute)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(2 * time.Minute); err != nil {
-		return err
-	}
 	gz, err := b.fetchEnv(s, n)
 	if err != nil {
 		return err

@@ -29,14 +29,11 @@ func (b *bench) bigOutput() error {
 		jobs = append(jobs, jobSpec{name: id, path: "/" + id, commands: []string{
 			fmt.Sprintf(`head -c %d /dev/zero | tr '\0' a | fold -w 100`, n)}})
 	}
-	s, err := b.startServer(dir, karajoConfig{jobs: jobs})
+	s, err := b.startReady(dir, karajoConfig{jobs: jobs}, time.Minute)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return err
-	}
 	tc := &triggerClient{s: s, sig: sign(triggerBody)}
 	for _, n := range sizes {
 		id := fmt.Sprintf("big%d", n/1_000_000)

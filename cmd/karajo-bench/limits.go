@@ -39,14 +39,11 @@ func (b *bench) envAnswer(n int) ([]byte, error) {
 		return nil, err
 	}
 	defer b.removeDir(dir)
-	s, err := b.startServer(dir, karajoConfig{jobs: webhookJobs(n)})
+	s, err := b.startReady(dir, karajoConfig{jobs: webhookJobs(n)}, 2*time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(2 * time.Minute); err != nil {
-		return nil, err
-	}
 	return b.fetchEnv(s, n)
 }
 

@@ -214,6 +214,20 @@ func (s *server) waitDirs(limit time.Duration) (time.Duration, error) {
 	}
 }
 
+// startReady starts the server as startServer does and waits up to limit
+// for its first 200; a server that does not get there is stopped.
+func (b *bench) startReady(dir string, cfg karajoConfig, limit time.Duration) (*server, error) {
+	s, err := b.startServer(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.waitReady(limit); err != nil {
+		b.stopServer(s)
+		return nil, err
+	}
+	return s, nil
+}
+
 // stderr returns the last lines of the server's stderr.
 func (s *server) stderr() string {
 	s.mu.Lock()

@@ -31,14 +31,11 @@ func (b *bench) timer() error {
 		jobs = append(jobs, jobSpec{name: "m" + strconv.Itoa(i), schedule: "minutely",
 			commands: []string{"date +%s%N >> " + file}})
 	}
-	s, err := b.startServer(dir, karajoConfig{maxJobRunning: timerJobs, jobs: jobs})
+	s, err := b.startReady(dir, karajoConfig{maxJobRunning: timerJobs, jobs: jobs}, time.Minute)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return err
-	}
 	// The first boundary must come after every job armed its timer, with a
 	// margin so start-up work does not disturb it.
 	first := time.Now().Truncate(time.Minute).Add(time.Minute)

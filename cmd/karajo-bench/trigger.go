@@ -60,14 +60,11 @@ func (b *bench) triggerServer(mjr int) error {
 		jobs = append(jobs, jobSpec{name: id, path: "/" + id,
 			commands: []string{fmt.Sprintf("date +%%s%%N >> %s/%s.times", out, id)}})
 	}
-	s, err := b.startServer(dir, karajoConfig{maxJobRunning: mjr, jobs: jobs})
+	s, err := b.startReady(dir, karajoConfig{maxJobRunning: mjr, jobs: jobs}, time.Minute)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return err
-	}
 	tc := &triggerClient{s: s, sig: sign(triggerBody)}
 	if mjr == 1 {
 		if err := b.triggerLatency(tc, out); err != nil {
