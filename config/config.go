@@ -71,6 +71,8 @@ type Env struct {
 	SessionMax      time.Duration     // and this long after login; default 24h
 	CookieSecure    bool              // add Secure to the session cookie (served behind TLS)
 	IsDevelopment   bool              // the web UI may be read from disk on every request
+	JobTimeout      time.Duration     // default timeout of exec jobs' attempts; 0 = none
+	KillGrace       time.Duration     // SIGTERM to SIGKILL on timeout, cancel and shutdown; default 2s
 	Notifs          map[string]*Notif // by configured name
 	Jobs            []*Job            // exec jobs, sorted by ID
 	JobHTTPs        []*JobHTTP        // sorted by ID
@@ -110,6 +112,7 @@ type Job struct {
 	Commands       []string      // never empty
 	NotifOnSuccess []string      // names of defined notifs
 	NotifOnFailed  []string      // names of defined notifs
+	RunControl                   // timeout, overlap and retries (runcontrol.go)
 }
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).

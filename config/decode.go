@@ -38,6 +38,8 @@ type karajoTOML struct {
 	SessionIdle     duration `toml:"session_idle"`
 	SessionMax      duration `toml:"session_max"`
 	CookieSecure    bool     `toml:"cookie_secure"`
+
+	karajoRunTOML
 }
 
 type notifTOML struct {
@@ -62,6 +64,8 @@ type jobTOML struct {
 	Commands       []string `toml:"commands"`
 	NotifOnSuccess []string `toml:"notif_on_success"`
 	NotifOnFailed  []string `toml:"notif_on_failed"`
+
+	runControlTOML
 }
 
 type jobHTTPTOML struct {

@@ -65,6 +65,7 @@ func TestLoadValid(t *testing.T) {
 		Secret:          "s3cret",
 		HTTPTimeout:     10 * time.Minute,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		KillGrace:       DefaultKillGrace,
 		SessionIdle:     DefaultSessionIdle,
 		SessionMax:      DefaultSessionMax,
 		MaxJobRunning:   1,
@@ -108,6 +109,9 @@ func TestLoadValid(t *testing.T) {
 			main + `: job."Test success".interval: ignored because schedule is set`,
 			main + `: job_http."Ping".interval: 30s raised to 1m0s`,
 		},
+	}
+	for _, j := range want.Jobs {
+		j.RunControl = defaultRunControl
 	}
 	if !reflect.DeepEqual(got, want) {
 		compareEnv(t, got, want)

@@ -53,6 +53,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 		c.fail(file, "karajo.shutdown_timeout", "must be at least 1s, got %v", env.ShutdownTimeout)
 	}
 	env.CookieSecure = k.CookieSecure
+	c.envRun(file, env, &k.karajoRunTOML)
 	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
 	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
 	switch {
@@ -238,6 +239,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		NotifOnFailed:  t.NotifOnFailed,
 	}
 	j.Sched, j.Interval = c.timer(file, table, t.Schedule, t.Interval)
+	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
 	switch j.AuthKind {
 	case AuthHMACSHA256, AuthGitHub, AuthSourcehut:
 	case "":
