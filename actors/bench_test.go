@@ -33,8 +33,14 @@ func benchEngine(b *testing.B, n int) *Engine {
 // fresh dir_base and stops it at cleanup.
 func benchEngineWith(b *testing.B, jobs ...*config.Job) *Engine {
 	b.Helper()
+	return benchEngineMax(b, 1, jobs...)
+}
+
+// benchEngineMax is benchEngineWith with max_job_running maxRunning.
+func benchEngineMax(b *testing.B, maxRunning int, jobs ...*config.Job) *Engine {
+	b.Helper()
 	dir := b.TempDir()
-	env := &config.Env{DirBase: dir, MaxJobRunning: 1, Jobs: jobs, Secret: "s3cret"}
+	env := &config.Env{DirBase: dir, MaxJobRunning: maxRunning, Jobs: jobs, Secret: "s3cret"}
 	store, err := logstore.New(dir, nil)
 	if err != nil {
 		b.Fatal(err)

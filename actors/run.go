@@ -58,20 +58,22 @@ type execRun struct {
 }
 
 // entrySyncDelay is how long a run goes before its log's directory entry
-// is fsynced. Shorter runs pay no fsync for it: the directory is fsynced
-// after the rename anyway, and a run that was never durable leaves nothing
-// behind to conflict with after a crash of the machine.
+// is fsynced. Shorter runs pay no fsync for it: the store's group commit
+// flushes the final name after the rename anyway, and a run that was never
+// durable leaves nothing behind to conflict with after a crash of the
+// machine.
 var entrySyncDelay = 500 * time.Millisecond
 
 // runChild is the child actor of one run of either kind: it does the
 // run's work in a goroutine (never in Receive), sends the result to its
 // parent, and cancels the work on cancelRun.
 //
-// It also makes the run's log durable without delaying anyone: the
+// It also makes the run's log entry durable without delaying anyone: the
 // directory entry of the in-progress log is fsynced once the run has gone
-// on for entrySyncDelay, and the rename by Finish is fsynced after the
-// parent has been told, so neither the command's start nor the job's next
-// run waits for the disk.
+// on for entrySyncDelay. The parent is told after Finish, that is after
+// the log's content is durable (the store's group commit shares one flush
+// among the runs that finish together, and flushes their final names
+// right after).
 //
 // The logs that log_retention drops when the run starts (obsolete) are
 // deleted while the work starts, and are gone before the parent is told.
@@ -105,7 +107,6 @@ func (r *runChild) Receive(ctx actor.Context) {
 			cancel()
 			<-pruned
 			root.Send(parent, fin)
-			r.syncDir()
 		}()
 	case *cancelRun:
 		r.cancel()

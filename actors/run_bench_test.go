@@ -2,6 +2,12 @@ package actors
 
 import (
 	"os/exec"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,4 +99,93 @@ func BenchmarkTriggerToStart(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "ns/trigger")
+}
+
+// forkPar runs /bin/sh -c true n times, GOMAXPROCS at a time: the floor
+// of many runs on this machine.
+func forkPar(n int) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range goruntime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				_ = exec.Command("/bin/sh", "-c", "true").Run()
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// cpuTime returns the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRunParallel measures many runs at once: 8 exec jobs whose
+// command is "true", max_job_running 8, each triggered again as soon as
+// its run has ended, by its own goroutine. It reports the time per run
+// against forks of the same command GOMAXPROCS at a time ("x-forkpar":
+// 1 is the machine's limit) and the engine's CPU per run ("cpu-µs/run",
+// this process's user+system time, the children's not counted; the fork
+// itself is part of it).
+func BenchmarkRunParallel(b *testing.B) {
+	const jobs = 8
+	var cfgs []*config.Job
+	for i := range jobs {
+		id := "p" + strconv.Itoa(i)
+		cfgs = append(cfgs, &config.Job{ID: id, Name: id, Path: "/" + id, Commands: []string{"true"}, LogRetention: 2})
+	}
+	e := benchEngineMax(b, jobs, cfgs...)
+	sub := e.Subscribe(4096)
+	b.Cleanup(sub.Close)
+	ended := make([]chan int64, jobs) // counters of ended runs, per job
+	for i := range ended {
+		ended[i] = make(chan int64, 64)
+	}
+	go func() {
+		for ev := range sub.C {
+			v := ev.Job
+			if v == nil || v.Running || v.Waiting || len(v.Logs) == 0 {
+				continue
+			}
+			i, _ := strconv.Atoi(strings.TrimPrefix(v.ID, "p"))
+			ended[i] <- v.Logs[len(v.Logs)-1].Counter
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, start := cpuTime(), time.Now()
+	var wg sync.WaitGroup
+	for i := range jobs {
+		n := b.N / jobs
+		if i < b.N%jobs {
+			n++
+		}
+		wg.Go(func() {
+			pid, _ := e.Job("p" + strconv.Itoa(i))
+			for c := int64(1); c <= int64(n); c++ {
+				if _, err := Ask[*JobView](e.Root(), pid, &Trigger{}, 10*time.Second); err != nil {
+					b.Error(err)
+					return
+				}
+				for got := int64(0); got < c; {
+					select {
+					case got = <-ended[i]:
+					case <-time.After(10 * time.Second):
+						b.Errorf("run %d of p%d did not end", c, i)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/run")
+	reportRatio(b, took, forkPar, "x-forkpar")
 }

@@ -31,22 +31,28 @@
 // O_EXCL) while the run goes (IMP-9): every Write reaches the file before it
 // returns and memory does not grow with the output. Every line starts with
 // the prefix "YYYY-MM-DD HH:MM:SS UTC <kind>: <ID>: " (IMP-27). When the run
-// ends, Finish flushes the file (fdatasync) and renames it to
+// ends, Finish makes the file durable and renames it to
 // "<ID>.<counter>.<status>".
 //
 // # Durability
 //
 // Everything written is safe from a crash or kill of the process at once
-// (the kernel holds it); the fsyncs are for a crash of the machine, and none
+// (the kernel holds it); the flushes are for a crash of the machine, and none
 // of them stands between a trigger and its command. The state file is
 // written when the paused flag changes and at a clean stop, not per run: the
 // in-progress log's name carries the run's counter, and Recover takes the
 // larger of the two. The caller fsyncs the log directory (RunLog.SyncDir)
-// once a run has gone on for a moment, and again after Finish has renamed
-// the log and the run was reported. A log's content reaches the disk before
-// its final name does, so a final log is never missing content; a rename
-// lost to a power cut leaves the in-progress name, finalised as
-// interrupted at the next start.
+// once a run has gone on for a moment.
+//
+// Finish is a group commit (commit.go): the logs that finish while a flush
+// is in progress wait for the next one and share it (one syncfs of the log
+// file system; fdatasync of the file when it is alone), then are renamed to
+// their final names; Finish returns only then, so a run is reported after
+// its log's content is durable. The renames are made durable by the next
+// flush, which follows at once. A log's content reaches the disk before its
+// final name does, so a final log is never missing content; a rename lost
+// to a power cut between the two flushes leaves the in-progress name,
+// finalised as interrupted at the next start.
 //
 // # Recovery at start
 //

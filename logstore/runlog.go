@@ -29,6 +29,7 @@ type RunLog struct {
 	id      string
 	counter int64
 	now     func() time.Time
+	commit  *committer
 
 	midLine bool   // the last byte written was not '\n'
 	err     error  // first write error; later writes return it
@@ -68,6 +69,7 @@ func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 		id:      id,
 		counter: counter,
 		now:     s.now,
+		commit:  s.commit,
 		buf:     make([]byte, 0, scratchSize),
 		pfxSec:  -1 << 63,
 	}, nil
@@ -204,19 +206,22 @@ func (l *RunLog) fail(err error) error {
 	return l.err
 }
 
-// Finish flushes the file's data to disk (fdatasync), closes it, renames it
-// to "<id>.<counter>.<status>" and returns the finished log's LogRef. The
-// content is on disk before the final name exists, so a crash never leaves a
-// final log with missing content. The rename is made durable by SyncDir,
-// which the caller runs after it has reported the run (a rename lost to a
-// crash of the machine leaves the in-progress name, finalised as
-// interrupted by Recover). status must be
-// non-empty and free of '.', '/' and NUL; a bad status is refused (wrapping
-// ErrBadName) before anything else and the RunLog stays usable. Otherwise the
-// RunLog must not be used after Finish, even when it fails. If the rename
-// succeeded but an fsync or close failed, the returned LogRef is valid
-// (Name != "") along with the error; if the rename failed the file keeps its
-// in-progress name and is finalised as failed by the next Recover.
+// Finish makes the log durable and final: it queues the file for the
+// Store's group commit and returns when the file's data is on disk
+// (fdatasync, or one syncfs shared with the other logs that finished
+// meanwhile), the file is closed and renamed to "<id>.<counter>.<status>".
+// It returns the finished log's LogRef. The content is on disk before the
+// final name exists, so a crash never leaves a final log with missing
+// content. The rename itself is made durable by the committer's next
+// flush, right after Finish returns (a rename lost to a crash of the
+// machine leaves the in-progress name, finalised as interrupted by
+// Recover). status must be non-empty and free of '.', '/' and NUL; a bad
+// status is refused (wrapping ErrBadName) before anything else and the
+// RunLog stays usable. Otherwise the RunLog must not be used after Finish,
+// even when it fails. If the rename succeeded but a flush or close failed,
+// the returned LogRef is valid (Name != "") along with the error; if the
+// rename failed the file keeps its in-progress name and is finalised as
+// failed by the next Recover.
 func (l *RunLog) Finish(status string) (LogRef, error) {
 	if l.f == nil {
 		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, os.ErrClosed)
@@ -224,16 +229,17 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 	if status == "" || strings.ContainsAny(status, "./\x00") {
 		return LogRef{}, fmt.Errorf("finish log %s: status %q: %w", l.name, status, ErrBadName)
 	}
+	errFlush := l.flush()
 	f := l.f
 	l.f, l.buf, l.pfx = nil, nil, nil
-	errSync := fdatasync(f)
-	errClose := f.Close()
 	name := FormatName(l.id, l.counter, status)
-	if err := os.Rename(filepath.Join(l.dir, l.name), filepath.Join(l.dir, name)); err != nil {
-		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, errors.Join(errSync, errClose, err))
+	r := &commitReq{f: f, dir: l.dir, from: l.name, to: name}
+	l.commit.submit(r)
+	if r.renameErr != nil {
+		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, errors.Join(errFlush, r.flushErr, r.renameErr))
 	}
 	ref := LogRef{JobID: l.id, Counter: l.counter, Status: status, Name: name}
-	if err := errors.Join(errSync, errClose); err != nil {
+	if err := errors.Join(errFlush, r.flushErr); err != nil {
 		return ref, fmt.Errorf("finish log %s: %w", name, err)
 	}
 	return ref, nil

@@ -30,11 +30,13 @@ const dirMode = 0o700
 const fileMode = 0o600
 
 // Store is the on-disk home of all job state and logs under one dir_base.
-// It holds no mutable state: it is safe for concurrent use by different jobs,
-// provided each job's files are touched by one actor at a time.
+// It is safe for concurrent use by different jobs, provided each job's
+// files are touched by one actor at a time. Its only mutable part is the
+// group commit of finished logs (see Finish), which has its own lock.
 type Store struct {
-	base string
-	now  func() time.Time
+	base   string
+	now    func() time.Time
+	commit *committer // group commit of finished logs; its own lock
 }
 
 // New returns a Store rooted at dirBase (made absolute with filepath.Abs).
@@ -48,7 +50,7 @@ func New(dirBase string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{base: base, now: now}, nil
+	return &Store{base: base, now: now, commit: &committer{}}, nil
 }
 
 // Base returns the absolute dir_base.

@@ -1,0 +1,207 @@
+package logstore
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// committer makes finished logs durable for a Store: group commit. Finish
+// queues its log and waits; one goroutine takes everything queued, makes
+// the data of the whole batch durable with one flush, renames each file to
+// its final name and wakes the batch. The renames are made durable by the
+// next flush: the next batch's (which then costs nothing extra), or, when
+// nothing more is queued, a flush of their own after the batch was woken.
+//
+// A batch of one log with no renames pending is flushed with fdatasync(2)
+// of that file alone, as without batching; any larger flush is one
+// syncfs(2) of the log file system, which costs about as much as one
+// fdatasync and covers every file and directory at once (measured on
+// ext4: 8 logs 0.5 ms against 1.8 ms for 8 fdatasyncs). Nothing waits for
+// a timer: a batch is what queued while the previous flush ran, so a run
+// alone waits for exactly one flush, as before.
+//
+// The goroutine exits when there is nothing left to do, so a Store needs
+// no Close.
+type committer struct {
+	mu     sync.Mutex
+	queue  []*commitReq
+	active bool // the goroutine runs
+
+	batches     atomic.Int64
+	logs        atomic.Int64
+	dataFlushes atomic.Int64
+	nameFlushes atomic.Int64
+
+	// testFlush, when set, is called before each flush with "data" or
+	// "names" and the batch size (tests: block a flush, see its order).
+	testFlush func(what string, n int)
+}
+
+// commitReq is one finished log waiting for the committer.
+type commitReq struct {
+	f        *os.File
+	dir      string
+	from, to string // file names in dir
+
+	flushErr  error // data flush or close failed
+	renameErr error
+	done      chan struct{}
+}
+
+// CommitStats counts the committer's work since the Store was made.
+type CommitStats struct {
+	Batches     int64 // groups of finished logs made durable together
+	Logs        int64 // finished logs committed
+	DataFlushes int64 // flushes that made log content durable (one per batch)
+	NameFlushes int64 // flushes for renames alone, when no batch followed
+}
+
+// CommitStats returns the counters of the Store's group commit.
+func (s *Store) CommitStats() CommitStats {
+	c := s.commit
+	return CommitStats{
+		Batches:     c.batches.Load(),
+		Logs:        c.logs.Load(),
+		DataFlushes: c.dataFlushes.Load(),
+		NameFlushes: c.nameFlushes.Load(),
+	}
+}
+
+// submit queues r and waits until its data is durable and it is renamed.
+func (c *committer) submit(r *commitReq) {
+	r.done = make(chan struct{})
+	c.mu.Lock()
+	c.queue = append(c.queue, r)
+	start := !c.active
+	c.active = true
+	c.mu.Unlock()
+	if start {
+		go c.loop()
+	}
+	<-r.done
+}
+
+// loop commits batches until nothing is queued and no rename waits for a
+// flush.
+func (c *committer) loop() {
+	var dirty []string // directories with renames not yet flushed
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 && len(dirty) == 0 {
+			c.active = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			c.flushNames(dirty)
+			dirty = dirty[:0]
+			continue
+		}
+		if c.flushData(batch, len(dirty) > 0) {
+			dirty = dirty[:0]
+		}
+		for _, r := range batch {
+			if err := r.f.Close(); err != nil && r.flushErr == nil {
+				r.flushErr = err
+			}
+			r.renameErr = os.Rename(filepath.Join(r.dir, r.from), filepath.Join(r.dir, r.to))
+			if r.renameErr == nil && !contains(dirty, r.dir) {
+				dirty = append(dirty, r.dir)
+			}
+		}
+		c.batches.Add(1)
+		c.logs.Add(int64(len(batch)))
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// flushData makes the content of every log of batch durable with one
+// flush and reports whether that flush also covered the pending renames
+// (a syncfs does, an fdatasync does not). Each request gets its error.
+func (c *committer) flushData(batch []*commitReq, namesPending bool) (coveredNames bool) {
+	if c.testFlush != nil {
+		c.testFlush("data", len(batch))
+	}
+	c.dataFlushes.Add(1)
+	if len(batch) == 1 && !namesPending {
+		batch[0].flushErr = fdatasync(batch[0].f)
+		return false
+	}
+	if err := syncfs(batch[0].f); err == nil {
+		return true
+	}
+	// The whole file system failed to flush (or cannot syncfs): flush each
+	// log alone, so each run gets its own error, and the names again later.
+	for _, r := range batch {
+		r.flushErr = fdatasync(r.f)
+	}
+	return false
+}
+
+// flushNames makes the renames in dirs durable: an fsync of the directory
+// when there is one, else one syncfs. Failures are not reported to anyone
+// (the runs were reported already); a lost rename leaves the in-progress
+// name, finalised as interrupted by the next Recover.
+func (c *committer) flushNames(dirs []string) {
+	if c.testFlush != nil {
+		c.testFlush("names", len(dirs))
+	}
+	c.nameFlushes.Add(1)
+	if len(dirs) == 1 {
+		_ = syncDir(dirs[0])
+		return
+	}
+	d, err := os.Open(dirs[0])
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	if syncfs(d) != nil {
+		for _, dir := range dirs {
+			_ = syncDir(dir)
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// syncfs flushes the whole file system that holds f (syncfs(2)): every
+// dirty file and directory of it, in one journal commit.
+func syncfs(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Syncfs(int(fd))
+			if serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "syncfs", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
