@@ -73,6 +73,7 @@ type Env struct {
 	IsDevelopment   bool              // the web UI may be read from disk on every request
 	JobTimeout      time.Duration     // default timeout of exec jobs' attempts; 0 = none
 	KillGrace       time.Duration     // SIGTERM to SIGKILL on timeout, cancel and shutdown; default 2s
+	Limits          Limits            // front-door limits: bodies, connections, streams, proxies, hosts (limits.go)
 	Notifs          map[string]*Notif // by configured name
 	Jobs            []*Job            // exec jobs, sorted by ID
 	JobHTTPs        []*JobHTTP        // sorted by ID
@@ -135,6 +136,7 @@ type JobHTTP struct {
 	Headers         [][2]string   // HTTPHeaders split at the first ':', both sides trimmed
 	HTTPTimeout     time.Duration // effective overall timeout; 0 = none
 	HTTPInsecure    bool          // skip TLS certificate verification
+	HTTPRedirects   string        // RedirectNone, RedirectSameHost (default) or RedirectAny
 	LogRetention    int           // at least 1, default 5
 	NotifOnSuccess  []string      // names of defined notifs (reported, never sent)
 	NotifOnFailed   []string      // names of defined notifs (reported, never sent)

@@ -40,6 +40,7 @@ type karajoTOML struct {
 	CookieSecure    bool     `toml:"cookie_secure"`
 
 	karajoRunTOML
+	limitsTOML // the front-door limits (limits.go)
 }
 
 type notifTOML struct {
@@ -80,6 +81,7 @@ type jobHTTPTOML struct {
 	HTTPHeaders     []string `toml:"http_headers"`
 	HTTPTimeout     duration `toml:"http_timeout"`
 	HTTPInsecure    bool     `toml:"http_insecure"`
+	HTTPRedirects   string   `toml:"http_redirects"`
 	LogRetention    int      `toml:"log_retention"`
 	NotifOnSuccess  []string `toml:"notif_on_success"`
 	NotifOnFailed   []string `toml:"notif_on_failed"`

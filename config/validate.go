@@ -54,6 +54,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	}
 	env.CookieSecure = k.CookieSecure
 	c.envRun(file, env, &k.karajoRunTOML)
+	env.Limits = c.limits(file, &k.limitsTOML)
 	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
 	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
 	switch {
@@ -171,6 +172,10 @@ func credential(s string) string {
 // timer checks schedule and interval, common to both job kinds (SPEC 8.1).
 func (c *checker) timer(file, table, schedule string, interval duration) (*Schedule, time.Duration) {
 	iv := c.duration(file, table+".interval", interval)
+	if interval.err == nil && strings.TrimSpace(interval.raw) != "" && iv <= 0 {
+		c.fail(file, table+".interval", "must be a positive duration, got %q (leave interval out for no interval)", interval.raw)
+		return nil, 0
+	}
 	if schedule != "" {
 		sc, err := ParseSchedule(schedule)
 		if err != nil {
@@ -313,6 +318,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		RequestType:     strings.ToLower(strings.TrimSpace(t.HTTPRequestType)),
 		HTTPHeaders:     t.HTTPHeaders,
 		HTTPInsecure:    t.HTTPInsecure,
+		HTTPRedirects:   c.redirects(file, table+".http_redirects", t.HTTPRedirects),
 		LogRetention:    retention(t.LogRetention),
 		NotifOnSuccess:  t.NotifOnSuccess,
 		NotifOnFailed:   t.NotifOnFailed,

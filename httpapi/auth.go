@@ -175,7 +175,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	}
 	name := strings.TrimSpace(paramOf(form, q, "name"))
 	password := strings.TrimSpace(paramOf(form, q, "password"))
-	client := clientKey(r.RemoteAddr)
+	client := s.clientAddr(r)
 	if retry, ok := s.sessions.attempt(client); !ok {
 		secs := max(1, int((retry+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -237,7 +237,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	}
 	if c, err := r.Cookie(cookieName); err == nil {
 		if user, ok := s.currentUser(r); ok {
-			s.log.Info("logout", "user", user, "addr", clientKey(r.RemoteAddr))
+			s.log.Info("logout", "user", user, "addr", s.clientAddr(r))
 		}
 		s.sessions.remove(c.Value)
 	}

@@ -133,6 +133,7 @@ func (f *authFixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 			r.Header.Set("Content-Type", q.ctype)
 		}
 	}
+	r.Host = "localhost" // httptest's example.com is not a host of this server
 	if q.cookie != "" {
 		r.AddCookie(&http.Cookie{Name: cookieName, Value: q.cookie})
 	}
@@ -596,7 +597,7 @@ func TestSessionAction(t *testing.T) {
 		{name: "pause, GET", path: "/karajo/api/session/job_exec/pause", cookie: key, header: good, code: 405},
 		{name: "pause", path: "/karajo/api/session/job_exec/pause", body: "id=e", cookie: key, header: good, code: 200, want: `{"data":{"path":"/e",…`, wantPaused: ptr(true)},
 		{name: "run while paused", path: "/karajo/api/session/job_exec/run", body: "id=e", cookie: key, header: good, code: 412, want: `{"message":"job is paused","name":"ERR_JOB_PAUSED","code":412}`, wantPaused: ptr(true)},
-		{name: "resume, same origin", path: "/karajo/api/session/job_exec/resume", body: "id=e", cookie: key, header: with("Origin", "http://example.com", "Sec-Fetch-Site", "same-origin"), code: 200, want: `{"data":{"path":"/e",…`, wantPaused: ptr(false)},
+		{name: "resume, same origin", path: "/karajo/api/session/job_exec/resume", body: "id=e", cookie: key, header: with("Origin", "http://localhost", "Sec-Fetch-Site", "same-origin"), code: 200, want: `{"data":{"path":"/e",…`, wantPaused: ptr(false)},
 		{name: "run", path: "/karajo/api/session/job_exec/run", body: "id=e", cookie: key, header: good, code: 200, want: `{"data":{"path":"/e",…`, wantPaused: ptr(false)},
 		{name: "cancel", path: "/karajo/api/session/job_exec/cancel", body: "id=e", cookie: key, header: good, code: 200, want: `{"data":{"path":"/e",…`},
 		{name: "http pause, no token", path: "/karajo/api/session/job_http/pause", body: "id=h", cookie: key, code: 403, want: bodyCSRF, wantPaused: ptr(false)},

@@ -95,6 +95,7 @@ func BenchmarkEnvironment(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, pathEnv, nil)
+			req.Host = "localhost"
 			if tt.ae != "" {
 				req.Header.Set("Accept-Encoding", tt.ae)
 			}
@@ -169,6 +170,7 @@ func BenchmarkEnvironment(b *testing.B) {
 		b.SetParallelism(16)
 		b.RunParallel(func(pb *testing.PB) {
 			req := httptest.NewRequest(http.MethodGet, pathEnv, nil)
+			req.Host = "localhost"
 			req.Header.Set("Accept-Encoding", "gzip")
 			w := &discardWriter{h: http.Header{}}
 			for pb.Next() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/karajo/karajo/actors"
@@ -57,6 +58,8 @@ func toAPIError(err error) *apiError {
 		return ae
 	case errors.As(err, &mbe):
 		return &apiError{Code: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body too large: over %d bytes", mbe.Limit), Err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &apiError{Code: http.StatusRequestTimeout, Message: "request body not received within body_timeout", Err: err}
 	case errors.Is(err, errBadRequest):
 		return &apiError{Code: http.StatusBadRequest, Message: err.Error(), Err: err}
 	case errors.Is(err, errForbidden):

@@ -196,6 +196,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotImplemented)
 		return
 	}
+	if s.checkHost(w, r) {
+		return
+	}
+	r = s.bodyDeadline(w, r)
 	p := r.URL.Path
 	if lp := strings.ToLower(p); strings.HasPrefix(lp+"/", apiPrefix) {
 		if strings.HasPrefix(lp, pathExecRun+"/") {
@@ -248,7 +252,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		if _, ok := err.(*http.MaxBytesError); ok {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: read body: %v", errBadRequest, err)
+		return nil, fmt.Errorf("%w: read body: %w", errBadRequest, err)
 	}
 	return b, nil
 }

@@ -115,6 +115,7 @@ func publicTree(t *testing.T) string {
 func get(t *testing.T, s *Server, method, target string, hdr map[string]string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
+	req.Host = "localhost"
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -341,6 +342,7 @@ func TestStaticAccess(t *testing.T) {
 func TestStaticAccessSession(t *testing.T) {
 	s := newStaticServer(t, "", testUsers)
 	req := httptest.NewRequest(http.MethodPost, "/karajo/api/auth/login", strings.NewReader("name=alice&password=pw"))
+	req.Host = "localhost"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
