@@ -107,7 +107,7 @@ commands = ["true"]
 			t.Fatalf("dial: %v", err)
 		}
 		defer conn.Close()
-		if _, err := io.WriteString(conn, "GET /karajo/api/environment HTTP/1.1\r\nHost: x\r\nX-Slow: "); err != nil {
+		if _, err := io.WriteString(conn, "GET /karajo/api/environment HTTP/1.1\r\nHost: localhost\r\nX-Slow: "); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		stop := make(chan struct{})
@@ -292,7 +292,7 @@ commands = ["true"]
 		go func() {
 			defer wg.Done()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
-			if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target); err != nil {
+			if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", target); err != nil {
 				closed.Add(1)
 				return
 			}
