@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -282,11 +283,14 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.runCounter = counter
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
 	if j.kind == logstore.KindJob {
+		work := j.store.WorkDir(j.kind, id)
 		er := &execRun{
 			id:       id,
 			counter:  counter,
 			commands: j.exec.Commands,
-			workDir:  j.store.WorkDir(j.kind, id),
+			shell:    shellOf(j.exec),
+			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work)}),
+			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       rl,
 			log:      j.log,
 			store:    j.store,

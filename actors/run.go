@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -16,9 +15,6 @@ import (
 
 	"github.com/karajo/karajo/logstore"
 )
-
-// commandPath is the PATH given to commands (SPEC 7.2, kept from v0.9.3).
-const commandPath = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/bin/site_perl:/usr/bin/vendor_perl:/usr/bin/core_perl"
 
 // Run statuses, as they appear in log file names and job views.
 const (
@@ -44,12 +40,15 @@ var (
 )
 
 // execRun is the work of one execution of an exec job (run by a runChild):
-// the commands, each as "/bin/sh -c" in its own process group, with their
-// output streamed to the run's log. Canceling kills the process group.
+// the commands, each as shell + [command] (default "/bin/sh -c") in its own
+// process group, with their output streamed to the run's log. Canceling
+// kills the process group.
 type execRun struct {
 	id       string
 	counter  int64
 	commands []string
+	shell    []string // program and arguments before the command
+	env      []string // the whole environment of the commands (environ)
 	workDir  string
 	rl       *logstore.RunLog
 	log      *slog.Logger
@@ -186,9 +185,9 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		return fmt.Errorf("output pipe: %w", err)
 	}
 	defer pr.Close()
-	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd := exec.Command(r.shell[0], append(r.shell[1:len(r.shell):len(r.shell)], command)...)
 	cmd.Dir = r.workDir
-	cmd.Env = []string{"KARAJO_JOB_COUNTER=" + strconv.FormatInt(r.counter, 10), "PATH=" + commandPath}
+	cmd.Env = r.env
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// Its own process group, so that cancel reaches every process; and
 	// SIGKILL to the shell should this server die without a chance to

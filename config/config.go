@@ -31,6 +31,10 @@ const (
 	MinInterval = time.Minute
 )
 
+// DefaultShell is the shell of jobs that configure none: each command runs
+// as DefaultShell + [command]. Do not change it.
+var DefaultShell = []string{"/bin/sh", "-c"}
+
 // Auth kinds of exec job webhooks (SPEC 5): the values of Job.AuthKind.
 const (
 	// AuthHMACSHA256 is the default: header_sign carries the hex
@@ -79,6 +83,7 @@ type Env struct {
 	JobHTTPs        []*JobHTTP        // sorted by ID
 	Users           map[string]*User  // from user.toml, by name (case-sensitive)
 	Warnings        []string          // non-fatal notes for the server log, never holding a secret
+	Environ         []Var             // the [karajo] env, env_file and inherit_env, sorted by name; in every job's Environ
 }
 
 // Notif is a validated [notif."name"] table: an e-mail target (SPEC 2.4, 10).
@@ -114,6 +119,10 @@ type Job struct {
 	NotifOnSuccess []string      // names of defined notifs
 	NotifOnFailed  []string      // names of defined notifs
 	RunControl                   // timeout, overlap and retries (runcontrol.go)
+
+	Environ []Var    // configured environment of the commands, sorted by name (see Var)
+	Dir     string   // working directory of the commands; "" = the job's work directory
+	Shell   []string // the commands run as Shell + [command]; default ["/bin/sh", "-c"]
 }
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).
@@ -140,6 +149,10 @@ type JobHTTP struct {
 	LogRetention    int           // at least 1, default 5
 	NotifOnSuccess  []string      // names of defined notifs (reported, never sent)
 	NotifOnFailed   []string      // names of defined notifs (reported, never sent)
+
+	Environ     []Var // variables the URL and headers may refer to, sorted by name
+	HTTPSuccess []int // status codes that make a run successful; default [200]
+	HTTPEpoch   bool  // send _karajo_epoch; default true
 }
 
 // User is a user from user.toml who may log in to the web UI (SPEC 9).

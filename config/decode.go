@@ -41,6 +41,7 @@ type karajoTOML struct {
 
 	karajoRunTOML
 	limitsTOML // the front-door limits (limits.go)
+	envTOML
 }
 
 type notifTOML struct {
@@ -67,6 +68,9 @@ type jobTOML struct {
 	NotifOnFailed  []string `toml:"notif_on_failed"`
 
 	runControlTOML
+	envTOML
+	Dir   string   `toml:"dir"`
+	Shell []string `toml:"shell"`
 }
 
 type jobHTTPTOML struct {
@@ -85,6 +89,10 @@ type jobHTTPTOML struct {
 	LogRetention    int      `toml:"log_retention"`
 	NotifOnSuccess  []string `toml:"notif_on_success"`
 	NotifOnFailed   []string `toml:"notif_on_failed"`
+
+	envTOML
+	HTTPSuccess []int `toml:"http_success"`
+	HTTPEpoch   *bool `toml:"http_epoch"`
 }
 
 // jobDFile is what a job.d file contributes.

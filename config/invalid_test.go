@@ -54,7 +54,7 @@ var invalidCases = map[string][]string{
 	"unknown_key.toml":      {`unknown_key.toml:6:1: invalid configuration: unknown key intervall in table job."Backup"`},
 	"unknown_key_top.toml":  {`unknown_key_top.toml:1:1: invalid configuration: unknown key secret at top level`},
 	"unknown_table.toml":    {`unknown_table.toml:1:2: invalid configuration: unknown table jobs.Backup`},
-	"unknown_subtable.toml": {`unknown_subtable.toml:3:2: invalid configuration: unknown table job."Backup".env`},
+	"unknown_subtable.toml": {`unknown_subtable.toml:3:2: invalid configuration: unknown table job."Backup".envs`},
 	// Collisions ([IMP-1]) and paths.
 	"colliding_ids.toml":      {`colliding_ids.toml: job."backup_job": ID "backup_job" is also the ID of job "Backup job" in testdata/invalid/colliding_ids.toml`},
 	"colliding_http_ids.toml": {`job_http."ping?": ID "ping_" is also the ID of job_http "Ping!" in testdata/invalid/colliding_http_ids.toml`},

@@ -16,8 +16,10 @@ import (
 
 // checker collects the errors and warnings of one Load.
 type checker struct {
-	errs  []error
-	warns []string
+	errs     []error
+	warns    []string
+	envFiles envFiles // env files read so far
+	global   envLayer // the [karajo] environment keys, resolved
 }
 
 // fail records a *FieldError.
@@ -66,6 +68,8 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	if reason := checkListen(env.ListenAddress); reason != "" {
 		c.fail(file, "karajo.listen_address", "%s", reason)
 	}
+	c.global = c.layer(file, "karajo", &k.envTOML)
+	env.Environ = c.merge(file, "karajo", envLayer{}, c.global)
 	if env.Secret == "" {
 		env.Secret = generateSecret()
 		env.SecretGenerated = true
@@ -269,6 +273,9 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	}
 	c.notifRefs(env, file, table+".notif_on_success", j.NotifOnSuccess)
 	c.notifRefs(env, file, table+".notif_on_failed", j.NotifOnFailed)
+	j.Environ = c.merge(file, table, c.global, c.layer(file, table, &t.envTOML))
+	j.Dir = c.dir(file, table+".dir", t.Dir)
+	j.Shell = c.shell(file, table+".shell", t.Shell)
 	return j
 }
 
@@ -330,7 +337,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 	if !httpMethods[j.Method] {
 		c.fail(file, table+".http_method", "invalid HTTP method %q: want GET, POST, PUT or DELETE", t.HTTPMethod)
 	}
-	if reason := checkURL(j.HTTPURL); reason != "" {
+	if reason := checkURL(j.HTTPURL); reason != "" && !strings.Contains(j.HTTPURL, "$") {
 		c.fail(file, table+".http_url", "%s", reason)
 	}
 	switch j.RequestType {
@@ -362,6 +369,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 	}
 	c.notifRefs(env, file, table+".notif_on_success", j.NotifOnSuccess)
 	c.notifRefs(env, file, table+".notif_on_failed", j.NotifOnFailed)
+	c.httpEnv(j, file, table, t)
 	return j
 }
 

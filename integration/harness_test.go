@@ -33,8 +33,9 @@ import (
 // testSecret is the [karajo] secret of every test configuration.
 const testSecret = "s3cret"
 
-// jobPATH is the exact PATH given to commands (SPEC 7.2).
-const jobPATH = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/bin/site_perl:/usr/bin/vendor_perl:/usr/bin/core_perl"
+// jobPATH is the exact default PATH given to commands: SPEC 7.2's, then
+// the standard directories it lacks (issue 12).
+const jobPATH = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/bin/site_perl:/usr/bin/vendor_perl:/usr/bin/core_perl:/usr/sbin:/sbin:/bin"
 
 // binPath is the karajo binary built by TestMain.
 var binPath string

@@ -56,7 +56,7 @@ commands = ["echo partial-output", "sleep 30"]
 		}
 		lines := logLines(t, "out", l.Content)
 		work := s.workDir("out")
-		envWant := shellEnv(t, work, 1)
+		envWant := shellEnv(t, work, "out", 1)
 		want := []string{"=== BEGIN",
 			"", "--- Execute  0: echo hello", "hello",
 			"", `--- Execute  1: printf "l1\nl2\nl3\n"`, "l1", "l2", "l3",
@@ -160,13 +160,15 @@ commands = ["echo partial-output", "sleep 30"]
 	})
 }
 
-// shellEnv is what `env` prints under /bin/sh with exactly the environment
-// of SPEC 7.2 in dir (the shell adds PWD, and maybe more), sorted.
-func shellEnv(t *testing.T, dir string, counter int) []string {
+// shellEnv is what `env` prints under /bin/sh with exactly the default
+// environment of a job named id (SPEC 7.2 and issue 12: PATH, HOME, the
+// built-ins) in its work directory dir (the shell adds PWD, and maybe
+// more), sorted.
+func shellEnv(t *testing.T, dir, id string, counter int) []string {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", "env")
 	cmd.Dir = dir
-	cmd.Env = []string{fmt.Sprintf("KARAJO_JOB_COUNTER=%d", counter), "PATH=" + jobPATH}
+	cmd.Env = []string{fmt.Sprintf("KARAJO_JOB_COUNTER=%d", counter), "KARAJO_JOB_ID=" + id, "KARAJO_JOB_NAME=" + id, "HOME=" + dir, "PATH=" + jobPATH}
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("reference env: %v", err)
