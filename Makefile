@@ -25,7 +25,7 @@ bench: build ## Go benchmarks, then karajo-bench (about 14 min; BENCH_ARGS=-quic
 	$(GO) run ./cmd/karajo-bench -karajo bin/karajo $(BENCH_ARGS)
 
 FUZZTIME ?= 30s
-FUZZ_TARGETS := config:FuzzLoad config:FuzzParseSchedule logstore:FuzzParseName \
+FUZZ_TARGETS := config:FuzzLoad config/schedule:FuzzParseSchedule config/schedule:FuzzParseCron logstore:FuzzParseName \
 	httpapi:FuzzVerifyWebhook httpapi:FuzzCheckEpoch httpapi:FuzzParseStrictQuery httpapi:FuzzParseCounter
 fuzz: ## Each fuzz target for FUZZTIME (CI: 5s); new crashers land in testdata/fuzz
 	@for t in $(FUZZ_TARGETS); do \

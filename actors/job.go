@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/config/schedule"
 	"github.com/karajo/karajo/logstore"
 )
 
@@ -29,7 +30,7 @@ type job struct {
 	exec     *config.Job     // set when kind is KindJob
 	http     *config.JobHTTP // set when kind is KindJobHTTP
 	id       string
-	sched    *config.Schedule
+	sched    schedule.Schedule
 	interval time.Duration
 	keep     int // log_retention
 

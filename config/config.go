@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/karajo/karajo/config/schedule"
+)
 
 // Defaults applied by Load (SPEC 2.3 to 2.6).
 const (
@@ -82,6 +86,8 @@ type Env struct {
 	Jobs            []*Job            // exec jobs, sorted by ID
 	JobHTTPs        []*JobHTTP        // sorted by ID
 	Users           map[string]*User  // from user.toml, by name (case-sensitive)
+	Timezone        string            // [karajo] timezone as configured; "" = UTC
+	Location        *time.Location    // Timezone loaded; never nil
 	Warnings        []string          // non-fatal notes for the server log, never holding a secret
 	Environ         []Var             // the [karajo] env, env_file and inherit_env, sorted by name; in every job's Environ
 }
@@ -103,22 +109,23 @@ type Notif struct {
 
 // Job is a validated exec job, a [job."name"] table (SPEC 2.5).
 type Job struct {
-	Name           string        // the table name
-	ID             string        // NormalizeID(Name)
-	File           string        // the file that defined it
-	Description    string        // may hold HTML
-	Schedule       string        // as configured; "" = none
-	Sched          *Schedule     // parsed Schedule; nil when Schedule is ""
-	Interval       time.Duration // 0 when none or when Schedule is set; else at least 1m
-	Path           string        // trimmed of spaces; "" = no webhook
-	AuthKind       string        // AuthHMACSHA256, AuthGitHub or AuthSourcehut
-	HeaderSign     string        // default "X-Karajo-Sign"
-	Secret         string        // trimmed; the env secret when not configured
-	LogRetention   int           // at least 1, default 5
-	Commands       []string      // never empty
-	NotifOnSuccess []string      // names of defined notifs
-	NotifOnFailed  []string      // names of defined notifs
-	RunControl                   // timeout, overlap and retries (runcontrol.go)
+	Name           string            // the table name
+	ID             string            // NormalizeID(Name)
+	File           string            // the file that defined it
+	Description    string            // may hold HTML
+	Schedule       string            // as configured; "" = none
+	Sched          schedule.Schedule // parsed Schedule or Cron, in Location; nil when neither is set
+	Interval       time.Duration     // 0 when none or when Schedule is set; else at least 1m
+	Path           string            // trimmed of spaces; "" = no webhook
+	AuthKind       string            // AuthHMACSHA256, AuthGitHub or AuthSourcehut
+	HeaderSign     string            // default "X-Karajo-Sign"
+	Secret         string            // trimmed; the env secret when not configured
+	LogRetention   int               // at least 1, default 5
+	Commands       []string          // never empty
+	NotifOnSuccess []string          // names of defined notifs
+	NotifOnFailed  []string          // names of defined notifs
+	Timing                           // cron, timezone, catch-up and jitter
+	RunControl                       // timeout, overlap and retries (runcontrol.go)
 
 	Environ []Var    // configured environment of the commands, sorted by name (see Var)
 	Dir     string   // working directory of the commands; "" = the job's work directory
@@ -127,28 +134,29 @@ type Job struct {
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).
 type JobHTTP struct {
-	Name            string        // the table name
-	ID              string        // NormalizeID(Name)
-	File            string        // the file that defined it
-	Description     string        // may hold HTML
-	Secret          string        // as configured; "" = requests are sent unsigned (never the env secret)
-	HeaderSign      string        // default "X-Karajo-Sign"
-	Schedule        string        // as for Job
-	Sched           *Schedule     // as for Job
-	Interval        time.Duration // as for Job
-	HTTPMethod      string        // as configured, "GET" when empty: what the JSON reports
-	Method          string        // upper-cased: GET, POST, PUT or DELETE
-	HTTPURL         string        // a path starting with '/' (this server) or an absolute http(s) URL
-	HTTPRequestType string        // as configured (may be "" or "FORM"): what the JSON reports
-	RequestType     string        // RequestQuery, RequestForm or RequestJSON
-	HTTPHeaders     []string      // as configured
-	Headers         [][2]string   // HTTPHeaders split at the first ':', both sides trimmed
-	HTTPTimeout     time.Duration // effective overall timeout; 0 = none
-	HTTPInsecure    bool          // skip TLS certificate verification
-	HTTPRedirects   string        // RedirectNone, RedirectSameHost (default) or RedirectAny
-	LogRetention    int           // at least 1, default 5
-	NotifOnSuccess  []string      // names of defined notifs (reported, never sent)
-	NotifOnFailed   []string      // names of defined notifs (reported, never sent)
+	Name            string            // the table name
+	ID              string            // NormalizeID(Name)
+	File            string            // the file that defined it
+	Description     string            // may hold HTML
+	Secret          string            // as configured; "" = requests are sent unsigned (never the env secret)
+	HeaderSign      string            // default "X-Karajo-Sign"
+	Schedule        string            // as for Job
+	Sched           schedule.Schedule // as for Job
+	Interval        time.Duration     // as for Job
+	HTTPMethod      string            // as configured, "GET" when empty: what the JSON reports
+	Method          string            // upper-cased: GET, POST, PUT or DELETE
+	HTTPURL         string            // a path starting with '/' (this server) or an absolute http(s) URL
+	HTTPRequestType string            // as configured (may be "" or "FORM"): what the JSON reports
+	RequestType     string            // RequestQuery, RequestForm or RequestJSON
+	HTTPHeaders     []string          // as configured
+	Headers         [][2]string       // HTTPHeaders split at the first ':', both sides trimmed
+	HTTPTimeout     time.Duration     // effective overall timeout; 0 = none
+	HTTPInsecure    bool              // skip TLS certificate verification
+	HTTPRedirects   string            // RedirectNone, RedirectSameHost (default) or RedirectAny
+	LogRetention    int               // at least 1, default 5
+	NotifOnSuccess  []string          // names of defined notifs (reported, never sent)
+	NotifOnFailed   []string          // names of defined notifs (reported, never sent)
+	Timing                            // cron, timezone, catch-up and jitter
 
 	Environ     []Var // variables the URL and headers may refer to, sorted by name
 	HTTPSuccess []int // status codes that make a run successful; default [200]

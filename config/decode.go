@@ -38,6 +38,7 @@ type karajoTOML struct {
 	SessionIdle     duration `toml:"session_idle"`
 	SessionMax      duration `toml:"session_max"`
 	CookieSecure    bool     `toml:"cookie_secure"`
+	Timezone        string   `toml:"timezone"`
 
 	karajoRunTOML
 	limitsTOML // the front-door limits (limits.go)
@@ -71,6 +72,7 @@ type jobTOML struct {
 	envTOML
 	Dir   string   `toml:"dir"`
 	Shell []string `toml:"shell"`
+	timingTOML
 }
 
 type jobHTTPTOML struct {
@@ -93,6 +95,7 @@ type jobHTTPTOML struct {
 	envTOML
 	HTTPSuccess []int `toml:"http_success"`
 	HTTPEpoch   *bool `toml:"http_epoch"`
+	timingTOML
 }
 
 // jobDFile is what a job.d file contributes.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 )
 
 // FuzzLoad loads arbitrary bytes as a main file. Load must not panic; it
@@ -53,7 +52,7 @@ func checkEnv(t *testing.T, env *Env) {
 			t.Errorf("two jobs with ID %q", j.ID)
 		}
 		if len(j.Commands) == 0 || j.LogRetention < 1 || j.Secret == "" || j.HeaderSign == "" ||
-			(j.Interval != 0 && j.Interval < MinInterval) || (j.Sched == nil) != (j.Schedule == "") ||
+			(j.Interval != 0 && j.Interval < MinInterval) || (j.Sched == nil) != (j.Schedule == "" && j.Cron == nil) ||
 			(j.Sched != nil && j.Interval != 0) {
 			t.Errorf("Job = %+v", j)
 		}
@@ -67,36 +66,4 @@ func checkEnv(t *testing.T, env *Env) {
 			t.Errorf("JobHTTP = %+v", j)
 		}
 	}
-}
-
-// FuzzParseSchedule parses arbitrary schedules. ParseSchedule must not
-// panic; for a valid one, Next must be strictly after `after`, on a whole
-// UTC minute, within 62 days, and the canonical String must parse back to
-// the same schedule.
-func FuzzParseSchedule(f *testing.F) {
-	for _, s := range []string{"minutely", "hourly@0, 30", "daily@25:99,6", "weekly@mon,fri@09:00",
-		"monthly@30,31@12:00", "monthly@31", "MONTHLY@0,32@x", "yearly", "weekly@@@", "daily@-1:-1:-1"} {
-		f.Add(s, int64(1706696130), int64(0))
-	}
-	f.Add("monthly@31@23:59", int64(1735689540), int64(999999999)) // 2024-12-31 23:59
-	f.Fuzz(func(t *testing.T, s string, sec, nsec int64) {
-		sc, err := ParseSchedule(s)
-		if err != nil {
-			if sc != nil || !errors.Is(err, errScheduleKind) {
-				t.Fatalf("ParseSchedule(%q) = %v, %v", s, sc, err)
-			}
-			return
-		}
-		const span = 1000 * 366 * 24 * 3600 // about a thousand years each side of 1970
-		after := time.Unix(sec%span, nsec%int64(time.Second))
-		next := sc.Next(after)
-		if !next.After(after) || next.Second() != 0 || next.Nanosecond() != 0 || next.Location() != time.UTC ||
-			next.Sub(after) > 62*24*time.Hour {
-			t.Fatalf("ParseSchedule(%q).Next(%v) = %v", s, after, next)
-		}
-		again, err := ParseSchedule(sc.String())
-		if err != nil || again.String() != sc.String() || !again.Next(after).Equal(next) {
-			t.Fatalf("ParseSchedule(%q) = %v, %v; want %v", sc.String(), again, err, sc)
-		}
-	})
 }

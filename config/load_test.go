@@ -10,16 +10,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/karajo/karajo/config/schedule"
 )
 
 // mustSchedule parses s or fails the test.
-func mustSchedule(t *testing.T, s string) *Schedule {
+func mustSchedule(t *testing.T, s string) schedule.Schedule {
 	t.Helper()
-	sc, err := ParseSchedule(s)
+	sc, err := schedule.ParseKarajo(s, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// defaultTiming is the Timing of a job without the keys added after
+// v0.9.3: UTC, and the catch-up defaults when it has a schedule.
+func defaultTiming(scheduled bool) Timing {
+	tm := Timing{Timezone: "UTC", Location: time.UTC}
+	if scheduled {
+		tm.CatchUp, tm.CatchUpWindow, tm.CatchUpMax = CatchUpNone, DefaultCatchUpWindow, DefaultCatchUpMax
+	}
+	return tm
 }
 
 // TestLoadValid loads testdata/valid from a copy in a temporary directory
@@ -83,7 +95,7 @@ func TestLoadValid(t *testing.T) {
 			{Name: "SourceHut", ID: "sourcehut", File: b, Path: "/srht/", AuthKind: "sourcehut",
 				HeaderSign: "X-Karajo-Sign", Secret: "s3cret", LogRetention: 5, Commands: []string{"true"}, Shell: DefaultShell},
 			{Name: "Test success", ID: "test_success", File: main, Description: "A <b>success</b> job.",
-				Schedule: "hourly@0, 30", Sched: mustSchedule(t, "hourly@0,30"), Path: "/test-success",
+				Schedule: "hourly@0, 30", Sched: mustSchedule(t, "hourly@0, 30"), Path: "/test-success",
 				AuthKind: "github", HeaderSign: "X-Karajo-Sign", Secret: "s3cret", LogRetention: 5,
 				Commands:       []string{"echo a", "echo $KARAJO_JOB_COUNTER"},
 				NotifOnSuccess: []string{"ops-mail"}, NotifOnFailed: []string{"ops-mail", "plain"}, Shell: DefaultShell},
@@ -111,8 +123,13 @@ func TestLoadValid(t *testing.T) {
 			main + `: job_http."Ping".interval: 30s raised to 1m0s`,
 		},
 	}
+	want.Location = time.UTC
 	for _, j := range want.Jobs {
 		j.RunControl = defaultRunControl
+		j.Timing = defaultTiming(j.Sched != nil)
+	}
+	for _, j := range want.JobHTTPs {
+		j.Timing = defaultTiming(j.Sched != nil)
 	}
 	if !reflect.DeepEqual(got, want) {
 		compareEnv(t, got, want)

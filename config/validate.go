@@ -57,6 +57,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	env.CookieSecure = k.CookieSecure
 	c.envRun(file, env, &k.karajoRunTOML)
 	env.Limits = c.limits(file, &k.limitsTOML)
+	env.Timezone, env.Location = k.Timezone, c.zone(file, "karajo.timezone", k.Timezone, time.UTC)
 	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
 	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
 	switch {
@@ -173,33 +174,6 @@ func credential(s string) string {
 	return os.Getenv(s)
 }
 
-// timer checks schedule and interval, common to both job kinds (SPEC 8.1).
-func (c *checker) timer(file, table, schedule string, interval duration) (*Schedule, time.Duration) {
-	iv := c.duration(file, table+".interval", interval)
-	if interval.err == nil && strings.TrimSpace(interval.raw) != "" && iv <= 0 {
-		c.fail(file, table+".interval", "must be a positive duration, got %q (leave interval out for no interval)", interval.raw)
-		return nil, 0
-	}
-	if schedule != "" {
-		sc, err := ParseSchedule(schedule)
-		if err != nil {
-			c.fail(file, table+".schedule", "%v: want minutely, hourly, daily, weekly or monthly", err)
-		}
-		if iv > 0 {
-			c.warn(file, table+".interval", "ignored because schedule is set")
-		}
-		return sc, 0
-	}
-	if iv <= 0 {
-		return nil, 0
-	}
-	if iv < MinInterval {
-		c.warn(file, table+".interval", "%v raised to %v", iv, MinInterval)
-		iv = MinInterval
-	}
-	return nil, iv
-}
-
 // notifRefs checks that every name in names is a defined notif.
 func (c *checker) notifRefs(env *Env, file, key string, names []string) {
 	for _, n := range names {
@@ -247,7 +221,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		NotifOnSuccess: t.NotifOnSuccess,
 		NotifOnFailed:  t.NotifOnFailed,
 	}
-	j.Sched, j.Interval = c.timer(file, table, t.Schedule, t.Interval)
+	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
 	switch j.AuthKind {
 	case AuthHMACSHA256, AuthGitHub, AuthSourcehut:
@@ -330,7 +304,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		NotifOnSuccess:  t.NotifOnSuccess,
 		NotifOnFailed:   t.NotifOnFailed,
 	}
-	j.Sched, j.Interval = c.timer(file, table, t.Schedule, t.Interval)
+	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	if j.Method == "" {
 		j.HTTPMethod, j.Method = "GET", "GET"
 	}
