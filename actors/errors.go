@@ -19,4 +19,10 @@ var (
 	ErrBadReply = errors.New("unexpected reply")
 	// ErrStopping: the engine is shutting down.
 	ErrStopping = errors.New("engine is stopping")
+	// ErrNotDurable: a change could not be written to disk, so it was not
+	// made (the job's state is what the disk says).
+	ErrNotDurable = errors.New("change not saved to disk")
+	// ErrLogCreate: the log of a run could not be created, so the run did
+	// not start.
+	ErrLogCreate = errors.New("run log not created")
 )

@@ -34,21 +34,15 @@ type httpRun struct {
 	counter int64
 	self    string // base URL of this server, for relative http_url
 	version string
-	rl      *logstore.RunLog
+	rl      *logstore.Guard // the run's log: capped, write errors kept (runstart.go)
 	log     *slog.Logger
 }
 
-func (r *httpRun) line(msg string) {
-	if err := r.rl.Line(msg); err != nil {
-		r.log.Error("write run log", "job_http", r.cfg.ID, "counter", r.counter, "err", err)
-	}
-}
+// line and write write the log; a write error is kept by the Guard (and
+// reported once by it).
+func (r *httpRun) line(msg string) { _ = r.rl.Line(msg) }
 
-func (r *httpRun) write(b []byte) {
-	if _, err := r.rl.Write(b); err != nil {
-		r.log.Error("write run log", "job_http", r.cfg.ID, "counter", r.counter, "err", err)
-	}
-}
+func (r *httpRun) write(b []byte) { _, _ = r.rl.Write(b) }
 
 // execute performs the request and finishes the log.
 func (r *httpRun) execute(ctx context.Context) *runFinished {
@@ -57,6 +51,9 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 	prefix := "job_http: " + r.cfg.ID + ": "
 	r.line("=== BEGIN")
 	err := r.do(ctx)
+	if fin.logErr = logFailure(r.rl); fin.logErr != nil && err == nil && ctx.Err() == nil {
+		err = fin.logErr
+	}
 	switch {
 	case ctx.Err() != nil:
 		fin.status = StatusCanceled

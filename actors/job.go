@@ -47,6 +47,8 @@ type job struct {
 	nextRun      time.Time // when the timer fires next (exact); zero without timer
 	logs         []logstore.LogRef
 	prepared     bool             // the work and log directories exist
+	reserved     *logstore.RunLog // log made by a trigger for the run waiting for its slot (runstart.go)
+	lastError    string           // why the last run could not start or log; "" after a good run
 	census       *logstore.Census // what the shared directories held at start; nil after load
 
 	waiting        bool       // asked the supervisor for a slot
@@ -97,12 +99,10 @@ func (j *job) Receive(ctx actor.Context) {
 	case *Trigger:
 		v, err := j.trigger(ctx, msg.Reason)
 		respond(ctx, v, err)
-	case *Pause:
-		j.setPaused(ctx, true)
-		ctx.Respond(j.reply())
-	case *Resume:
-		j.setPaused(ctx, false)
-		ctx.Respond(j.reply())
+	case *Pause, *Resume:
+		_, pause := msg.(*Pause)
+		err := j.setPaused(ctx, pause)
+		respond(ctx, j.reply(), err)
 	case *Cancel:
 		if j.run != nil {
 			ctx.Send(j.run, &cancelRun{})
@@ -184,6 +184,10 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 	switch {
 	case !j.busy():
 		j.log.Debug("trigger", "job", j.id, "reason", reason)
+		if err := j.reserveLog(); err != nil {
+			j.publish(ctx)
+			return nil, err
+		}
 		j.requestSlot(ctx)
 	case !j.pendingTrigger:
 		j.pendingTrigger = true
@@ -194,8 +198,15 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 	return v, nil
 }
 
-func (j *job) setPaused(ctx actor.Context, paused bool) {
+// setPaused pauses or resumes the job once the state file says so; when
+// it cannot be written, nothing changes and the error wraps ErrNotDurable.
+func (j *job) setPaused(ctx actor.Context, paused bool) error {
+	was := j.paused
 	j.paused = paused
+	if err := j.saveState(); err != nil {
+		j.paused = was
+		return fmt.Errorf("job %s: %w: %w", j.id, ErrNotDurable, err)
+	}
 	switch {
 	case paused:
 		j.status = StatusPaused
@@ -204,21 +215,21 @@ func (j *job) setPaused(ctx actor.Context, paused bool) {
 	default:
 		j.status = StatusStarted
 	}
-	j.saveState()
 	j.publish(ctx)
+	return nil
 }
 
 // saveState writes the state file. It is written when the paused flag
 // changes and when the job stops with a counter the file does not hold yet,
 // never on the way to a command: a run's counter is durable through its log
 // file, and Recover takes the larger of the two (SPEC 3.1, IMP-8).
-func (j *job) saveState() {
+func (j *job) saveState() error {
 	st := logstore.State{Counter: j.counter, Paused: j.paused}
 	if err := j.store.SaveState(j.kind, j.id, st); err != nil {
-		j.log.Error("save job state", "job", j.id, "err", err)
-		return
+		return err
 	}
 	j.savedCounter = j.counter
+	return nil
 }
 
 // saveCounter writes the state file when the job is leaving with a counter
@@ -226,7 +237,9 @@ func (j *job) saveState() {
 // the file alone is current after a clean shutdown.
 func (j *job) saveCounter() {
 	if j.counter != j.savedCounter {
-		j.saveState()
+		if err := j.saveState(); err != nil {
+			j.log.Error("save job state", "job", j.id, "err", err)
+		}
 	}
 }
 
@@ -260,6 +273,7 @@ func (j *job) onSlot(ctx actor.Context) {
 		j.rt.metrics.slotWaited(time.Since(j.waitSince))
 	}
 	if j.stopping || j.paused || j.retiring {
+		j.dropReserved()
 		j.releaseSlot(ctx)
 		j.pendingTrigger, j.pendingTick = false, false
 		if !j.stopping {
@@ -270,9 +284,9 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	id := j.id
 	counter := j.counter + 1
-	rl, err := j.createLog(counter)
+	rl, err := j.takeLog(counter)
 	if err != nil {
-		j.log.Error("create run log", string(j.kind), id, "counter", counter, "err", err)
+		j.logCreateFailed(counter, err)
 		j.releaseSlot(ctx)
 		j.armAfterRun(ctx)
 		j.publish(ctx)
@@ -283,6 +297,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.status = StatusRunning
 	j.runCounter = counter
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
+	g := j.guard(rl, counter)
 	if j.kind == logstore.KindJob {
 		work := j.store.WorkDir(j.kind, id)
 		er := &execRun{
@@ -292,14 +307,14 @@ func (j *job) onSlot(ctx actor.Context) {
 			shell:    shellOf(j.exec),
 			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work)}),
 			workDir:  cmp.Or(j.exec.Dir, work),
-			rl:       rl,
+			rl:       g,
 			log:      j.log,
 			store:    j.store,
 			groups:   j.rt.groups,
 		}
 		run.work = er.execute
 	} else {
-		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: rl, log: j.log}
+		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log}
 		run.work = hr.execute
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
@@ -353,6 +368,10 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		}
 	}
 	j.lastRun = now()
+	j.lastError = ""
+	if msg.logErr != nil {
+		j.lastError = msg.logErr.Error()
+	}
 	j.rt.metrics.runFinished(string(j.kind), id, msg.status, msg.dur, j.lastRun)
 	if j.paused {
 		j.status = StatusPaused // IMP-3: the pause survives the end of the run
@@ -403,6 +422,7 @@ func (j *job) stop(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	if j.waiting {
 		j.waiting = false
+		j.dropReserved()
 		j.releaseSlot(ctx)
 	}
 	if j.run == nil {
@@ -481,6 +501,7 @@ func (j *job) view() JobView {
 		NotifOnFailed:  c.NotifOnFailed,
 		Interval:       c.Interval,
 		LogRetention:   c.LogRetention,
+		LastError:      j.lastError,
 		Running:        j.run != nil,
 		Waiting:        j.waiting,
 		Paused:         j.paused,
@@ -515,6 +536,7 @@ func (j *job) httpView() JobHTTPView {
 		LogRetention:    c.LogRetention,
 		HTTPTimeout:     c.HTTPTimeout,
 		HTTPInsecure:    c.HTTPInsecure,
+		LastError:       j.lastError,
 		Running:         j.run != nil,
 		Paused:          j.paused,
 	}

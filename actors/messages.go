@@ -29,6 +29,9 @@ type JobView struct {
 	Logs           []LogRefView  `json:"logs,omitempty"`
 	Interval       time.Duration `json:"interval,omitempty"`
 	LogRetention   int           `json:"log_retention,omitempty"`
+	// LastError says why the latest run could not start (its log could not
+	// be created) or ended with an incomplete log; not in v0.9.3.
+	LastError string `json:"last_error,omitempty"`
 
 	// Running is true while a run of the job executes; Waiting while it
 	// waits for a global slot. Not part of the v0.9.3 wire format.
@@ -67,6 +70,7 @@ type JobHTTPView struct {
 	LogRetention    int           `json:"log_retention,omitempty"`
 	HTTPTimeout     time.Duration `json:"http_timeout"`
 	HTTPInsecure    bool          `json:"http_insecure,omitempty"`
+	LastError       string        `json:"last_error,omitempty"` // as in JobView
 
 	// Running and Paused are not part of the v0.9.3 wire format.
 	Running bool `json:"-"`
@@ -201,6 +205,7 @@ type runFinished struct {
 	ref     logstore.LogRef
 	status  string
 	err     error // why the run failed (nil on success or cancel)
+	logErr  error // why the run's log is incomplete (write error), or nil
 	dur     time.Duration
 }
 

@@ -17,6 +17,7 @@ type Metrics struct {
 	waiting         prometheus.Gauge
 	triggersRefused *prometheus.CounterVec
 	lastSuccess     *prometheus.GaugeVec
+	logs            *logMetrics // logmetrics.go
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -62,6 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"paused", "busy", "forbidden", "not_found"} {
 		m.triggersRefused.WithLabelValues(r)
 	}
+	m.logs = newLogMetrics(reg)
 	return m
 }
 

@@ -185,6 +185,7 @@ func (j *job) onRetire(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	if j.waiting {
 		j.waiting = false
+		j.dropReserved()
 		j.releaseSlot(ctx)
 	}
 	if j.run == nil {

@@ -50,7 +50,7 @@ type execRun struct {
 	shell    []string // program and arguments before the command
 	env      []string // the whole environment of the commands (environ)
 	workDir  string
-	rl       *logstore.RunLog
+	rl       *logstore.Guard // the run's log: capped, write errors kept (runstart.go)
 	log      *slog.Logger
 	store    *logstore.Store
 	groups   *groupSet
@@ -149,6 +149,9 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	if ctx.Err() != nil {
 		fin.status, fin.err = StatusCanceled, nil
 	}
+	if fin.logErr = logFailure(r.rl); fin.logErr != nil && fin.status == StatusSuccess {
+		fin.status, fin.err = StatusFailed, fin.logErr
+	}
 	switch fin.status {
 	case StatusSuccess:
 		r.line("=== DONE")
@@ -170,11 +173,9 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	return fin
 }
 
-func (r *execRun) line(msg string) {
-	if err := r.rl.Line(msg); err != nil {
-		r.log.Error("write run log", "job", r.id, "counter", r.counter, "err", err)
-	}
-}
+// line writes one of karajo's lines; a write error is kept by the Guard
+// (and reported once by it).
+func (r *execRun) line(msg string) { _ = r.rl.Line(msg) }
 
 // runCommand runs one command in its own process group with its output
 // streamed to the log. It returns when the shell has exited and its output
@@ -250,9 +251,7 @@ func (r *execRun) copyOutput(pr *os.File) {
 	for {
 		n, err := pr.Read(buf)
 		if n > 0 {
-			if _, werr := r.rl.Write(buf[:n]); werr != nil {
-				r.log.Error("write run log", "job", r.id, "counter", r.counter, "err", werr)
-			}
+			_, _ = r.rl.Write(buf[:n]) // never fails: the Guard keeps the error
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {

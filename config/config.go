@@ -79,6 +79,7 @@ type Env struct {
 	SessionMax      time.Duration     // and this long after login; default 24h
 	CookieSecure    bool              // add Secure to the session cookie (served behind TLS)
 	IsDevelopment   bool              // the web UI may be read from disk on every request
+	MaxLogBytes     int64             // cap on a run\'s output in its log; 0 = none (durability.go)
 	JobTimeout      time.Duration     // default timeout of exec jobs' attempts; 0 = none
 	KillGrace       time.Duration     // SIGTERM to SIGKILL on timeout, cancel and shutdown; default 2s
 	Limits          Limits            // front-door limits: bodies, connections, streams, proxies, hosts (limits.go)
@@ -121,6 +122,7 @@ type Job struct {
 	HeaderSign     string            // default "X-Karajo-Sign"
 	Secret         string            // trimmed; the env secret when not configured
 	LogRetention   int               // at least 1, default 5
+	MaxLogBytes    int64             // cap on a run\'s output in its log; 0 = none; default [karajo] max_log_bytes
 	Commands       []string          // never empty
 	NotifOnSuccess []string          // names of defined notifs
 	NotifOnFailed  []string          // names of defined notifs
@@ -154,6 +156,7 @@ type JobHTTP struct {
 	HTTPInsecure    bool              // skip TLS certificate verification
 	HTTPRedirects   string            // RedirectNone, RedirectSameHost (default) or RedirectAny
 	LogRetention    int               // at least 1, default 5
+	MaxLogBytes     int64             // as for Job
 	NotifOnSuccess  []string          // names of defined notifs (reported, never sent)
 	NotifOnFailed   []string          // names of defined notifs (reported, never sent)
 	Timing                            // cron, timezone, catch-up and jitter

@@ -43,6 +43,8 @@ type karajoTOML struct {
 	karajoRunTOML
 	limitsTOML // the front-door limits (limits.go)
 	envTOML
+
+	durabilityTOML // max_log_bytes (durability.go)
 }
 
 type notifTOML struct {
@@ -73,6 +75,8 @@ type jobTOML struct {
 	Dir   string   `toml:"dir"`
 	Shell []string `toml:"shell"`
 	timingTOML
+
+	durabilityTOML // max_log_bytes (durability.go)
 }
 
 type jobHTTPTOML struct {
@@ -96,6 +100,8 @@ type jobHTTPTOML struct {
 	HTTPSuccess []int `toml:"http_success"`
 	HTTPEpoch   *bool `toml:"http_epoch"`
 	timingTOML
+
+	durabilityTOML // max_log_bytes (durability.go)
 }
 
 // jobDFile is what a job.d file contributes.

@@ -57,6 +57,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	env.CookieSecure = k.CookieSecure
 	c.envRun(file, env, &k.karajoRunTOML)
 	env.Limits = c.limits(file, &k.limitsTOML)
+	env.MaxLogBytes = c.maxLogBytes(file, "karajo.max_log_bytes", k.durabilityTOML, 0)
 	env.Timezone, env.Location = k.Timezone, c.zone(file, "karajo.timezone", k.Timezone, time.UTC)
 	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
 	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
@@ -223,6 +224,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	}
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
+	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
 	switch j.AuthKind {
 	case AuthHMACSHA256, AuthGitHub, AuthSourcehut:
 	case "":
@@ -305,6 +307,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		NotifOnFailed:   t.NotifOnFailed,
 	}
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
+	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
 	if j.Method == "" {
 		j.HTTPMethod, j.Method = "GET", "GET"
 	}

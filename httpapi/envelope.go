@@ -72,6 +72,8 @@ func toAPIError(err error) *apiError {
 		return &apiError{Code: http.StatusPreconditionFailed, Name: nameJobPaused, Message: "job is paused", Err: err}
 	case errors.Is(err, actors.ErrJobBusy):
 		return &apiError{Code: http.StatusTooManyRequests, Name: nameAlreadyRun, Message: "job already run", Err: err}
+	case errors.Is(err, actors.ErrNotDurable), errors.Is(err, actors.ErrLogCreate):
+		return durabilityError(err) // durable.go
 	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopping):
 		return &apiError{Code: http.StatusServiceUnavailable, Message: "server busy or stopping, try again", Err: err}
 	}

@@ -268,3 +268,19 @@ func fdatasync(f *os.File) error {
 	}
 	return nil
 }
+
+// Discard closes the log and removes its file: the run it was made for
+// never started (it was refused, or the job was paused or stopped while it
+// waited for a slot). The RunLog must not be used after Discard.
+func (l *RunLog) Discard() error {
+	if l.f == nil {
+		return fmt.Errorf("discard log %s: %w", l.name, os.ErrClosed)
+	}
+	f := l.f
+	l.f, l.buf, l.pfx = nil, nil, nil
+	errClose := f.Close()
+	if err := os.Remove(filepath.Join(l.dir, l.name)); err != nil {
+		return fmt.Errorf("discard log %s: %w", l.name, errors.Join(errClose, err))
+	}
+	return nil
+}
