@@ -64,7 +64,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		}
 	})
 	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
-	e.groups = newGroupSet()
+	e.groups = newGroupSet(openGroups(store, log), log)
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics}
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
@@ -223,5 +223,28 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}
+	if e.groups.table != nil {
+		if err := e.groups.table.Close(); err != nil {
+			e.log.Warn("close process-group table", "err", err)
+		}
+	}
 	return nil
+}
+
+// openGroups opens the store's process-group table and kills the groups
+// a crash of the previous server left running. Without a table (it cannot
+// be written) the server runs on and logs why: only a later crash would
+// leave groups behind unkilled.
+func openGroups(store *logstore.Store, log *slog.Logger) *logstore.GroupTable {
+	table, left, err := store.OpenGroups()
+	for _, g := range left {
+		if killLeftover(g) {
+			log.Warn("killed a process group a crash left running", "pgid", g.PGID)
+		}
+	}
+	if err != nil {
+		log.Error("process-group table", "err", err)
+		return nil
+	}
+	return table
 }

@@ -2,35 +2,84 @@ package actors
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/karajo/karajo/logstore"
 )
 
 // groupSet is the set of process groups of the commands running now, so
-// that an emergency stop (a second signal) can kill them all at once. It is
-// a registry of OS resources shared by the run goroutines, not job state.
+// that an emergency stop (a second signal) can kill them all at once, and
+// so that they are recorded in the store's process-group table for the
+// next start after a crash. It is a registry of OS resources shared by the
+// run goroutines, not job state.
 type groupSet struct {
+	table *logstore.GroupTable // nil: nothing recorded on disk
+	log   *slog.Logger
+
 	mu sync.Mutex
-	m  map[int]struct{}
+	m  map[int]int64 // pgid → slot in table (-1: none)
 }
 
-func newGroupSet() *groupSet { return &groupSet{m: make(map[int]struct{})} }
+func newGroupSet(table *logstore.GroupTable, log *slog.Logger) *groupSet {
+	return &groupSet{table: table, log: log, m: make(map[int]int64)}
+}
 
-func (g *groupSet) add(pgid int) {
+// add registers the group of a command forked between the boot-clock
+// ticks lo and hi (see bootTicks), which bound its start time.
+func (g *groupSet) add(pgid int, lo, hi uint64) {
+	slot := int64(-1)
+	if g.table != nil {
+		s, err := g.table.Add(logstore.Group{PGID: pgid, Start: lo, StartMax: hi})
+		if err != nil {
+			g.log.Warn("record process group", "pgid", pgid, "err", err)
+		} else {
+			slot = s
+		}
+	}
 	g.mu.Lock()
-	g.m[pgid] = struct{}{}
+	g.m[pgid] = slot
 	g.mu.Unlock()
 }
 
 func (g *groupSet) remove(pgid int) {
 	g.mu.Lock()
+	slot, ok := g.m[pgid]
 	delete(g.m, pgid)
 	g.mu.Unlock()
+	if ok && slot >= 0 {
+		if err := g.table.Remove(slot); err != nil {
+			g.log.Warn("clear process group record", "pgid", pgid, "err", err)
+		}
+	}
+}
+
+// clockTicks is USER_HZ, the unit of the start time in /proc/<pid>/stat:
+// 100 on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// bootTicks returns the boot clock (CLOCK_BOOTTIME, the clock of the
+// start time in /proc/<pid>/stat) in clock ticks, rounded down, or up
+// when up is set. Read before and after a fork, it bounds the child's
+// start time without reading /proc.
+func bootTicks(up bool) uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	const tick = int64(time.Second) / clockTicks
+	ns := ts.Nano()
+	if up {
+		ns += tick - 1
+	}
+	return uint64(ns / tick)
 }
 
 // killAll sends SIGKILL to every registered group and returns how many.
@@ -70,7 +119,7 @@ func procStart(pid int) (uint64, bool) {
 // sent the signal.
 func killLeftover(g logstore.Group) bool {
 	if start, ok := procStart(g.PGID); ok {
-		if start != g.Start {
+		if start < g.Start || start > max(g.StartMax, g.Start) {
 			return false // the PID was reused by an unrelated process
 		}
 	} else if err := syscall.Kill(-g.PGID, 0); errors.Is(err, syscall.ESRCH) {

@@ -161,9 +161,6 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	case StatusCanceled:
 		r.line("??? CANCELED")
 	}
-	if err := r.store.ClearGroup(logstore.KindJob, r.id); err != nil {
-		r.log.Warn("clear process group record", "job", r.id, "counter", r.counter, "err", err)
-	}
 	ref, err := r.rl.Finish(fin.status)
 	if err != nil {
 		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)
@@ -197,19 +194,16 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	if startHook != nil {
 		startHook()
 	}
+	lo := bootTicks(false)
 	err = cmd.Start()
+	hi := bootTicks(true)
 	pw.Close() // the children hold their own copies
 	if err != nil {
 		return err
 	}
 	pgid := cmd.Process.Pid
-	r.groups.add(pgid)
+	r.groups.add(pgid, lo, hi)
 	defer r.groups.remove(pgid)
-	if start, ok := procStart(pgid); ok {
-		if err := r.store.SaveGroup(logstore.KindJob, r.id, logstore.Group{PGID: pgid, Start: start}); err != nil {
-			r.log.Warn("record process group", "job", r.id, "counter", r.counter, "err", err)
-		}
-	}
 
 	copied := make(chan struct{})
 	go func() {
