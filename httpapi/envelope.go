@@ -58,6 +58,8 @@ func toAPIError(err error) *apiError {
 		return ae
 	case errors.As(err, &mbe):
 		return &apiError{Code: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body too large: over %d bytes", mbe.Limit), Err: err}
+	case errors.Is(err, errBodyBudget):
+		return &apiError{Code: http.StatusServiceUnavailable, Message: "server busy: too many request bodies in flight, try again", Err: err}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return &apiError{Code: http.StatusRequestTimeout, Message: "request body not received within body_timeout", Err: err}
 	case errors.Is(err, errBadRequest):

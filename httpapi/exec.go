@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -19,6 +20,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/karajo/karajo/actors"
+	"github.com/karajo/karajo/config"
 )
 
 // envView is the body of GET /karajo/api/environment (SPEC Appendix A);
@@ -212,14 +214,18 @@ func rawOrNull(b []byte) []byte {
 // runJob handles POST /karajo/api/job_exec/run/<path>: a webhook trigger,
 // authenticated by the job's auth_kind over the raw body (SPEC 4.4.3, 5).
 // The body is opaque signed bytes and is never parsed as a form.
-// Replies: 200 with the job as queued; 403, 404, 412, 413, 429.
+// Replies: 200 with the job as queued; 403, 404, 412, 413, 429; 408 and
+// 503 for a body too slow or over the bytes in flight.
+//
+// What does not depend on the body is answered before any of it is read
+// (issue 14): an unknown path (404), a Content-Length over the cap (413)
+// or over the room left in the budget of bodies in flight (503), a
+// missing or malformed signature header (403). The body is then hashed
+// as it arrives, never held whole (readSigned). A paused or busy job is
+// answered after the signature, as SPEC 4.4.3 orders (403 before 412 and
+// 429: an unauthenticated client learns nothing of the job's state).
 func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	p := ps.ByName("path")
-	body, err := readBody(w, r, maxRunBody)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	job, ok := s.conf.Load().paths[actors.PathKey(p)]
 	var pid *actor.PID
 	if ok {
@@ -230,17 +236,40 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
-	if err := verifyWebhook(job.AuthKind, job.HeaderSign, job.Secret, r.Header, body); err != nil {
-		s.metrics.TriggerRefused("forbidden")
+	body, err := s.signedBody(w, r, job)
+	if err != nil {
+		if errors.Is(err, errForbidden) {
+			s.metrics.TriggerRefused("forbidden")
+		}
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
 	}
+	defer body.Close()
 	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook"}, s.timeout)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK})
+}
+
+// signedBody reads and verifies the body of a webhook for job, refusing
+// what it can before reading (see runJob). The body is not kept: no run
+// is given its trigger's payload (SPEC 4.4.3); readSigned keeps it for
+// a caller that passes keep.
+func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job) (*verifiedBody, error) {
+	if r.ContentLength > maxRunBody {
+		return nil, &http.MaxBytesError{Limit: maxRunBody}
+	}
+	check, err := newWebhookCheck(job.AuthKind, job.HeaderSign, job.Secret, r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if l := s.limits(); r.ContentLength > s.bodies.room(l.MaxBodyBytesInFlight) {
+		w.Header().Set("Retry-After", "1")
+		return nil, fmt.Errorf("%w: %d bytes announced, max_body_bytes_in_flight is %d", errBodyBudget, r.ContentLength, l.MaxBodyBytesInFlight)
+	}
+	return readSigned(w, r.Body, maxRunBody, check, false, "")
 }
 
 // control builds the handler of POST /karajo/api/job_exec/{pause,resume,cancel}

@@ -31,26 +31,31 @@ func hasBody(r *http.Request) bool {
 	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 }
 
-// bodyDeadline makes the body of r due within body_timeout: a client that
-// trickles it or stalls is cut off then (the read fails, the answer is a
-// 408 envelope where one can still be written). The deadline is lifted
-// when the body has been read to its end; a body left unread keeps it,
-// also while the server discards the rest after the answer (the server
-// sets its own deadlines for the next request). Requests without a body
-// get no read deadline: an event stream waits on its connection for as
-// long as it lasts. It returns r with the body that lifts the deadline.
-func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request) *http.Request {
+// frontBody readies r's body for the handlers: it is charged to the
+// budget of bodies in flight as it arrives (max_body_bytes_in_flight;
+// past it the read fails and the answer is a 503 envelope), and it is due
+// within body_timeout: a client that trickles it or stalls is cut off
+// then (the read fails, the answer is a 408 envelope where one can still
+// be written). The deadline is lifted when the body has been read to its
+// end; a body left unread keeps it, also while the server discards the
+// rest after the answer (the server sets its own deadlines for the next
+// request). Requests without a body get no read deadline: an event stream
+// waits on its connection for as long as it lasts. done gives the body's
+// bytes back to the budget, once the answer is written.
+func (s *Server) frontBody(w http.ResponseWriter, r *http.Request) (_ *http.Request, done func()) {
 	if !hasBody(r) {
-		return r
+		return r, func() {}
 	}
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(s.limits().BodyTimeout)) != nil {
-		return r // not a real connection (tests)
-	}
+	l := s.limits()
+	bb := &budgetBody{ReadCloser: r.Body, budget: &s.bodies, limit: l.MaxBodyBytesInFlight}
 	r2 := new(http.Request)
 	*r2 = *r
-	r2.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
-	return r2
+	r2.Body = bb
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(l.BodyTimeout)) == nil {
+		r2.Body = &deadlineBody{ReadCloser: bb, rc: rc}
+	} // else not a real connection (tests)
+	return r2, bb.release
 }
 
 // deadlineBody lifts the read deadline of its connection at the end of

@@ -69,6 +69,7 @@ type Server struct {
 	closing   chan struct{}             // closed by Close: ends the event streams
 	closeOnce sync.Once
 	sessions  *sessionStore // logins and failed-login counts; made by routeAuth (auth.go)
+	bodies    bodyBudget    // request body bytes in flight (body.go)
 
 	gatherer prometheus.Gatherer
 	httpm    *httpMetrics
@@ -199,7 +200,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.checkHost(w, r) {
 		return
 	}
-	r = s.bodyDeadline(w, r)
+	r, done := s.frontBody(w, r)
+	defer done()
 	p := r.URL.Path
 	if lp := strings.ToLower(p); strings.HasPrefix(lp+"/", apiPrefix) {
 		if strings.HasPrefix(lp, pathExecRun+"/") {

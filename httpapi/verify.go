@@ -117,70 +117,107 @@ func equalMAC(h func() hash.Hash, secret string, payload []byte, sig string) boo
 //     secret is not used.
 //
 // It returns nil if the request is authentic, else an error wrapping
-// errForbidden whose text names the reason (never the signature).
+// errForbidden whose text names the reason (never the signature). It is
+// newWebhookCheck fed the whole body at once.
 func verifyWebhook(authKind, headerSign, secret string, h http.Header, body []byte) error {
+	c, err := newWebhookCheck(authKind, headerSign, secret, h)
+	if err != nil {
+		return err
+	}
+	c.Write(body)
+	return c.verify()
+}
+
+// webhookCheck checks a webhook's signature over its body as the body
+// arrives (Write), so that no request body has to be held to be
+// verified: a hash of the bytes, and the check of its sum at the end.
+type webhookCheck struct {
+	hash.Hash
+	verify func() error // checks the signature against the bytes written
+}
+
+// newWebhookCheck reads the signature headers of a webhook by the rules
+// of verifyWebhook. A request whose signature header is missing, empty or
+// malformed is refused here, before any of its body is read: the answer
+// (403) does not depend on it.
+func newWebhookCheck(authKind, headerSign, secret string, h http.Header) (*webhookCheck, error) {
 	switch strings.ToLower(authKind) {
 	case config.AuthGitHub:
-		return verifyGitHub(secret, h, body)
+		return githubCheck(secret, h)
 	case config.AuthSourcehut:
-		return verifySourcehut(sourcehutKey, h, body)
+		return sourcehutCheck(sourcehutKey, h)
 	}
 	if headerSign == "" {
 		headerSign = config.DefaultHeaderSign
 	}
 	sig := h.Get(headerSign)
 	if sig == "" {
-		return fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
+		return nil, fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
 	}
-	if !validHMAC(secret, body, sig) {
-		return fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)
-	}
-	return nil
+	return macCheck(sha256.New, secret, sig, fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)), nil
 }
 
-// verifyGitHub checks a "github" webhook (SPEC 5.2, IMP-21).
-func verifyGitHub(secret string, h http.Header, body []byte) error {
-	if sig := h.Get(headerHubSign256); sig != "" {
-		if !equalMAC(sha256.New, secret, body, strings.TrimPrefix(sig, "sha256=")) {
-			return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)
+// macCheck checks that sig is the lowercase hex HMAC (hash h, key secret)
+// of the bytes written, in constant time; else it returns fail. An empty
+// secret refuses everything (anyone can compute an HMAC with it).
+func macCheck(h func() hash.Hash, secret, sig string, fail error) *webhookCheck {
+	m := hmac.New(h, []byte(secret))
+	return &webhookCheck{Hash: m, verify: func() error {
+		if secret == "" {
+			return fail
+		}
+		want := hex.EncodeToString(m.Sum(nil))
+		// ConstantTimeCompare returns at once on a length mismatch; the
+		// length of a hex digest is public, so that leaks nothing.
+		if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
+			return fail
 		}
 		return nil
+	}}
+}
+
+// githubCheck checks a "github" webhook (SPEC 5.2, IMP-21).
+func githubCheck(secret string, h http.Header) (*webhookCheck, error) {
+	if sig := h.Get(headerHubSign256); sig != "" {
+		return macCheck(sha256.New, secret, strings.TrimPrefix(sig, "sha256="),
+			fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)), nil
 	}
 	sig := h.Get(headerHubSign1)
 	if sig == "" {
-		return fmt.Errorf("github: headers %s and %s missing or empty: %w", headerHubSign256, headerHubSign1, errForbidden)
+		return nil, fmt.Errorf("github: headers %s and %s missing or empty: %w", headerHubSign256, headerHubSign1, errForbidden)
 	}
-	if !equalMAC(sha1.New, secret, body, strings.TrimPrefix(sig, "sha1=")) {
-		return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)
-	}
-	return nil
+	return macCheck(sha1.New, secret, strings.TrimPrefix(sig, "sha1="),
+		fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)), nil
 }
 
-// verifySourcehut checks a "sourcehut" webhook against key (SPEC 5.3,
-// IMP-22). A key of the wrong size refuses everything (ed25519.Verify
-// would panic on it).
-func verifySourcehut(key ed25519.PublicKey, h http.Header, body []byte) error {
+// sourcehutCheck checks a "sourcehut" webhook against key (SPEC 5.3,
+// IMP-22): an Ed25519 signature of the body followed by the nonce,
+// verified as the body streams (ed25519Stream). A key of the wrong size
+// refuses everything.
+func sourcehutCheck(key ed25519.PublicKey, h http.Header) (*webhookCheck, error) {
 	if len(key) != ed25519.PublicKeySize {
-		return fmt.Errorf("sourcehut: no valid public key: %w", errForbidden)
+		return nil, fmt.Errorf("sourcehut: no valid public key: %w", errForbidden)
 	}
 	raw := h.Get(headerPayloadSign)
 	if raw == "" {
-		return fmt.Errorf("sourcehut: header %s missing or empty: %w", headerPayloadSign, errForbidden)
+		return nil, fmt.Errorf("sourcehut: header %s missing or empty: %w", headerPayloadSign, errForbidden)
 	}
 	sig, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
-		return fmt.Errorf("sourcehut: header %s is not base64: %w", headerPayloadSign, errForbidden)
+		return nil, fmt.Errorf("sourcehut: header %s is not base64: %w", headerPayloadSign, errForbidden)
 	}
 	if len(sig) != ed25519.SignatureSize {
-		return fmt.Errorf("sourcehut: header %s holds %d bytes, want %d: %w", headerPayloadSign, len(sig), ed25519.SignatureSize, errForbidden)
+		return nil, fmt.Errorf("sourcehut: header %s holds %d bytes, want %d: %w", headerPayloadSign, len(sig), ed25519.SignatureSize, errForbidden)
 	}
+	v := newEd25519Stream(key, sig)
 	nonce := h.Get(headerNonce)
-	msg := make([]byte, 0, len(body)+len(nonce))
-	msg = append(append(msg, body...), nonce...)
-	if !ed25519.Verify(key, msg, sig) {
-		return fmt.Errorf("sourcehut: header %s does not match the body and nonce: %w", headerPayloadSign, errForbidden)
-	}
-	return nil
+	return &webhookCheck{Hash: v, verify: func() error {
+		v.Write([]byte(nonce))
+		if !v.valid() {
+			return fmt.Errorf("sourcehut: header %s does not match the body and nonce: %w", headerPayloadSign, errForbidden)
+		}
+		return nil
+	}}, nil
 }
 
 // checkEpoch applies IMP-16 to the signed parameters vals of a control

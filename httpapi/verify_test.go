@@ -327,6 +327,53 @@ func TestSourcehutKey(t *testing.T) {
 	}
 }
 
+// verifySourcehut checks a whole sourcehut body against key through the
+// streaming check.
+func verifySourcehut(key ed25519.PublicKey, h http.Header, body []byte) error {
+	c, err := sourcehutCheck(key, h)
+	if err != nil {
+		return err
+	}
+	c.Write(body)
+	return c.verify()
+}
+
+// TestEd25519Stream: the streaming verification agrees with
+// crypto/ed25519.Verify on good, corrupted and malformed signatures,
+// whatever the pieces the message arrives in.
+func TestEd25519Stream(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	for i := 0; i < 300; i++ {
+		msg := make([]byte, i*37%5000)
+		_, _ = rand.Read(msg)
+		sig := ed25519.Sign(priv, msg)
+		key := pub
+		switch i % 5 {
+		case 1:
+			sig = flipBit(sig, i%512)
+		case 2:
+			if len(msg) > 0 {
+				msg = flipBit(msg, i%(8*len(msg)))
+			}
+		case 3:
+			key = otherPub
+		case 4:
+			sig = append([]byte{}, sig...)
+			sig[63] |= 0xe0 // S not reduced
+		}
+		v := newEd25519Stream(key, sig)
+		for rest := msg; len(rest) > 0; {
+			n := min(len(rest), 1+i%700)
+			v.Write(rest[:n])
+			rest = rest[n:]
+		}
+		if got, want := v.valid(), ed25519.Verify(key, msg, sig); got != want {
+			t.Fatalf("case %d (%d bytes, kind %d): streaming = %v, ed25519.Verify = %v", i, len(msg), i%5, got, want)
+		}
+	}
+}
+
 func TestCheckEpoch(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	tests := []struct {
