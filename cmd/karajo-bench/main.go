@@ -4,11 +4,13 @@
 // run (a bare net/http server answering the same bytes, fork/exec of
 // /bin/sh -c true).
 //
-//	karajo-bench [-karajo bin/karajo] [-rounds 3] [-quick] [-only api-read,trigger] [-out FILE]
+//	karajo-bench [-karajo bin/karajo] [-rounds 3] [-quick] [-only api-read,trigger] [-out FILE] [-compare BIN]
 //
 // Each scenario starts the binary on a generated configuration in a
 // temporary dir_base, listening on 127.0.0.1:0, and stops it with SIGTERM.
-// Scenarios: limits, api-read, trigger, scale, timer, big-output, restart.
+// Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
+// runs. With -compare BIN the runs scenario drives BIN as well, in
+// alternating rounds, and prints this / BIN ratios.
 // Full mode takes about 13 minutes, -quick under 3. The exit status is
 // non-zero only when the tool itself fails (a server that cannot start, a
 // broken answer), never for a missed target.
@@ -43,16 +45,18 @@ var scenarios = []scenario{
 	{"timer", "100 minutely jobs: lateness of the command's start", (*bench).timer},
 	{"big-output", "one command printing 200 MB (and 1 GB): server RSS", (*bench).bigOutput},
 	{"restart", "1,000 jobs x 100 kept logs: time to first answer", (*bench).restart},
+	{"runs", "cost of a run: 8 and 1 jobs hammered, 1,000 due at start, first runs; with -compare BIN against it", (*bench).runs},
 }
 
 // bench holds the settings and results of one run of the tool.
 type bench struct {
-	bin    string
-	rounds int
-	quick  bool
-	tmp    string
-	keep   bool
-	log    io.Writer
+	bin     string
+	compare string // -compare: a second binary for the runs scenario
+	rounds  int
+	quick   bool
+	tmp     string
+	keep    bool
+	log     io.Writer
 
 	rows   []row
 	limits map[string]float64 // median of each limit, by key
@@ -76,6 +80,7 @@ func run() int {
 		tmp    = flag.String("tmp", "", "parent of the temporary dir_base directories (default $TMPDIR)")
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
+		cmp    = flag.String("compare", "", "runs scenario: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()
 	if *bare != "" {
@@ -109,7 +114,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "karajo-bench:", err)
 		return 1
 	}
-	b := &bench{bin: *bin, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
+	b := &bench{bin: *bin, compare: *cmp, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
 		limits: map[string]float64{}, envGz: map[int][]byte{}, envHdr: map[int]map[string]string{}}
 	defer func() {
 		if !b.keep {

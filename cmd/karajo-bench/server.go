@@ -30,6 +30,7 @@ const browserAE = "gzip, deflate, br, zstd"
 type jobSpec struct {
 	name      string
 	schedule  string // "" = none
+	interval  string // "" = none
 	path      string // "" = no webhook
 	retention int    // 0 = default
 	commands  []string
@@ -70,6 +71,9 @@ max_job_running = %d
 			fmt.Fprintf(&b, "[job.%q]\n", j.name)
 			if j.schedule != "" {
 				fmt.Fprintf(&b, "schedule = %q\n", j.schedule)
+			}
+			if j.interval != "" {
+				fmt.Fprintf(&b, "interval = %q\n", j.interval)
 			}
 			if j.path != "" {
 				fmt.Fprintf(&b, "path = %q\n", j.path)
@@ -138,9 +142,14 @@ func (b *bench) startServer(dir string, cfg karajoConfig) (*server, error) {
 	return b.startWith(dir, mainPath)
 }
 
-// startWith starts bin on an existing configuration.
+// startWith starts the binary under test on an existing configuration.
 func (b *bench) startWith(dir, mainPath string) (*server, error) {
-	cmd := exec.Command(b.bin, "-config", mainPath)
+	return b.startBin(b.bin, dir, mainPath)
+}
+
+// startBin starts bin on an existing configuration.
+func (b *bench) startBin(bin, dir, mainPath string) (*server, error) {
+	cmd := exec.Command(bin, "-config", mainPath)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -150,7 +159,7 @@ func (b *bench) startWith(dir, mainPath string) (*server, error) {
 	addrc := make(chan string, 1)
 	s.started = time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", b.bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	s.pid = cmd.Process.Pid
 	go func() {
