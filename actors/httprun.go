@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -34,6 +35,7 @@ type httpRun struct {
 	counter int64
 	self    string // base URL of this server, for relative http_url
 	version string
+	begin   string          // the log's first line (duePoint.beginLine); "" = "=== BEGIN"
 	rl      *logstore.Guard // the run's log: capped, write errors kept (runstart.go)
 	log     *slog.Logger
 }
@@ -49,7 +51,7 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 	start := time.Now()
 	fin := &runFinished{counter: r.counter, status: StatusSuccess}
 	prefix := "job_http: " + r.cfg.ID + ": "
-	r.line("=== BEGIN")
+	r.line(cmp.Or(r.begin, beginPrefix))
 	err := r.do(ctx)
 	if fin.logErr = logFailure(r.rl); fin.logErr != nil && err == nil && ctx.Err() == nil {
 		err = fin.logErr

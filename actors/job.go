@@ -60,6 +60,7 @@ type job struct {
 
 	timer *time.Timer
 	gen   uint64
+	tk    timerState // schedule points, catch-up and cursor (timer.go)
 
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
@@ -90,7 +91,7 @@ func (j *job) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		j.load()
-		j.armInitial(ctx)
+		j.armStart(ctx)
 		j.publish(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
@@ -157,6 +158,7 @@ func (j *job) load() {
 	j.savedCounter = rec.StateCounter
 	j.paused = rec.Paused
 	j.lastRun = rec.LastRun
+	j.tk.cursor, j.tk.savedCursor = rec.Cursor, rec.Cursor
 	j.logs = rec.Logs
 	j.status = rec.Status
 	if j.status == "" {
@@ -203,6 +205,7 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 func (j *job) setPaused(ctx actor.Context, paused bool) error {
 	was := j.paused
 	j.paused = paused
+	j.cursorToNow()
 	if err := j.saveState(); err != nil {
 		j.paused = was
 		return fmt.Errorf("job %s: %w: %w", j.id, ErrNotDurable, err)
@@ -224,11 +227,11 @@ func (j *job) setPaused(ctx actor.Context, paused bool) error {
 // never on the way to a command: a run's counter is durable through its log
 // file, and Recover takes the larger of the two (SPEC 3.1, IMP-8).
 func (j *job) saveState() error {
-	st := logstore.State{Counter: j.counter, Paused: j.paused}
+	st := logstore.State{Counter: j.counter, Paused: j.paused, Cursor: j.tk.cursor}
 	if err := j.store.SaveState(j.kind, j.id, st); err != nil {
 		return err
 	}
-	j.savedCounter = j.counter
+	j.savedCounter, j.tk.savedCursor = j.counter, j.tk.cursor
 	return nil
 }
 
@@ -236,7 +239,7 @@ func (j *job) saveState() error {
 // the file does not hold yet (graceful stop, removal by a reload), so that
 // the file alone is current after a clean shutdown.
 func (j *job) saveCounter() {
-	if j.counter != j.savedCounter {
+	if j.counter != j.savedCounter || !j.tk.cursor.Equal(j.tk.savedCursor) {
 		if err := j.saveState(); err != nil {
 			j.log.Error("save job state", "job", j.id, "err", err)
 		}
@@ -269,6 +272,7 @@ func (j *job) releaseSlot(ctx actor.Context) {
 // paused or stopped meanwhile (IMP-17: then nothing is recorded).
 func (j *job) onSlot(ctx actor.Context) {
 	j.waiting = false
+	due := j.takeDue()
 	if j.kind == logstore.KindJob {
 		j.rt.metrics.slotWaited(time.Since(j.waitSince))
 	}
@@ -305,7 +309,8 @@ func (j *job) onSlot(ctx actor.Context) {
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work)}),
+			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: due.vars()}),
+			begin:    due.beginLine(j.exec.NewKeys),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
 			log:      j.log,
@@ -314,7 +319,8 @@ func (j *job) onSlot(ctx actor.Context) {
 		}
 		run.work = er.execute
 	} else {
-		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log}
+		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
+			begin: due.beginLine(j.http.NewKeys)}
 		run.work = hr.execute
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
@@ -407,7 +413,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.pendingTrigger = false
 		j.requestSlot(ctx)
 	case j.pendingTick:
-		j.pendingTick = false
+		j.pendingTick, j.tk.run = false, j.tk.pending
 		j.requestSlot(ctx)
 	}
 	if !j.busy() {

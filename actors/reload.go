@@ -156,11 +156,13 @@ func (j *job) onReconfigure(ctx actor.Context, msg *reconfigure) {
 	changedTimer := false
 	switch {
 	case msg.exec != nil:
-		changedTimer = !sameTimer(j.exec.Schedule, j.exec.Interval, msg.exec.Schedule, msg.exec.Interval)
+		changedTimer = !sameTimer(j.exec.Schedule, j.exec.Interval, msg.exec.Schedule, msg.exec.Interval) ||
+			!reflect.DeepEqual(j.exec.Timing, msg.exec.Timing)
 		j.exec = msg.exec
 		j.sched, j.interval, j.keep = msg.exec.Sched, msg.exec.Interval, msg.exec.LogRetention
 	case msg.http != nil:
-		changedTimer = !sameTimer(j.http.Schedule, j.http.Interval, msg.http.Schedule, msg.http.Interval)
+		changedTimer = !sameTimer(j.http.Schedule, j.http.Interval, msg.http.Schedule, msg.http.Interval) ||
+			!reflect.DeepEqual(j.http.Timing, msg.http.Timing)
 		j.http = msg.http
 		j.sched, j.interval, j.keep = msg.http.Sched, msg.http.Interval, msg.http.LogRetention
 	}

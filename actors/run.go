@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ type execRun struct {
 	commands []string
 	shell    []string // program and arguments before the command
 	env      []string // the whole environment of the commands (environ)
+	begin    string   // the log's first line (duePoint.beginLine); "" = "=== BEGIN"
 	workDir  string
 	rl       *logstore.Guard // the run's log: capped, write errors kept (runstart.go)
 	log      *slog.Logger
@@ -134,7 +136,7 @@ func (r *runChild) syncDir() {
 func (r *execRun) execute(ctx context.Context) *runFinished {
 	start := time.Now()
 	fin := &runFinished{counter: r.counter, status: StatusSuccess}
-	r.line("=== BEGIN")
+	r.line(cmp.Or(r.begin, beginPrefix))
 	for i, command := range r.commands {
 		if ctx.Err() != nil {
 			break

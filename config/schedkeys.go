@@ -19,6 +19,14 @@ const (
 	CatchUpAll = "all"
 )
 
+// Built-in variables of a run started by a schedule (see VarJobID).
+const (
+	// VarRunTrigger is "timer" or "catch-up".
+	VarRunTrigger = "KARAJO_RUN_TRIGGER"
+	// VarScheduledAt is the run's nominal time, RFC 3339 in UTC.
+	VarScheduledAt = "KARAJO_SCHEDULED_AT"
+)
+
 // Defaults of the catch-up keys.
 const (
 	// DefaultCatchUpWindow is catch_up_window when none is configured:

@@ -30,6 +30,7 @@ type Recovered struct {
 	Status       string    // status of the highest-counter log; "" when there are no logs
 	Paused       bool      // the state file's flag; without a readable state file: highest-counter log status == "paused"
 	LastRun      time.Time // latest mtime among log files, rounded to the nearest second, UTC; zero if none
+	Cursor       time.Time // the state file's schedule cursor; zero without one
 	Warnings     []string  // ignored entries, unreadable state file, finalised interrupted runs, failed deletions
 }
 
@@ -147,6 +148,7 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		rec.Counter = max(rec.Counter, st.Counter)
 		rec.StateCounter = st.Counter
 		rec.Paused = st.Paused
+		rec.Cursor = st.Cursor
 	default:
 		rec.Paused = rec.Status == statusPaused
 	}

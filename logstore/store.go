@@ -142,6 +142,10 @@ func (s *Store) StatePath(kind Kind, id string) string {
 type State struct {
 	Counter int64 `json:"counter"` // highest counter ever used
 	Paused  bool  `json:"paused"`
+	// Cursor is the nominal time of the last schedule point the job took
+	// (or of its last pause or resume): catch-up after downtime starts
+	// after it. Zero when the job has none.
+	Cursor time.Time `json:"cursor,omitzero"`
 }
 
 // SaveState writes the job's state file atomically: a temporary file in the
