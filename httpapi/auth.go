@@ -42,6 +42,7 @@ const nameAuthLogin = "ERR_AUTH_LOGIN"
 const (
 	msgLogin        = "invalid user name and/or password"
 	msgTooMany      = "too many failed logins: retry later"
+	msgBusyLogin    = "too many logins at once: retry later"
 	msgUnauthorized = "unauthorized"
 	msgNoUsers      = "no users configured: sign requests with the secret"
 	msgBadCSRF      = "invalid CSRF token"
@@ -52,6 +53,7 @@ const (
 // action endpoints, and makes the session store.
 func (s *Server) routeAuth(handle func(method, path string, h httprouter.Handle)) {
 	s.sessions = newSessionStore(s.now, s.closing)
+	s.logins = newLoginLimiter(s.now)
 	handle(http.MethodPost, pathLoginAPI, s.login)
 	handle(http.MethodPost, pathLogout, s.logout)
 	handle(http.MethodGet, pathSession, s.session)
@@ -164,8 +166,10 @@ func (s *Server) sessionCookie(key string, maxAge int) *http.Cookie {
 // trimmed. 200 {"code":200} with a new session cookie
 // (Max-Age = session_max); 400 ERR_AUTH_LOGIN for an empty name or
 // password, an unknown user, a wrong password or no users at all, with no
-// cookie; 429 with Retry-After when the client address has failed
-// maxFailed times in the last failWindow.
+// cookie; 429 with Retry-After while the account's delay after failures
+// runs (loginlimit.go), for a wrong password from a client address that
+// has failed maxFailed times in failWindow, and while too many logins wait
+// for a password check.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	w.Header().Set("Cache-Control", "no-store")
 	form, q, err := readForm(w, r)
@@ -176,29 +180,80 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	name := strings.TrimSpace(paramOf(form, q, "name"))
 	password := strings.TrimSpace(paramOf(form, q, "password"))
 	client := s.clientAddr(r)
-	if retry, ok := s.sessions.attempt(client); !ok {
-		secs := max(1, int((retry+time.Second-1)/time.Second))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.writeError(w, r, &apiError{Code: http.StatusTooManyRequests, Message: msgTooMany,
-			Err: fmt.Errorf("login of %.64q from %s: %d failures in %v", name, client, maxFailed, failWindow)})
-		return
-	}
-	env := s.conf.Load().env
-	u, err := checkPassword(env.Users, name, password)
+	u, err := s.checkLogin(r, name, password, client)
 	if err != nil {
-		s.writeError(w, r, &apiError{Code: http.StatusBadRequest, Name: nameAuthLogin, Message: msgLogin,
-			Err: fmt.Errorf("login of %.64q from %s: %w", name, client, err)})
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(ae)))
+		}
+		s.writeError(w, r, err)
 		return
 	}
-	s.sessions.succeed(client)
 	if old, err := r.Cookie(cookieName); err == nil {
 		s.sessions.remove(old.Value) // a login always gets a fresh key
 	}
 	key, _ := s.sessions.create(u.Name, u.PasswordHash, s.lifetimes)
-	_, absolute := lifetimesOf(env)
+	_, absolute := s.lifetimes()
 	http.SetCookie(w, s.sessionCookie(key, int(absolute/time.Second)))
 	s.log.Info("login", "user", u.Name, "addr", client)
 	writeJSON(w, http.StatusOK, envelope{Code: http.StatusOK})
+}
+
+// retryAfter is an apiError's cause carrying a Retry-After.
+type retryAfter struct {
+	after time.Duration
+	why   string
+}
+
+func (e *retryAfter) Error() string { return fmt.Sprintf("%s: retry after %v", e.why, e.after) }
+
+// retrySeconds returns the Retry-After of a 429, at least 1.
+func retrySeconds(ae *apiError) int {
+	var ra *retryAfter
+	if errors.As(ae.Err, &ra) {
+		return max(1, int((ra.after+time.Second-1)/time.Second))
+	}
+	return 1
+}
+
+// checkLogin applies the login limits (loginlimit.go) around
+// checkPassword: the refusals are 429 *apiErrors whose cause is a
+// *retryAfter, a wrong password a 400 ERR_AUTH_LOGIN (429 from a client
+// over its failures).
+func (s *Server) checkLogin(r *http.Request, name, password, client string) (*config.User, error) {
+	tooMany := func(msg string, after time.Duration, why string) error {
+		return &apiError{Code: http.StatusTooManyRequests, Message: msg,
+			Err: fmt.Errorf("login of %.64q from %s: %w", name, client, &retryAfter{after: after, why: why})}
+	}
+	if !s.logins.queue() {
+		return nil, tooMany(msgBusyLogin, time.Second, fmt.Sprintf("%d logins wait for a password check", bcryptQueue))
+	}
+	ad, retry, locked, ok, err := s.logins.admit(r.Context(), name, client)
+	if err == nil && ok {
+		err = s.logins.acquire(r.Context())
+		if err != nil {
+			ad.end(false)
+		}
+	} else {
+		s.logins.dequeue()
+	}
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("login of %.64q from %s: %w: client gone: %w", name, client, errBadRequest, err)
+	case !ok:
+		return nil, tooMany(msgTooMany, retry, "account delay after failed logins")
+	}
+	u, err := checkPassword(s.conf.Load().env.Users, name, password)
+	s.logins.release()
+	ad.end(err == nil)
+	switch {
+	case err == nil:
+		return u, nil
+	case locked:
+		return nil, tooMany(msgTooMany, retry, fmt.Sprintf("%v (client over %d failures in %v)", err, maxFailed, failWindow))
+	}
+	return nil, &apiError{Code: http.StatusBadRequest, Name: nameAuthLogin, Message: msgLogin,
+		Err: fmt.Errorf("login of %.64q from %s: %w", name, client, err)}
 }
 
 // checkPassword returns the user called name if password is theirs. For an

@@ -68,7 +68,8 @@ type Server struct {
 	envCache  atomic.Pointer[envAnswer] // the last environment answer
 	closing   chan struct{}             // closed by Close: ends the event streams
 	closeOnce sync.Once
-	sessions  *sessionStore // logins and failed-login counts; made by routeAuth (auth.go)
+	sessions  *sessionStore // login sessions; made by routeAuth (auth.go)
+	logins    *loginLimiter // failed logins and bcrypt slots; made by routeAuth (loginlimit.go)
 	bodies    bodyBudget    // request body bytes in flight (body.go)
 
 	gatherer prometheus.Gatherer

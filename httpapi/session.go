@@ -19,15 +19,8 @@ const (
 	// maxSessions bounds the live sessions; a login beyond it drops the
 	// least recently used one.
 	maxSessions = 10000
-	// maxFailed is how many failed logins a client address may make in
-	// failWindow; the next attempt is refused with 429 until the oldest
-	// failure leaves the window.
-	maxFailed  = 5
-	failWindow = time.Minute
-	// maxClients bounds the addresses whose failures are remembered.
-	maxClients = 10000
-	// sweepEvery is the period of the sweep that drops expired sessions
-	// and forgotten failures; sweepBatch bounds the entries one sweep
+	// sweepEvery is the period of the sweep that drops expired sessions;
+	// sweepBatch bounds the entries one sweep
 	// looks at while holding the lock.
 	sweepEvery = time.Minute
 	sweepBatch = 2000
@@ -74,21 +67,6 @@ func (se *session) expired(now time.Time, idle, absolute time.Duration) bool {
 	return now.Sub(se.used) > idle || now.Sub(se.created) > absolute
 }
 
-// failures are the recent failed logins of one client address, oldest
-// first; at most maxFailed are kept.
-type failures struct {
-	times []time.Time
-}
-
-// prune drops the failures older than failWindow at now.
-func (f *failures) prune(now time.Time) {
-	i := 0
-	for i < len(f.times) && now.Sub(f.times[i]) >= failWindow {
-		i++
-	}
-	f.times = f.times[i:]
-}
-
 // sessionStore holds the login sessions and the failed-login counts of a
 // Server, in memory only (sessions end with the process, SPEC 9). It is a
 // mutex-protected struct rather than an actor: every operation is a few
@@ -101,8 +79,7 @@ type sessionStore struct {
 	start sync.Once       // starts the sweep
 
 	mu       sync.Mutex
-	sessions map[string]*session  // by key
-	failed   map[string]*failures // by client (clientKey)
+	sessions map[string]*session // by key
 }
 
 // newSessionStore returns an empty store reading the clock now; its sweep
@@ -112,7 +89,6 @@ func newSessionStore(now func() time.Time, stop <-chan struct{}) *sessionStore {
 		now:      now,
 		stop:     stop,
 		sessions: make(map[string]*session),
-		failed:   make(map[string]*failures),
 	}
 }
 
@@ -183,61 +159,7 @@ func (st *sessionStore) len() int {
 	return len(st.sessions)
 }
 
-// attempt records a login attempt of client as a failure, to be undone
-// by succeed, unless client has used up its maxFailed failures in
-// failWindow: then ok is false and retry is how long until it may try
-// again. Recording before the password is checked makes parallel
-// attempts count too. Beyond maxClients addresses, the one whose last
-// failure is oldest is forgotten.
-func (st *sessionStore) attempt(client string) (retry time.Duration, ok bool) {
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	f, found := st.failed[client]
-	if !found {
-		if len(st.failed) >= maxClients {
-			st.evictClientLocked(now)
-		}
-		f = &failures{}
-		st.failed[client] = f
-	}
-	f.prune(now)
-	if len(f.times) >= maxFailed {
-		return failWindow - now.Sub(f.times[0]), false
-	}
-	f.times = append(f.times, now)
-	return 0, true
-}
-
-// evictClientLocked makes room in st.failed: it drops the addresses
-// without recent failures, or else the one whose last failure is oldest.
-func (st *sessionStore) evictClientLocked(now time.Time) {
-	var oldest string
-	var at time.Time
-	for c, f := range st.failed {
-		f.prune(now)
-		if len(f.times) == 0 {
-			delete(st.failed, c)
-			continue
-		}
-		if last := f.times[len(f.times)-1]; oldest == "" || last.Before(at) {
-			oldest, at = c, last
-		}
-	}
-	if len(st.failed) >= maxClients {
-		delete(st.failed, oldest)
-	}
-}
-
-// succeed forgets the failed logins of client (the attempt just recorded
-// included) after a successful one.
-func (st *sessionStore) succeed(client string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.failed, client)
-}
-
-// sweepLoop removes expired sessions and stale failures every sweepEvery
+// sweepLoop removes expired sessions every sweepEvery
 // until st.stop is closed.
 func (st *sessionStore) sweepLoop(life lifetimes) {
 	t := time.NewTicker(sweepEvery)
@@ -252,24 +174,14 @@ func (st *sessionStore) sweepLoop(life lifetimes) {
 	}
 }
 
-// sweep looks at up to sweepBatch sessions and sweepBatch failure lists
-// (map order is random, so successive sweeps cover different entries) and
-// drops the expired ones.
+// sweep looks at up to sweepBatch sessions (map order is random, so
+// successive sweeps cover different entries) and drops the expired ones.
 func (st *sessionStore) sweep(life lifetimes) {
 	idle, absolute := life()
 	now := st.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.sweepLocked(now, idle, absolute, sweepBatch)
-	n := 0
-	for c, f := range st.failed {
-		if n++; n > sweepBatch {
-			break
-		}
-		if f.prune(now); len(f.times) == 0 {
-			delete(st.failed, c)
-		}
-	}
 }
 
 // sweepLocked drops the expired sessions among the first n it meets.
