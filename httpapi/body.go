@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
+	"time"
 )
 
 // errBodyBudget refuses a request body that would take the bytes of
@@ -43,13 +44,17 @@ func (b *bodyBudget) take(n, limit int64) bool {
 // room returns the bytes still free under limit.
 func (b *bodyBudget) room(limit int64) int64 { return limit - b.used.Load() }
 
-// budgetBody charges the bytes of a request body to the budget as they
-// arrive; release gives them back when the request is done with.
+// budgetBody is a request body as the handlers read it (frontBody): its
+// bytes are charged to the budget as they arrive, and release gives them
+// back when the request is done with; at its end the read deadline of
+// the connection (rc, when set) is lifted.
 type budgetBody struct {
 	io.ReadCloser
 	budget *bodyBudget
 	limit  int64
 	taken  int64
+	rc     *http.ResponseController // nil: no deadline to lift
+	eof    bool                     // read to its end
 }
 
 // Read reads from the body and charges what it got; past the budget it
@@ -61,6 +66,12 @@ func (b *budgetBody) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("%w: max_body_bytes_in_flight is %d", errBodyBudget, b.limit)
 		}
 		b.taken += int64(n)
+	}
+	if err == io.EOF && !b.eof {
+		b.eof = true
+		if b.rc != nil {
+			_ = b.rc.SetReadDeadline(time.Time{})
+		}
 	}
 	return n, err
 }

@@ -102,6 +102,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Code >= 500 {
 		level = slog.LevelError
 	}
+	if bodyUnread(r) {
+		// Answered without the body: close rather than wait for the rest
+		// of it (the server would read it before answering).
+		w.Header().Set("Connection", "close")
+	}
 	s.log.Log(r.Context(), level, "request refused", "method", r.Method, "path", clip(r.URL.Path), "code", ae.Code, "err", clip(ae.Error()))
 	writeJSON(w, ae.Code, envelope{Message: ae.Message, Name: ae.Name, Code: ae.Code})
 }

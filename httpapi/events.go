@@ -33,9 +33,9 @@ var (
 
 // routeEvents registers the Server-Sent Events streams.
 func (s *Server) routeEvents(handle func(method, path string, h httprouter.Handle)) {
-	handle(http.MethodGet, pathEvents, s.events)
-	handle(http.MethodGet, pathExecLogStream, s.logStream(false))
-	handle(http.MethodGet, pathHTTPLogStream, s.logStream(true))
+	handle(http.MethodGet, pathEvents, s.stream(s.events))
+	handle(http.MethodGet, pathExecLogStream, s.stream(s.logStream(false)))
+	handle(http.MethodGet, pathHTTPLogStream, s.stream(s.logStream(true)))
 }
 
 // eventItem is one job in the events stream: the job object exactly as the

@@ -2,9 +2,15 @@ package httpapi
 
 import (
 	"cmp"
-	"io"
+	"context"
+	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karajo/karajo/config"
 )
@@ -37,41 +43,92 @@ func hasBody(r *http.Request) bool {
 // within body_timeout: a client that trickles it or stalls is cut off
 // then (the read fails, the answer is a 408 envelope where one can still
 // be written). The deadline is lifted when the body has been read to its
-// end; a body left unread keeps it, also while the server discards the
-// rest after the answer (the server sets its own deadlines for the next
-// request). Requests without a body get no read deadline: an event stream
-// waits on its connection for as long as it lasts. done gives the body's
-// bytes back to the budget, once the answer is written.
+// end; a body left unread keeps it (an answer given without reading the
+// body closes the connection: writeError). Requests without a body get
+// no read deadline: an event stream waits on its connection for as long
+// as it lasts. done gives the body's bytes back to the budget, once the
+// answer is written.
 func (s *Server) frontBody(w http.ResponseWriter, r *http.Request) (_ *http.Request, done func()) {
 	if !hasBody(r) {
 		return r, func() {}
 	}
 	l := s.limits()
-	bb := &budgetBody{ReadCloser: r.Body, budget: &s.bodies, limit: l.MaxBodyBytesInFlight}
-	r2 := new(http.Request)
-	*r2 = *r
-	r2.Body = bb
+	fb := &budgetBody{ReadCloser: r.Body, budget: &s.bodies, limit: l.MaxBodyBytesInFlight}
 	rc := http.NewResponseController(w)
 	if rc.SetReadDeadline(time.Now().Add(l.BodyTimeout)) == nil {
-		r2.Body = &deadlineBody{ReadCloser: bb, rc: rc}
+		fb.rc = rc
 	} // else not a real connection (tests)
-	return r2, bb.release
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Body = fb
+	return r2, fb.release
 }
 
-// deadlineBody lifts the read deadline of its connection at the end of
-// the body.
-type deadlineBody struct {
-	io.ReadCloser
-	rc     *http.ResponseController
-	lifted bool
-}
-
-// Read reads from the body; at io.EOF it lifts the deadline.
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && !b.lifted {
-		b.lifted = true
-		_ = b.rc.SetReadDeadline(time.Time{})
+// bodyUnread reports whether r has a body not read to its end.
+func bodyUnread(r *http.Request) bool {
+	if !hasBody(r) {
+		return false
 	}
-	return n, err
+	fb, ok := r.Body.(*budgetBody)
+	return !ok || !fb.eof
+}
+
+// frontDoor is the state of the front-door limits of a Server: what is
+// open now, and the metrics that show it.
+type frontDoor struct {
+	conns     atomic.Int64 // connections open through LimitListener
+	streams   atomic.Int64 // event and log streams open
+	proxiedMu sync.Mutex
+	proxied   map[string]int // requests in progress through trusted proxies, by client
+	refusals  *prometheus.CounterVec
+}
+
+// registerFrontDoor registers the front-door metrics with reg (nil: none).
+func (s *Server) registerFrontDoor(reg *prometheus.Registry) {
+	s.proxied = make(map[string]int)
+	if reg == nil {
+		return
+	}
+	s.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "karajo_http_connections_refused_total",
+		Help: "Connections closed at once (or proxied requests refused) by the connection limits, by limit.",
+	}, []string{"limit"})
+	for _, r := range []string{refusedTotal, refusedPerClient} {
+		s.refusals.WithLabelValues(r) // show zeros
+	}
+	reg.MustRegister(s.refusals,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "karajo_http_connections_open", Help: "Connections open."},
+			func() float64 { return float64(s.conns.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "karajo_http_streams_open", Help: "Event and log streams open."},
+			func() float64 { return float64(s.streams.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "karajo_http_body_bytes_in_flight", Help: "Request body bytes received and not yet let go of."},
+			func() float64 { return float64(s.bodies.used.Load()) }),
+	)
+}
+
+// refused counts a connection or request refused by a connection limit.
+func (s *Server) refused(limit string) {
+	if s.refusals != nil {
+		s.refusals.WithLabelValues(limit).Inc()
+	}
+}
+
+// stream wraps the handler of an event or log stream: past max_streams
+// open at once it answers a 503 envelope, and a stream ends after
+// stream_max (the dashboard reconnects), so that no stream holds its
+// connection for ever.
+func (s *Server) stream(h httprouter.Handle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		lim := s.limits()
+		if n := s.streams.Add(1); n > int64(lim.MaxStreams) {
+			s.streams.Add(-1)
+			w.Header().Set("Retry-After", "5")
+			s.writeError(w, r, &apiError{Code: http.StatusServiceUnavailable, Message: fmt.Sprintf("too many streams open (max_streams = %d), try again", lim.MaxStreams)})
+			return
+		}
+		defer s.streams.Add(-1)
+		ctx, cancel := context.WithTimeout(r.Context(), lim.StreamMax)
+		defer cancel()
+		h(w, r.WithContext(ctx), ps)
+	}
 }

@@ -71,6 +71,7 @@ type Server struct {
 	sessions  *sessionStore // login sessions; made by routeAuth (auth.go)
 	logins    *loginLimiter // failed logins and bcrypt slots; made by routeAuth (loginlimit.go)
 	bodies    bodyBudget    // request body bytes in flight (body.go)
+	frontDoor               // open connections and streams (limits.go)
 
 	gatherer prometheus.Gatherer
 	httpm    *httpMetrics
@@ -99,6 +100,7 @@ func New(o Options) *Server {
 	s.Reload(o.Env)
 	s.closing = make(chan struct{})
 	s.metrics = o.Metrics
+	s.registerFrontDoor(o.Registry)
 	if o.Registry != nil {
 		s.gatherer = o.Registry
 		s.httpm = newHTTPMetrics(o.Registry)
@@ -203,6 +205,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r, done := s.frontBody(w, r)
 	defer done()
+	release, ok := s.limitProxied(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	p := r.URL.Path
 	if lp := strings.ToLower(p); strings.HasPrefix(lp+"/", apiPrefix) {
 		if strings.HasPrefix(lp, pathExecRun+"/") {

@@ -115,7 +115,7 @@ func serve(env *config.Env, log *slog.Logger) error {
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(api.LimitListener(ln)) }()
 	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
 
 	sigs := make(chan os.Signal, 4)
