@@ -14,8 +14,9 @@ import (
 // queues its log and waits; one goroutine takes everything queued, makes
 // the data of the whole batch durable with one flush, renames each file to
 // its final name and wakes the batch. The renames are made durable by the
-// next flush: the next batch's (which then costs nothing extra), or, when
-// nothing more is queued, a flush of their own after the batch was woken.
+// next flush: the next batch's when it is a syncfs (which then costs
+// nothing extra), else a flush of their own, started as soon as nothing is
+// queued, in a goroutine of its own so that nobody waits for it.
 //
 // A batch of one log with no renames pending is flushed with fdatasync(2)
 // of that file alone, as without batching; any larger flush is one
@@ -30,7 +31,8 @@ import (
 type committer struct {
 	mu     sync.Mutex
 	queue  []*commitReq
-	active bool // the goroutine runs
+	active bool           // the goroutine runs
+	names  sync.WaitGroup // flushes of renames in progress
 
 	batches     atomic.Int64
 	logs        atomic.Int64
@@ -94,17 +96,21 @@ func (c *committer) loop() {
 		c.mu.Lock()
 		batch := c.queue
 		c.queue = nil
-		if len(batch) == 0 && len(dirty) == 0 {
+		if len(batch) == 0 {
 			c.active = false
+			if len(dirty) > 0 {
+				// In its own goroutine, so that a log finishing now does
+				// not wait for it.
+				c.names.Add(1)
+				go func() {
+					defer c.names.Done()
+					c.flushNames(dirty)
+				}()
+			}
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		if len(batch) == 0 {
-			c.flushNames(dirty)
-			dirty = dirty[:0]
-			continue
-		}
 		if c.flushData(batch, len(dirty) > 0) {
 			dirty = dirty[:0]
 		}

@@ -160,6 +160,7 @@ func waitIdle(t *testing.T, s *Store) {
 		active := s.commit.active
 		s.commit.mu.Unlock()
 		if !active {
+			s.commit.names.Wait()
 			return
 		}
 		if time.Now().After(deadline) {

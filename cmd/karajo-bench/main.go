@@ -52,6 +52,7 @@ var scenarios = []scenario{
 type bench struct {
 	bin     string
 	compare string // -compare: a second binary for the runs scenario
+	cases   string // -cases: the run cases to measure ("" = all)
 	rounds  int
 	quick   bool
 	tmp     string
@@ -80,6 +81,7 @@ func run() int {
 		tmp    = flag.String("tmp", "", "parent of the temporary dir_base directories (default $TMPDIR)")
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
+		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,drain,first-run")
 		cmp    = flag.String("compare", "", "runs scenario: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()
@@ -114,7 +116,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "karajo-bench:", err)
 		return 1
 	}
-	b := &bench{bin: *bin, compare: *cmp, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
+	b := &bench{bin: *bin, compare: *cmp, cases: *cases, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
 		limits: map[string]float64{}, envGz: map[int][]byte{}, envHdr: map[int]map[string]string{}}
 	defer func() {
 		if !b.keep {
