@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ type Engine struct {
 	log    *slog.Logger
 
 	groups   *groupSet
+	sweeper  *sweeper
 	dirs     *dirPrep
 	stopOnce sync.Once
 	stopErr  error
@@ -65,7 +67,16 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	})
 	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
 	e.groups = newGroupSet(openGroups(store, log), log)
-	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics}
+	base, err := filepath.Abs(env.DirBase)
+	if err != nil {
+		return nil, fmt.Errorf("dir_base: %w", err)
+	}
+	e.sweeper = newSweeper(tokenPrefix(base), log)
+	if n := e.sweeper.sweepAll(); n > 0 {
+		log.Warn("killed processes of runs that a crash left running", "count", n)
+	}
+	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
+		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix}
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{
@@ -193,7 +204,7 @@ func (e *Engine) Reload(env *config.Env) (Changes, error) {
 // Kill sends SIGKILL to the process groups of every command running now,
 // for an emergency stop that cannot wait for Shutdown. The runs are not
 // recorded: the next start finalises them as interrupted.
-func (e *Engine) Kill() int { return e.groups.killAll() }
+func (e *Engine) Kill() int { return e.groups.killAll() + e.sweeper.sweepAll() }
 
 // Shutdown stops the engine: no more slots are granted, timers stop,
 // waiting triggers are dropped, and every run in progress is canceled
@@ -220,6 +231,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		return err
 	})
 	e.system.Shutdown()
+	e.sweeper.flush()
 	if err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}

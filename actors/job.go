@@ -62,6 +62,18 @@ type job struct {
 	gen   uint64
 	tk    timerState // schedule points, catch-up and cursor (timer.go)
 
+	policy        overlapPolicy
+	retrying      bool        // the run in progress waits for its next attempt (its child idle)
+	retryTimer    *time.Timer // fires retryDue; nil when no retry is pending
+	retryGen      uint64
+	retryDue      time.Time    // when the next attempt is due
+	attempt       int          // of the run in progress, 1-based
+	startedAt     time.Time    // start of the run in progress
+	runTrigger    string       // what started the run in progress (Trigger.Reason or "timer")
+	waitTrigger   string       // what the run waiting for a slot was started by
+	nextTrigger   string       // the reason of the pending trigger
+	cancelWaiters []*actor.PID // Cancel askers waiting for the run to end
+
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
 	retiring  bool       // removed by a reload: stops once idle
@@ -69,16 +81,19 @@ type job struct {
 
 // runtime is what runs need from the engine besides their job's config.
 type runtime struct {
-	selfURL  string     // base URL of this server, for relative http_url
-	version  string     // User-Agent of JobHttp requests
-	notifier *actor.PID // receives notifyRun; nil without notifs
-	groups   *groupSet  // live process groups, for the emergency stop
-	metrics  *Metrics   // may be nil
+	selfURL  string        // base URL of this server, for relative http_url
+	version  string        // User-Agent of JobHttp requests
+	notifier *actor.PID    // receives notifyRun; nil without notifs
+	groups   *groupSet     // live process groups, for the emergency stop
+	metrics  *Metrics      // may be nil
+	grace    time.Duration // kill_grace; 0 = killGrace
+	sweeper  *sweeper      // kills escaped processes by their run token; may be nil
+	tokens   string        // prefix of this engine's run tokens
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
 	return &job{kind: logstore.KindJob, exec: cfg, id: cfg.ID, sched: cfg.Sched, interval: cfg.Interval, keep: cfg.LogRetention,
-		store: store, log: log, sup: sup, rt: rt, status: StatusStarted}
+		store: store, log: log, sup: sup, rt: rt, status: StatusStarted, policy: overlapPolicy{overlap: cfg.Overlap}}
 }
 
 func newHTTPJob(cfg *config.JobHTTP, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -95,6 +110,7 @@ func (j *job) Receive(ctx actor.Context) {
 		j.publish(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
+		j.stopRetryTimer()
 	case *GetJob:
 		ctx.Respond(j.reply())
 	case *Trigger:
@@ -105,10 +121,11 @@ func (j *job) Receive(ctx actor.Context) {
 		err := j.setPaused(ctx, pause)
 		respond(ctx, j.reply(), err)
 	case *Cancel:
-		if j.run != nil {
-			ctx.Send(j.run, &cancelRun{})
-		}
-		ctx.Respond(j.reply())
+		j.cancel(ctx)
+	case *cancelAnswerDue:
+		j.answerCancel(ctx)
+	case *retryDue:
+		j.onRetryDue(ctx, msg.gen)
 	case *GetLog:
 		lf, err := j.openLog(msg.Counter)
 		respond(ctx, lf, err)
@@ -117,7 +134,9 @@ func (j *job) Receive(ctx actor.Context) {
 			j.onTick(ctx)
 		}
 	case *slotGranted:
-		j.onSlot(ctx)
+		if j.waiting { // else a grant withdrawn meanwhile
+			j.onSlot(ctx)
+		}
 	case *runFinished:
 		j.onFinished(ctx, msg)
 	case *stopJob:
@@ -183,20 +202,35 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
 	}
 	v := j.reply() // the job as it is when the trigger is queued
-	switch {
-	case !j.busy():
+	counter := j.counter + 1
+	switch j.policy.decide(byTrigger, j.phase(), j.pendingTrigger) {
+	case actStart:
 		j.log.Debug("trigger", "job", j.id, "reason", reason)
 		if err := j.reserveLog(); err != nil {
 			j.publish(ctx)
 			return nil, err
 		}
+		j.waitTrigger = reason
 		j.requestSlot(ctx)
-	case !j.pendingTrigger:
-		j.pendingTrigger = true
+	case actQueue:
+		j.pendingTrigger, j.nextTrigger = true, reason
+		if j.run == nil {
+			counter++ // behind the run that waits for a slot
+		}
+	case actCoalesce:
+	case actReplace:
+		j.pendingTrigger, j.nextTrigger = true, reason
+		j.rt.metrics.overlapped(j.id, "trigger", "replace")
+		j.endRunInProgress(ctx, "replaced by a new trigger")
+	case actSkip:
+		j.rt.metrics.TriggerRefused("skip")
+		j.rt.metrics.overlapped(j.id, "trigger", "skip")
+		return nil, fmt.Errorf("job %s: a run is in progress and overlap is skip: %w", j.id, ErrJobBusy)
 	default:
 		j.rt.metrics.TriggerRefused("busy")
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobBusy)
 	}
+	setRunCounter(v, counter)
 	return v, nil
 }
 
@@ -209,6 +243,9 @@ func (j *job) setPaused(ctx actor.Context, paused bool) error {
 	if err := j.saveState(); err != nil {
 		j.paused = was
 		return fmt.Errorf("job %s: %w: %w", j.id, ErrNotDurable, err)
+	}
+	if paused && j.retrying {
+		j.endRunInProgress(ctx, "paused")
 	}
 	switch {
 	case paused:
@@ -276,6 +313,10 @@ func (j *job) onSlot(ctx actor.Context) {
 	if j.kind == logstore.KindJob {
 		j.rt.metrics.slotWaited(time.Since(j.waitSince))
 	}
+	if j.run != nil {
+		j.resumeRun(ctx)
+		return
+	}
 	if j.stopping || j.paused || j.retiring {
 		j.dropReserved()
 		j.releaseSlot(ctx)
@@ -300,24 +341,34 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
 	j.status = StatusRunning
 	j.runCounter = counter
+	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, "timer")
+	j.waitTrigger = ""
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
 	g := j.guard(rl, counter)
 	if j.kind == logstore.KindJob {
 		work := j.store.WorkDir(j.kind, id)
+		trigger, token := cmp.Or(due.reason, runTriggerEnv(j.runTrigger)), runToken(j.rt.tokens, id, counter)
 		er := &execRun{
 			id:       id,
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: due.vars()}),
+			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: append(due.vars(), runVars(trigger, token)...)}),
 			begin:    due.beginLine(j.exec.NewKeys),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
 			log:      j.log,
 			store:    j.store,
 			groups:   j.rt.groups,
+			trigger:  trigger,
+			token:    token,
+			timeout:  j.exec.Timeout,
+			grace:    j.rt.killGrace(),
+			retry:    newRetryPolicy(j.exec.RunControl),
+			metrics:  j.rt.metrics,
+			sweeper:  j.rt.sweeper,
 		}
-		run.work = er.execute
+		run.work, run.abandon = er.execute, er.abandon
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
 			begin: due.beginLine(j.http.NewKeys)}
@@ -331,7 +382,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	j.run = pid
 	j.rt.metrics.runStarted(string(j.kind), id)
-	j.log.Info("run started", string(j.kind), id, "counter", counter)
+	j.log.Info("run started", string(j.kind), id, "counter", counter, "trigger", j.runTrigger)
 	j.publish(ctx)
 }
 
@@ -362,7 +413,13 @@ func (j *job) prune() []string {
 }
 
 func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
+	if msg.retryIn > 0 {
+		j.onRetryPending(ctx, msg)
+		return
+	}
 	id := j.id
+	j.retrying = false
+	j.stopRetryTimer()
 	if j.run != nil {
 		ctx.Stop(j.run)
 	}
@@ -391,6 +448,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.log.Info("run finished", attrs...)
 	}
 	j.notify(ctx, msg)
+	j.answerCancel(ctx)
 	if j.stopping || j.retiring {
 		j.saveCounter()
 	}
@@ -411,6 +469,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.pendingTrigger, j.pendingTick = false, false
 	case j.pendingTrigger:
 		j.pendingTrigger = false
+		j.waitTrigger, j.nextTrigger = j.nextTrigger, ""
 		j.requestSlot(ctx)
 	case j.pendingTick:
 		j.pendingTick, j.tk.run = false, j.tk.pending
@@ -437,7 +496,7 @@ func (j *job) stop(ctx actor.Context) {
 		return
 	}
 	j.stopReply = ctx.Sender()
-	ctx.Send(j.run, &cancelRun{})
+	j.endRunInProgress(ctx, "karajo stops")
 }
 
 // openLog opens the log with the given counter for reading. A running log
@@ -516,6 +575,7 @@ func (j *job) view() JobView {
 		v.Interval = 0
 	}
 	v.Logs = j.logViews()
+	j.runControlView(&v)
 	return v
 }
 

@@ -33,11 +33,26 @@ type JobView struct {
 	// be created) or ended with an incomplete log; not in v0.9.3.
 	LastError string `json:"last_error,omitempty"`
 
+	// Run control (not in v0.9.3): the timeout of each attempt, the
+	// overlap policy, the retries; the counters of the runs in progress;
+	// what a run of the job waits for ("slot" or "retry") and, for a
+	// retry, when its next attempt is due.
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	Overlap     string        `json:"overlap,omitempty"`
+	Retries     int           `json:"retries,omitempty"`
+	InProgress  []int64       `json:"running,omitempty"`
+	WaitingFor  string        `json:"waiting,omitempty"`
+	NextAttempt *time.Time    `json:"next_attempt,omitempty"`
+	Attempt     int           `json:"attempt,omitempty"`
+
 	// Running is true while a run of the job executes; Waiting while it
 	// waits for a global slot. Not part of the v0.9.3 wire format.
 	Running bool `json:"-"`
 	Waiting bool `json:"-"`
 	Paused  bool `json:"-"`
+	// RunCounter is, in the answer to a Trigger, the counter the run
+	// started or queued as.
+	RunCounter int64 `json:"-"`
 }
 
 // LogRefView names one log of a job inside JobView.Logs.
@@ -75,6 +90,9 @@ type JobHTTPView struct {
 	// Running and Paused are not part of the v0.9.3 wire format.
 	Running bool `json:"-"`
 	Paused  bool `json:"-"`
+	// RunCounter is, in the answer to a Trigger, the counter the run
+	// started or queued as.
+	RunCounter int64 `json:"-"`
 }
 
 // JobList is the reply to GetJobs: a snapshot of every exec job and every
@@ -207,7 +225,30 @@ type runFinished struct {
 	err     error // why the run failed (nil on success or cancel)
 	logErr  error // why the run's log is incomplete (write error), or nil
 	dur     time.Duration
+
+	attempt  int           // the attempt that ended, 1-based
+	retryIn  time.Duration // > 0: not the end of the run, the next attempt is due after this
+	timedOut bool          // the last attempt was killed by its timeout
 }
+
+// nextAttempt tells a run child waiting for its next attempt to start it
+// (the job holds a slot for it again).
+type nextAttempt struct{}
+
+// endRun tells a run child waiting for its next attempt that there will
+// be none: it records the run as it stood and reports runFinished.
+type endRun struct {
+	why string
+}
+
+// retryDue is a job's retry timer firing; gen tells a stale timer apart.
+type retryDue struct {
+	gen uint64
+}
+
+// cancelAnswerDue tells a job to answer the Cancels still waiting for
+// their run to end.
+type cancelAnswerDue struct{}
 
 // cancelRun tells a run child to kill its process group.
 type cancelRun struct{}

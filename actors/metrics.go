@@ -18,6 +18,8 @@ type Metrics struct {
 	triggersRefused *prometheus.CounterVec
 	lastSuccess     *prometheus.GaugeVec
 	logs            *logMetrics // logmetrics.go
+	attempts        *prometheus.CounterVec
+	overlaps        *prometheus.CounterVec
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -51,16 +53,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		triggersRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "karajo_triggers_refused_total",
-			Help: "Webhook triggers refused, by reason: paused (412), busy (429), forbidden (403), not_found (404).",
+			Help: "Webhook triggers refused, by reason: paused (412), busy (429), skip (429, overlap = skip), forbidden (403), not_found (404).",
 		}, []string{"reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "karajo_last_success_timestamp_seconds",
 			Help: "Unix time of the end of the last successful run, by job ID and kind.",
 		}, []string{"job", "kind"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_attempts_total",
+			Help: "Attempts of exec runs that ended, by job ID and outcome: success, failed, timeout (killed by its timeout), canceled.",
+		}, []string{"job", "outcome"}),
+		overlaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_overlaps_total",
+			Help: "Triggers and schedule ticks that came while a run was in progress and were skipped, dropped or replaced the run, by job ID, arrival (trigger, tick) and action.",
+		}, []string{"job", "arrival", "action"}),
 	}
+	reg.MustRegister(m.attempts, m.overlaps)
 	reg.MustRegister(m.runsStarted, m.runsFinished, m.runDuration, m.slotWait,
 		m.running, m.waiting, m.triggersRefused, m.lastSuccess)
-	for _, r := range []string{"paused", "busy", "forbidden", "not_found"} {
+	for _, r := range []string{"paused", "busy", "skip", "forbidden", "not_found"} {
 		m.triggersRefused.WithLabelValues(r)
 	}
 	m.logs = newLogMetrics(reg)
@@ -104,5 +115,23 @@ func (m *Metrics) queueLength(n int) {
 func (m *Metrics) TriggerRefused(reason string) {
 	if m != nil {
 		m.triggersRefused.WithLabelValues(reason).Inc()
+	}
+}
+
+// outcomeNames are the outcome labels of karajo_attempts_total.
+var outcomeNames = [...]string{outcomeSuccess: "success", outcomeFailed: "failed", outcomeTimeout: "timeout", outcomeCanceled: "canceled"}
+
+// attemptEnded counts an ended attempt of an exec run by its outcome.
+func (m *Metrics) attemptEnded(id string, o attemptOutcome) {
+	if m != nil {
+		m.attempts.WithLabelValues(id, outcomeNames[o]).Inc()
+	}
+}
+
+// overlapped counts a trigger or tick that the overlap policy skipped,
+// dropped or let replace the run in progress.
+func (m *Metrics) overlapped(id, arrival, action string) {
+	if m != nil {
+		m.overlaps.WithLabelValues(id, arrival, action).Inc()
 	}
 }

@@ -16,6 +16,7 @@ func (s *supervisor) applyReload(ctx actor.Context, env *config.Env) {
 	old := s.env
 	s.env = env
 	s.max = max(env.MaxJobRunning, 1)
+	s.rt.grace = env.KillGrace
 	var ch Changes
 
 	if !reflect.DeepEqual(old.Notifs, env.Notifs) {
@@ -159,6 +160,7 @@ func (j *job) onReconfigure(ctx actor.Context, msg *reconfigure) {
 		changedTimer = !sameTimer(j.exec.Schedule, j.exec.Interval, msg.exec.Schedule, msg.exec.Interval) ||
 			!reflect.DeepEqual(j.exec.Timing, msg.exec.Timing)
 		j.exec = msg.exec
+		j.policy = overlapPolicy{overlap: msg.exec.Overlap}
 		j.sched, j.interval, j.keep = msg.exec.Sched, msg.exec.Interval, msg.exec.LogRetention
 	case msg.http != nil:
 		changedTimer = !sameTimer(j.http.Schedule, j.http.Interval, msg.http.Schedule, msg.http.Interval) ||
@@ -185,10 +187,13 @@ func (j *job) onRetire(ctx actor.Context) {
 	j.disarm()
 	j.nextRun = timeZero
 	j.pendingTrigger, j.pendingTick = false, false
-	if j.waiting {
+	if j.waiting && j.run == nil {
 		j.waiting = false
 		j.dropReserved()
 		j.releaseSlot(ctx)
+	}
+	if j.retrying {
+		j.endRunInProgress(ctx, "removed from the configuration")
 	}
 	if j.run == nil {
 		ctx.Send(j.sup, &retired{kind: string(j.kind), id: j.id})

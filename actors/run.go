@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +55,18 @@ type execRun struct {
 	log      *slog.Logger
 	store    *logstore.Store
 	groups   *groupSet
+
+	trigger string        // KARAJO_RUN_TRIGGER: timer, webhook or api
+	token   string        // KARAJO_RUN_TOKEN: marks the run's processes (kill.go)
+	timeout time.Duration // of each attempt; 0 = none
+	grace   time.Duration // SIGTERM to SIGKILL
+	retry   retryPolicy
+	metrics *Metrics
+	sweeper *sweeper // kills the processes that carry token; may be nil
+
+	attempt int       // of the attempt in progress or the last one, 1-based
+	lastErr error     // why the last attempt failed
+	begun   time.Time // start of the first attempt
 }
 
 // entrySyncDelay is how long a run goes before its log's directory entry
@@ -86,33 +97,57 @@ type runChild struct {
 	store    *logstore.Store
 	kind     logstore.Kind
 	id       string
-	cancel   context.CancelFunc
+	cancel   context.CancelFunc // of the attempt in progress
+
+	// abandon ends a run that waits for its next attempt (exec runs with
+	// retries only): it finishes the log as the run stood.
+	abandon func(why string) *runFinished
 }
 
 // Receive implements actor.Actor.
 func (r *runChild) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		c, cancel := context.WithCancel(context.Background())
-		r.cancel = cancel
-		root, parent := ctx.ActorSystem().Root, ctx.Parent()
-		go func() {
-			pruned := make(chan struct{})
-			go func() {
-				defer close(pruned)
-				r.prune()
-			}()
-			entry := time.AfterFunc(entrySyncDelay, r.syncDir)
-			fin := r.work(c)
-			entry.Stop()
-			cancel()
-			<-pruned
-			root.Send(parent, fin)
-		}()
+		r.startAttempt(ctx, true)
+	case *nextAttempt:
+		r.startAttempt(ctx, false)
 	case *cancelRun:
-		r.cancel()
+		if r.cancel != nil {
+			r.cancel()
+		}
+	case *endRun:
+		// A run waiting for its next attempt ends as it stood.
+		root, parent, why := ctx.ActorSystem().Root, ctx.Parent(), msg.why
+		go func() {
+			root.Send(parent, r.abandon(why))
+			r.syncDir()
+		}()
 	case actor.AutoReceiveMessage, actor.SystemMessage:
 	}
+}
+
+// startAttempt runs the work (one attempt of the run) in a goroutine; the
+// first one also deletes the logs that retention dropped.
+func (r *runChild) startAttempt(ctx actor.Context, first bool) {
+	c, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	root, parent := ctx.ActorSystem().Root, ctx.Parent()
+	go func() {
+		pruned := make(chan struct{})
+		go func() {
+			defer close(pruned)
+			if first {
+				r.prune()
+			}
+		}()
+		entry := time.AfterFunc(entrySyncDelay, r.syncDir)
+		fin := r.work(c)
+		entry.Stop()
+		cancel()
+		<-pruned
+		root.Send(parent, fin)
+		r.syncDir()
+	}()
 }
 
 // prune deletes the log files that retention dropped; failures are logged.
@@ -131,47 +166,6 @@ func (r *runChild) syncDir() {
 	}
 }
 
-// execute runs the commands in order, stopping at the first failure, and
-// returns what the parent needs to record the run.
-func (r *execRun) execute(ctx context.Context) *runFinished {
-	start := time.Now()
-	fin := &runFinished{counter: r.counter, status: StatusSuccess}
-	r.line(cmp.Or(r.begin, beginPrefix))
-	for i, command := range r.commands {
-		if ctx.Err() != nil {
-			break
-		}
-		r.line("")
-		r.line(fmt.Sprintf("--- Execute %2d: %s", i, command))
-		if err := r.runCommand(ctx, command); err != nil && ctx.Err() == nil {
-			fin.status, fin.err = StatusFailed, err
-			break
-		}
-	}
-	if ctx.Err() != nil {
-		fin.status, fin.err = StatusCanceled, nil
-	}
-	if fin.logErr = logFailure(r.rl); fin.logErr != nil && fin.status == StatusSuccess {
-		fin.status, fin.err = StatusFailed, fin.logErr
-	}
-	switch fin.status {
-	case StatusSuccess:
-		r.line("=== DONE")
-		r.line("=== job: " + r.id + ": finished.")
-	case StatusFailed:
-		r.line("!!! job: " + r.id + ": " + fin.err.Error())
-	case StatusCanceled:
-		r.line("??? CANCELED")
-	}
-	ref, err := r.rl.Finish(fin.status)
-	if err != nil {
-		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)
-	}
-	fin.ref = ref
-	fin.dur = time.Since(start)
-	return fin
-}
-
 // line writes one of karajo's lines; a write error is kept by the Guard
 // (and reported once by it).
 func (r *execRun) line(msg string) { _ = r.rl.Line(msg) }
@@ -187,7 +181,7 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	defer pr.Close()
 	cmd := exec.Command(r.shell[0], append(r.shell[1:len(r.shell):len(r.shell)], command)...)
 	cmd.Dir = r.workDir
-	cmd.Env = r.env
+	cmd.Env = r.attemptEnv()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// Its own process group, so that cancel reaches every process; and
 	// SIGKILL to the shell should this server die without a chance to
@@ -227,7 +221,7 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case err = <-waited:
-		case <-time.After(killGrace):
+		case <-time.After(r.grace):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			err = <-waited
 		}

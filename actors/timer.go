@@ -172,13 +172,8 @@ func (j *job) onTick(ctx actor.Context) {
 		if j.tk.due = next; !next.fire.IsZero() {
 			j.armAt(ctx, next.fire)
 		}
-		switch {
-		case j.paused:
-		case j.busy():
-			j.pendingTick, j.tk.pending = true, d
-		default:
-			j.tk.run = d
-			j.requestSlot(ctx)
+		if !j.paused {
+			j.onScheduleTick(ctx, d)
 		}
 		j.publish(ctx)
 		return

@@ -40,7 +40,8 @@ const (
 	// OverlapReplace cancels the run in progress; the new one starts when
 	// it has ended.
 	OverlapReplace = "replace"
-	// OverlapParallel starts up to MaxParallel runs of the job at once.
+	// OverlapParallel would start up to MaxParallel runs of the job at
+	// once; it is recognised and refused at start (not implemented yet).
 	OverlapParallel = "parallel"
 )
 
@@ -158,7 +159,9 @@ func (c *checker) overlap(file, table string, t *runControlTOML, rc *RunControl)
 	switch rc.Overlap {
 	case "":
 		rc.Overlap = OverlapQueue
-	case OverlapQueue, OverlapSkip, OverlapReplace, OverlapParallel:
+	case OverlapQueue, OverlapSkip, OverlapReplace:
+	case OverlapParallel:
+		c.fail(file, table+".overlap", "\"parallel\" is not supported by this version of karajo: want queue, skip or replace")
 	default:
 		c.fail(file, table+".overlap", "unknown policy %q: want queue, skip, replace or parallel", t.Overlap)
 	}

@@ -19,6 +19,9 @@ type envelope struct {
 	Message string `json:"message,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Code    int    `json:"code"`
+	// RunCounter is, in the answer to a trigger or run_now, the counter
+	// the run started or queued as (not in v0.9.3).
+	RunCounter int64 `json:"run_counter,omitempty"`
 }
 
 // apiError is an error answer with its HTTP status, optional error name

@@ -250,7 +250,7 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK})
+	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK, RunCounter: v.RunCounter})
 }
 
 // signedBody reads and verifies the body of a webhook for job, refusing

@@ -35,7 +35,8 @@ func envLines(t *testing.T, id string, content []byte) []string {
 	t.Helper()
 	var out []string
 	for _, l := range logLines(t, id, content) {
-		if strings.Contains(l, "=") && !strings.HasPrefix(l, "---") && !strings.HasPrefix(l, "===") {
+		// KARAJO_RUN_TOKEN is random per run: runcontrol_test.go checks it.
+		if strings.Contains(l, "=") && !strings.HasPrefix(l, "---") && !strings.HasPrefix(l, "===") && !strings.HasPrefix(l, "KARAJO_RUN_TOKEN=") {
 			out = append(out, l)
 		}
 	}
@@ -91,6 +92,7 @@ commands = ["pwd", "echo bash=$BASH_VERSION", "echo home=$HOME"]
 			"BOTH=job", "BOTH_FILE=job-file", "GLOBAL=g", "GLOBAL_FILE=gfile",
 			"HOME=" + s.workDir("env"), `JOB_FILE=j "q"`,
 			"KARAJO_IT_INHERIT=" + inheritValue, "KARAJO_JOB_COUNTER=1", "KARAJO_JOB_ID=env", "KARAJO_JOB_NAME=env",
+			"KARAJO_RUN_ATTEMPT=1", "KARAJO_RUN_TRIGGER=webhook",
 			"OVER=file", "PATH=" + jobPATH, "PWD=" + s.workDir("env"),
 		}
 		got = slices.DeleteFunc(got, func(l string) bool { return strings.HasPrefix(l, "SHLVL=") || strings.HasPrefix(l, "_=") })

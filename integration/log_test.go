@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -67,7 +68,17 @@ commands = ["echo partial-output", "sleep 30"]
 			"", "--- Execute  4: echo to-stderr >&2", "to-stderr",
 			"=== DONE", "=== job: out: finished.")
 		// env prints in an unspecified order: sort that block before comparing.
-		got := append([]string(nil), lines...)
+		// The run token is random: checked on its own, then left out.
+		var got []string
+		for _, l := range lines {
+			if tok, ok := strings.CutPrefix(l, "KARAJO_RUN_TOKEN="); ok {
+				if !regexp.MustCompile(`^k[0-9a-f]{12}\.out\.1\.[0-9a-f]{12}$`).MatchString(tok) {
+					t.Errorf("KARAJO_RUN_TOKEN = %q, want k<instance>.out.1.<random>", tok)
+				}
+				continue
+			}
+			got = append(got, l)
+		}
 		if len(got) == len(want) {
 			i := 11
 			sort.Strings(got[i : i+len(envWant)])
@@ -168,7 +179,8 @@ func shellEnv(t *testing.T, dir, id string, counter int) []string {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", "env")
 	cmd.Dir = dir
-	cmd.Env = []string{fmt.Sprintf("KARAJO_JOB_COUNTER=%d", counter), "KARAJO_JOB_ID=" + id, "KARAJO_JOB_NAME=" + id, "HOME=" + dir, "PATH=" + jobPATH}
+	cmd.Env = []string{fmt.Sprintf("KARAJO_JOB_COUNTER=%d", counter), "KARAJO_JOB_ID=" + id, "KARAJO_JOB_NAME=" + id, "HOME=" + dir, "PATH=" + jobPATH,
+		"KARAJO_RUN_TRIGGER=webhook", "KARAJO_RUN_ATTEMPT=1"}
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("reference env: %v", err)

@@ -1,0 +1,151 @@
+package actors
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+)
+
+// tokenVar is the environment variable that marks every process of a run
+// with the run's token, so that processes which left the run's process
+// group (setsid, a double fork) are still found and killed: the way
+// Jenkins' ProcessTreeKiller uses BUILD_ID. A process that clears its own
+// environment escapes it.
+const tokenVar = "KARAJO_RUN_TOKEN"
+
+// KillMechanism names how a run's processes are killed, as GET
+// /karajo/api/engine reports it.
+const KillMechanism = "process-group+env-token"
+
+// tokenPrefix returns the prefix of the run tokens of an engine whose
+// dir_base is base: "k" and 12 hex digits of its absolute path's SHA-256,
+// so that the sweep at start finds only this instance's leftovers.
+func tokenPrefix(base string) string {
+	sum := sha256.Sum256([]byte(base))
+	return "k" + hex.EncodeToString(sum[:6])
+}
+
+// runToken returns a new token for run counter of job id.
+func runToken(prefix, id string, counter int64) string {
+	var r [6]byte
+	_, _ = rand.Read(r[:]) // never fails (crypto/rand)
+	return prefix + "." + id + "." + strconv.FormatInt(counter, 10) + "." + hex.EncodeToString(r[:])
+}
+
+// sweeper kills the processes that carry given run tokens. Requests are
+// batched: one pass over /proc serves every token asked for meanwhile, in
+// a goroutine of its own, off the run path.
+type sweeper struct {
+	log    *slog.Logger
+	prefix string
+	self   int
+
+	mu      sync.Mutex
+	pending map[string]bool
+	busy    bool
+	idle    *sync.Cond // signalled when a pass ends with nothing pending
+}
+
+func newSweeper(prefix string, log *slog.Logger) *sweeper {
+	s := &sweeper{log: log, prefix: prefix, self: os.Getpid(), pending: make(map[string]bool)}
+	s.idle = sync.NewCond(&s.mu)
+	return s
+}
+
+// kill asks for the processes carrying token to be killed soon.
+func (s *sweeper) kill(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending[token] = true
+	if !s.busy {
+		s.busy = true
+		go s.loop()
+	}
+}
+
+// loop sweeps until no token is pending.
+func (s *sweeper) loop() {
+	s.mu.Lock()
+	for len(s.pending) > 0 {
+		set := s.pending
+		s.pending = make(map[string]bool)
+		s.mu.Unlock()
+		if n := sweepProc(s.self, func(tok string) bool { return set[tok] }); n > 0 {
+			s.log.Warn("killed processes that left their run's process group", "count", n)
+		}
+		s.mu.Lock()
+	}
+	s.busy = false
+	s.idle.Broadcast()
+	s.mu.Unlock()
+}
+
+// flush waits until every requested sweep is done.
+func (s *sweeper) flush() {
+	s.mu.Lock()
+	for s.busy {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+}
+
+// sweepAll kills every process carrying a token of this engine: at start
+// (runs interrupted by a crash) and on an emergency stop. It returns how
+// many it killed.
+func (s *sweeper) sweepAll() int {
+	p := s.prefix + "."
+	return sweepProc(s.self, func(tok string) bool { return len(tok) > len(p) && tok[:len(p)] == p })
+}
+
+// sweepProc sends SIGKILL to every process (but self) whose environment
+// holds tokenVar with a value match accepts, reading /proc/<pid>/environ;
+// processes of other users are unreadable unless karajo runs as root. It
+// repeats while it finds some (a process may fork while it is read), at
+// most three passes, and returns how many it killed.
+func sweepProc(self int, match func(string) bool) int {
+	killed := 0
+	for range 3 {
+		n := sweepOnce(self, match)
+		killed += n
+		if n == 0 {
+			break
+		}
+	}
+	return killed
+}
+
+func sweepOnce(self int, match func(string) bool) int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return 0
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	killed := 0
+	key := []byte(tokenVar + "=")
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + name + "/environ")
+		if err != nil {
+			continue
+		}
+		for kv := range bytes.SplitSeq(b, []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, key); ok && match(string(v)) {
+				if syscall.Kill(pid, syscall.SIGKILL) == nil {
+					killed++
+				}
+				break
+			}
+		}
+	}
+	return killed
+}

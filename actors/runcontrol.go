@@ -1,0 +1,212 @@
+package actors
+
+import (
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// This file holds the job actor's side of run control: it keeps the state
+// and performs what the policies of policy.go decide.
+
+// phase returns where the job stands, for the overlap policy.
+func (j *job) phase() jobPhase {
+	switch {
+	case j.run != nil && j.retrying:
+		return phaseRetryPending
+	case j.run != nil:
+		return phaseRunning
+	case j.waiting:
+		return phaseWaiting
+	}
+	return phaseIdle
+}
+
+// onScheduleTick decides what a schedule tick does while the job is not
+// paused.
+func (j *job) onScheduleTick(ctx actor.Context, d duePoint) {
+	switch j.policy.decide(byTick, j.phase(), j.pendingTick) {
+	case actStart:
+		j.tk.run = d
+		j.requestSlot(ctx)
+	case actQueue:
+		j.pendingTick, j.tk.pending = true, d
+	case actReplace:
+		j.pendingTick, j.tk.pending = true, d
+		j.rt.metrics.overlapped(j.id, "tick", "replace")
+		j.endRunInProgress(ctx, "replaced by a schedule tick")
+	case actSkip:
+		j.rt.metrics.overlapped(j.id, "tick", "skip")
+	default:
+		j.rt.metrics.overlapped(j.id, "tick", "drop")
+	}
+}
+
+// endRunInProgress ends the run in progress: its attempt is canceled, or,
+// when it waits for its next attempt, it is recorded as it stood.
+func (j *job) endRunInProgress(ctx actor.Context, why string) {
+	switch {
+	case j.run == nil:
+	case j.retrying:
+		j.stopRetryTimer()
+		if j.waiting {
+			j.waiting = false
+			j.releaseSlot(ctx)
+		}
+		j.retrying = false
+		ctx.Send(j.run, &endRun{why: why})
+	default:
+		ctx.Send(j.run, &cancelRun{})
+	}
+}
+
+// stopRetryTimer stops the retry timer; a retryDue already sent is
+// ignored by its gen.
+func (j *job) stopRetryTimer() {
+	if j.retryTimer != nil {
+		j.retryTimer.Stop()
+		j.retryTimer = nil
+	}
+	j.retryGen++
+}
+
+// onRetryPending handles the end of an attempt that gets another one: the
+// slot goes back at once and a timer (no goroutine) brings the run back
+// when the delay has passed.
+func (j *job) onRetryPending(ctx actor.Context, msg *runFinished) {
+	j.releaseSlot(ctx)
+	j.retrying = true
+	j.attempt = msg.attempt + 1
+	j.retryDue = time.Now().Add(msg.retryIn)
+	j.stopRetryTimer()
+	root, self, gen := ctx.ActorSystem().Root, ctx.Self(), j.retryGen
+	j.retryTimer = time.AfterFunc(msg.retryIn, func() { root.Send(self, &retryDue{gen: gen}) })
+	j.log.Info("run waits for its next attempt", string(j.kind), j.id, "counter", msg.counter,
+		"attempt", j.attempt, "in", msg.retryIn.Round(time.Millisecond), "err", msg.err)
+	switch {
+	case j.stopping:
+		j.endRunInProgress(ctx, "karajo stops")
+	case j.retiring:
+		j.endRunInProgress(ctx, "removed from the configuration")
+	case j.paused:
+		j.endRunInProgress(ctx, "paused")
+	}
+	j.publish(ctx)
+}
+
+// onRetryDue asks for a slot (FIFO with every other run) for the next
+// attempt.
+func (j *job) onRetryDue(ctx actor.Context, gen uint64) {
+	if gen != j.retryGen || !j.retrying || j.run == nil {
+		return
+	}
+	j.retryTimer = nil
+	j.waiting = true
+	j.waitSince = time.Now()
+	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.id})
+	j.publish(ctx)
+}
+
+// resumeRun starts the next attempt of the run in progress with the slot
+// just granted.
+func (j *job) resumeRun(ctx actor.Context) {
+	if !j.retrying {
+		j.releaseSlot(ctx) // the run was ended meanwhile
+		return
+	}
+	j.retrying = false
+	ctx.Send(j.run, &nextAttempt{})
+	j.publish(ctx)
+}
+
+// cancel handles Cancel: it drops the trigger and tick waiting behind the
+// run, withdraws a run waiting for a slot, and ends the run in progress;
+// the answer waits until that run has ended (at most kill_grace + 1 s).
+func (j *job) cancel(ctx actor.Context) {
+	j.pendingTrigger, j.pendingTick = false, false
+	j.nextTrigger = ""
+	if j.run == nil {
+		if j.waiting {
+			j.waiting = false
+			j.waitTrigger = ""
+			j.dropReserved()
+			j.releaseSlot(ctx)
+			j.armAfterRun(ctx)
+			j.publish(ctx)
+		}
+		ctx.Respond(j.reply())
+		return
+	}
+	j.endRunInProgress(ctx, "canceled")
+	if ctx.Sender() == nil {
+		return
+	}
+	j.cancelWaiters = append(j.cancelWaiters, ctx.Sender())
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	time.AfterFunc(j.rt.killGrace()+time.Second, func() { root.Send(self, &cancelAnswerDue{}) })
+}
+
+// answerCancel answers every Cancel waiting for the run to end with the
+// job as it is now.
+func (j *job) answerCancel(ctx actor.Context) {
+	if len(j.cancelWaiters) == 0 {
+		return
+	}
+	v := j.reply()
+	for _, w := range j.cancelWaiters {
+		ctx.Send(w, v)
+	}
+	j.cancelWaiters = nil
+}
+
+// killGrace returns kill_grace, or the package default.
+func (rt runtime) killGrace() time.Duration {
+	if rt.grace > 0 {
+		return rt.grace
+	}
+	return killGrace
+}
+
+// setRunCounter records in a Trigger's answer the counter its run got or
+// queued as.
+func setRunCounter(v any, counter int64) {
+	switch v := v.(type) {
+	case *JobView:
+		v.RunCounter = counter
+	case *JobHTTPView:
+		v.RunCounter = counter
+	}
+}
+
+// runTriggerEnv maps a run's trigger reason to KARAJO_RUN_TRIGGER: timer,
+// webhook or api (run_now and the session's Run).
+func runTriggerEnv(reason string) string {
+	switch {
+	case reason == "timer", reason == "webhook":
+		return reason
+	case reason == "", strings.HasPrefix(reason, "tick"):
+		return "timer"
+	}
+	return "api"
+}
+
+// runControlView fills the run control fields of an exec job's view.
+func (j *job) runControlView(v *JobView) {
+	c := j.exec
+	v.Timeout, v.Overlap, v.Retries = c.Timeout, c.Overlap, c.Retries
+	if j.run != nil {
+		v.InProgress = []int64{j.runCounter}
+		v.Attempt = j.attempt
+	}
+	switch {
+	case j.retrying && j.waiting, j.waiting && j.run == nil:
+		v.WaitingFor = "slot"
+	case j.retrying:
+		v.WaitingFor = "retry"
+	}
+	if j.retrying {
+		due := roundTime(j.retryDue)
+		v.NextAttempt = &due
+	}
+}
