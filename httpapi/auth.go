@@ -52,7 +52,7 @@ const (
 // routeAuth registers the login, logout, session and session-bound
 // action endpoints, and makes the session store.
 func (s *Server) routeAuth(handle func(method, path string, h httprouter.Handle)) {
-	s.sessions = newSessionStore(s.now, s.closing)
+	s.openSessions() // sessionauth.go
 	s.logins = newLoginLimiter(s.now)
 	handle(http.MethodPost, pathLoginAPI, s.login)
 	handle(http.MethodPost, pathLogout, s.logout)
@@ -130,10 +130,7 @@ func (s *Server) currentSession(r *http.Request) (user, csrf string, ok bool) {
 	}
 	env := s.conf.Load().env
 	idle, absolute := lifetimesOf(env)
-	return s.sessions.lookup(c.Value, idle, absolute, func(user, hash string) bool {
-		u, ok := env.Users[user]
-		return ok && u.PasswordHash == hash
-	})
+	return s.sessions.lookup(c.Value, idle, absolute, validUsers(env), true)
 }
 
 // lifetimesOf returns the session lifetimes of env, with the defaults of
@@ -193,6 +190,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		s.sessions.remove(old.Value) // a login always gets a fresh key
 	}
 	key, _ := s.sessions.create(u.Name, u.PasswordHash, s.lifetimes)
+	s.saveSessions()
 	_, absolute := s.lifetimes()
 	http.SetCookie(w, s.sessionCookie(key, int(absolute/time.Second)))
 	s.log.Info("login", "user", u.Name, "addr", client)
@@ -295,6 +293,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 			s.log.Info("logout", "user", user, "addr", s.clientAddr(r))
 		}
 		s.sessions.remove(c.Value)
+		s.saveSessions()
 	}
 	http.SetCookie(w, s.sessionCookie("", -1))
 	writeJSON(w, http.StatusOK, envelope{Code: http.StatusOK})

@@ -114,6 +114,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		s.writeError(w, r, err)
 		return
 	}
+	still := s.streamGuard(r)
 	sub := s.engine.Subscribe(eventsBuffer)
 	defer sub.Close()
 	out := startSSE(w)
@@ -127,7 +128,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		case <-s.closing:
 			return
 		case <-tick.C:
-			err = out.comment("keep-alive")
+			err = s.beat(out, still) // sessionauth.go
 		case ev, ok := <-sub.C:
 			if !ok {
 				return
@@ -191,12 +192,12 @@ func (s *Server) logStream(httpJob bool) httprouter.Handle {
 			return
 		}
 		defer lf.File.Close()
-		s.tail(w, r, sub, lf, id, httpJob)
+		s.tail(w, r, sub, lf, id, httpJob, s.streamGuard(r))
 	}
 }
 
 // tail streams lf from its start, following it while its run goes on.
-func (s *Server) tail(w http.ResponseWriter, r *http.Request, sub *actors.Subscription, lf *actors.LogFile, id string, httpJob bool) {
+func (s *Server) tail(w http.ResponseWriter, r *http.Request, sub *actors.Subscription, lf *actors.LogFile, id string, httpJob bool, still func() bool) {
 	out := startSSE(w)
 	buf := make([]byte, maxTailChunk+utf8.UTFMax)
 	carry := 0 // bytes of an incomplete UTF-8 character kept from the last read
@@ -244,7 +245,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request, sub *actors.Subscr
 			return
 		case <-poll.C:
 		case <-beat.C:
-			if out.comment("keep-alive") != nil {
+			if s.beat(out, still) != nil { // sessionauth.go
 				return
 			}
 		case ev, ok := <-sub.C:

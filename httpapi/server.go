@@ -126,6 +126,7 @@ func (s *Server) Reload(env *config.Env) {
 		}
 	}
 	s.conf.Store(c)
+	s.endStaleSessions(env) // sessionauth.go
 }
 
 // Close ends the long-lived streams (Server-Sent Events), so that a

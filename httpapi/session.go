@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -50,12 +53,12 @@ func randomString(n int) string {
 	return string(out)
 }
 
-// session is one logged-in browser. hash is the user's password hash at
-// login: a changed password in user.toml ends the session at the next
-// reload.
+// session is one logged-in browser. pass is the fingerprint of the user's
+// password hash at login: a changed password in user.toml ends the
+// session at the next reload.
 type session struct {
 	user    string
-	hash    string
+	pass    string
 	csrf    string
 	created time.Time
 	used    time.Time
@@ -67,8 +70,21 @@ func (se *session) expired(now time.Time, idle, absolute time.Duration) bool {
 	return now.Sub(se.used) > idle || now.Sub(se.created) > absolute
 }
 
-// sessionStore holds the login sessions and the failed-login counts of a
-// Server, in memory only (sessions end with the process, SPEC 9). It is a
+// fingerprint is the hex SHA-256 of s: what the store keeps of a session
+// key (so that the session file grants nothing to its reader) and of a
+// password hash.
+func fingerprint(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// validity tells whether a session's user still exists with the password
+// hash whose fingerprint is pass.
+type validity func(user, pass string) bool
+
+// sessionStore holds the login sessions of a Server, by the fingerprint
+// of their keys, in memory and, when it has a file, in that file too
+// (sessionfile.go), so that they survive a restart. It is a
 // mutex-protected struct rather than an actor: every operation is a few
 // map accesses, and the handlers need the answer synchronously anyway.
 // Expired sessions are removed when looked up and by a periodic sweep,
@@ -77,17 +93,26 @@ type sessionStore struct {
 	now   func() time.Time
 	stop  <-chan struct{} // closed when the server closes: ends the sweep
 	start sync.Once       // starts the sweep
+	file  string          // the session file; "" = memory only
+	log   *slog.Logger    // for the sweep's write errors
 
-	mu       sync.Mutex
-	sessions map[string]*session // by key
+	mu        sync.Mutex
+	sessions  map[string]*session // by fingerprint of the key
+	gen       uint64              // bumped by every change of the set of sessions
+	savedGen  uint64              // the gen the file holds
+	usedDirty bool                // a session was used since the file was written
+
+	writeMu sync.Mutex // one writer of the file at a time
 }
 
-// newSessionStore returns an empty store reading the clock now; its sweep
-// ends when stop is closed.
-func newSessionStore(now func() time.Time, stop <-chan struct{}) *sessionStore {
+// newSessionStore returns an empty store reading the clock now and kept
+// in file ("" = memory only); its sweep ends when stop is closed.
+func newSessionStore(now func() time.Time, stop <-chan struct{}, file string, log *slog.Logger) *sessionStore {
 	return &sessionStore{
 		now:      now,
 		stop:     stop,
+		file:     file,
+		log:      log,
 		sessions: make(map[string]*session),
 	}
 }
@@ -98,7 +123,7 @@ type lifetimes func() (idle, absolute time.Duration)
 
 // create starts a session for user, whose password hash is hash, and
 // returns its key and CSRF token. Beyond maxSessions the least recently
-// used session is dropped.
+// used session is dropped. The caller persists the change.
 func (st *sessionStore) create(user, hash string, life lifetimes) (key, csrf string) {
 	st.start.Do(func() { go st.sweepLoop(life) })
 	now := st.now()
@@ -118,38 +143,66 @@ func (st *sessionStore) create(user, hash string, life lifetimes) (key, csrf str
 		}
 		delete(st.sessions, oldest)
 	}
-	st.sessions[key] = &session{user: user, hash: hash, csrf: csrf, created: now, used: now}
+	st.sessions[fingerprint(key)] = &session{user: user, pass: fingerprint(hash), csrf: csrf, created: now, used: now}
+	st.gen++
 	return key, csrf
 }
 
-// lookup returns the user and CSRF token of the session key and marks it
-// used. valid says whether the session's user still exists with the same
-// password hash; a session that has expired or whose user is no longer
+// lookup returns the user and CSRF token of the session key and, if touch,
+// marks it used. A session that has expired or whose user is no longer
 // valid is removed and ok is false.
-func (st *sessionStore) lookup(key string, idle, absolute time.Duration, valid func(user, hash string) bool) (user, csrf string, ok bool) {
+func (st *sessionStore) lookup(key string, idle, absolute time.Duration, valid validity, touch bool) (user, csrf string, ok bool) {
 	if key == "" {
 		return "", "", false
 	}
+	id := fingerprint(key)
 	now := st.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	se, ok := st.sessions[key]
+	se, ok := st.sessions[id]
 	if !ok {
 		return "", "", false
 	}
-	if se.expired(now, idle, absolute) || !valid(se.user, se.hash) {
-		delete(st.sessions, key)
+	if se.expired(now, idle, absolute) || !valid(se.user, se.pass) {
+		delete(st.sessions, id)
+		st.gen++
 		return "", "", false
 	}
-	se.used = now
+	if touch {
+		se.used = now
+		st.usedDirty = true
+	}
 	return se.user, se.csrf, true
 }
 
-// remove ends the session key, if there is one.
+// remove ends the session key, if there is one. The caller persists the
+// change.
 func (st *sessionStore) remove(key string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	delete(st.sessions, key)
+	if _, ok := st.sessions[fingerprint(key)]; ok {
+		delete(st.sessions, fingerprint(key))
+		st.gen++
+	}
+}
+
+// endInvalid ends the sessions whose user is no longer valid (a reload
+// removed the user or changed the password) and returns how many ended.
+// The caller persists the change.
+func (st *sessionStore) endInvalid(valid validity) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for id, se := range st.sessions {
+		if !valid(se.user, se.pass) {
+			delete(st.sessions, id)
+			n++
+		}
+	}
+	if n > 0 {
+		st.gen++
+	}
+	return n
 }
 
 // len returns the number of sessions held, expired or not.
@@ -170,6 +223,9 @@ func (st *sessionStore) sweepLoop(life lifetimes) {
 			return
 		case <-t.C:
 			st.sweep(life)
+			if err := st.persist(); err != nil {
+				st.log.Error("save sessions", "err", err)
+			}
 		}
 	}
 }
@@ -192,6 +248,7 @@ func (st *sessionStore) sweepLocked(now time.Time, idle, absolute time.Duration,
 		}
 		if se.expired(now, idle, absolute) {
 			delete(st.sessions, k)
+			st.gen++
 		}
 	}
 }

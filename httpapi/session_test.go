@@ -155,7 +155,7 @@ func TestSessionConcurrent(t *testing.T) {
 func TestSessionStoreSweep(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	stop := make(chan struct{})
-	st := newSessionStore(clock.Now, stop)
+	st := newSessionStore(clock.Now, stop, "", nil)
 	life := func() (time.Duration, time.Duration) { return 10 * time.Minute, time.Hour }
 	for i := range 10 {
 		st.create(fmt.Sprint("u", i), "h", life)
@@ -167,7 +167,7 @@ func TestSessionStoreSweep(t *testing.T) {
 	if n := st.len(); n != 1 {
 		t.Errorf("after the sweep: %d sessions, want 1", n)
 	}
-	if _, _, ok := st.lookup(young, 10*time.Minute, time.Hour, func(string, string) bool { return true }); !ok {
+	if _, _, ok := st.lookup(young, 10*time.Minute, time.Hour, func(string, string) bool { return true }, true); !ok {
 		t.Error("the sweep dropped a live session")
 	}
 
@@ -189,7 +189,7 @@ func TestSessionStoreBounds(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	stop := make(chan struct{})
 	defer close(stop)
-	st := newSessionStore(clock.Now, stop)
+	st := newSessionStore(clock.Now, stop, "", nil)
 	life := func() (time.Duration, time.Duration) { return time.Hour, 24 * time.Hour }
 	first, _ := st.create("first", "h", life)
 	clock.Add(time.Second)
@@ -199,7 +199,7 @@ func TestSessionStoreBounds(t *testing.T) {
 	if n := st.len(); n != maxSessions {
 		t.Errorf("%d sessions, want the cap %d", n, maxSessions)
 	}
-	if _, _, ok := st.lookup(first, time.Hour, 24*time.Hour, func(string, string) bool { return true }); ok {
+	if _, _, ok := st.lookup(first, time.Hour, 24*time.Hour, func(string, string) bool { return true }, true); ok {
 		t.Error("the least recently used session was kept over the cap")
 	}
 }
