@@ -191,5 +191,5 @@ func (r *httpRun) client() *http.Client {
 		DisableKeepAlives:   true,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: r.cfg.HTTPInsecure}, //nolint:gosec // configured by the operator
 	}
-	return &http.Client{Transport: tr, Timeout: r.cfg.HTTPTimeout}
+	return &http.Client{Transport: tr, Timeout: r.cfg.HTTPTimeout, CheckRedirect: newRedirectPolicy(r.cfg, r.line).check}
 }

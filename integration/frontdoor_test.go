@@ -330,3 +330,81 @@ func TestFrontDoorTrustedProxy(t *testing.T) {
 		t.Fatalf("other client through the proxy: %v %v %s", resp, err, body)
 	}
 }
+
+// TestFrontDoorJobHTTPRedirect (finding 10): a JobHttp redirected to
+// another loopback address does not reach it by default (the run fails
+// with the 3xx); a redirect on the same host is followed; with
+// http_redirects = "any" the other host is reached without the custom
+// headers and the signature.
+func TestFrontDoorJobHTTPRedirect(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var reached []http.Header
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+	}
+	other := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached = append(reached, r.Header.Clone())
+		mu.Unlock()
+		io.WriteString(w, "other host")
+	})}
+	go other.Serve(ln)
+	defer other.Close()
+	otherURL := "http://" + ln.Addr().String() + "/steal"
+	rec := jhNewRecorder(t, false, func(w http.ResponseWriter, r *http.Request) bool {
+		switch r.URL.Path {
+		case "/cross":
+			http.Redirect(w, r, otherURL, http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			return false
+		}
+		return true
+	})
+	base := rec.srv.URL
+	s := jhStart(t, "", fmt.Sprintf(`
+[job_http.cross]
+interval = "1h"
+http_url = %q
+http_headers = ["X-Api-Key: k3y"]
+secret = "jobsecret"
+
+[job_http.same]
+interval = "1h"
+http_url = %q
+http_headers = ["X-Api-Key: k3y"]
+
+[job_http.anyhop]
+interval = "1h"
+http_url = %q
+http_headers = ["X-Api-Key: k3y"]
+secret = "jobsecret"
+http_redirects = "any"
+`, base+"/cross", base+"/same", base+"/cross"))
+	if st := s.jhWaitRun(t, "cross", 1, 30*time.Second); st != "failed" {
+		t.Errorf("cross-host redirect, same-host policy: run = %q, want failed", st)
+	}
+	if l := s.jhLog(t, "cross", 1); !strings.Contains(string(l.Content), "not followed") || !strings.Contains(string(l.Content), "302 Found") {
+		t.Errorf("cross log does not record the 302 not followed:\n%s", l.Content)
+	}
+	if st := s.jhWaitRun(t, "same", 1, 30*time.Second); st != "success" {
+		t.Errorf("same-host redirect: run = %q, want success", st)
+	}
+	if got := rec.got("/final"); len(got) != 1 || got[0].header.Get("X-Api-Key") != "k3y" {
+		t.Errorf("same-host redirect: /final got %d requests (%v), want 1 with X-Api-Key", len(got), got)
+	}
+	if st := s.jhWaitRun(t, "anyhop", 1, 30*time.Second); st != "success" {
+		t.Errorf("http_redirects = any: run = %q, want success", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reached) != 1 {
+		t.Fatalf("the other host was reached %d times, want once (by anyhop only)", len(reached))
+	}
+	if h := reached[0]; h.Get("X-Api-Key") != "" || h.Get("X-Karajo-Sign") != "" {
+		t.Errorf("the other host got X-Api-Key %q and X-Karajo-Sign %q, want neither", h.Get("X-Api-Key"), h.Get("X-Karajo-Sign"))
+	}
+}
