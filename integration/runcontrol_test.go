@@ -1,0 +1,325 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startRC starts a server whose [karajo] has max_job_running = slots and
+// kill_grace = "1s", with jobs.
+func startRC(t *testing.T, slots int, jobs string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	head := strings.Replace(configHeader(dir), "max_job_running = 4", fmt.Sprintf("max_job_running = %d\nkill_grace = \"1s\"", slots), 1)
+	writeConfig(t, dir, head+"\n"+jobs)
+	return startDir(t, dir)
+}
+
+// lastLine returns the last line of a log without its prefix.
+func lastLine(t *testing.T, id string, content []byte) string {
+	t.Helper()
+	lines := logLines(t, id, content)
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[len(lines)-1]
+}
+
+// TestTimeoutKillsTree: a hanging job with timeout = "1s" ends failed with
+// the timeout line within 4 s; the job waiting for the only slot runs right
+// after; no process of the run is left, not even a child that called setsid
+// (out of the process group: found by its KARAJO_RUN_TOKEN) nor one that
+// double-forked.
+func TestTimeoutKillsTree(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 1, `
+[job.hang]
+path = "/hang"
+timeout = "1s"
+commands = ["setsid sleep 61 & (sleep 62 &) ; sleep 60"]
+
+[job.next]
+path = "/next"
+commands = ["echo next"]
+`)
+	t.Cleanup(func() { killOrphans(s.workDir("hang")) })
+	t.Logf("kill mechanism: process group, then KARAJO_RUN_TOKEN sweep of /proc (no cgroup v2 delegation in this build)")
+	begin := time.Now()
+	wantEnvelope(t, s.trigger(t, "hang", testSecret), http.StatusOK)
+	s.waitRunning(t, "hang", 1, "--- Execute  0")
+	wantEnvelope(t, s.trigger(t, "next", testSecret), http.StatusOK)
+	if st := s.waitRun(t, "hang", 1, 30*time.Second); st != "failed" {
+		t.Fatalf("hang #1: %q, want failed", st)
+	}
+	if d := time.Since(begin); d > 4*time.Second {
+		t.Errorf("hang #1 ended %v after the trigger, want within 4s", d)
+	}
+	if got, want := lastLine(t, "hang", s.logOf(t, "hang", 1).Content), "!!! job: hang: timed out after 1s, killed"; got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+	if st := s.waitRun(t, "next", 1, 10*time.Second); st != "success" {
+		t.Errorf("next #1: %q, want success", st)
+	}
+	if j := s.job(t, "hang"); j.Status != "failed" {
+		t.Errorf("hang status %q, want failed", j.Status)
+	}
+	waitFor(t, 5*time.Second, "no process left in hang's work directory", func() bool {
+		return len(procsIn(s.workDir("hang"))) == 0
+	})
+	metrics := string(s.get(t, "/metrics").body)
+	if !strings.Contains(metrics, `karajo_attempts_total{job="hang",outcome="timeout"} 1`) {
+		t.Errorf("metrics lack the timeout count:\n%s", grepLines(metrics, "karajo_attempts_total"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// attemptTimes reads the "t=<unix nanoseconds>" lines of a log.
+func attemptTimes(t *testing.T, id string, content []byte) []time.Time {
+	t.Helper()
+	var ts []time.Time
+	for _, l := range logLines(t, id, content) {
+		if v, ok := strings.CutPrefix(l, "t="); ok {
+			v, _, _ = strings.Cut(v, " ")
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("bad time line %q", l)
+			}
+			ts = append(ts, time.Unix(0, n))
+		}
+	}
+	return ts
+}
+
+// TestRetries: the attempts run in one run (one counter, one log with
+// === ATTEMPT lines, KARAJO_RUN_ATTEMPT) with growing gaps, another job
+// takes the only slot while the first waits, a success stops them, and
+// pause and cancel end a pending retry.
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 1, `
+[job.flaky]
+path = "/flaky"
+retries = 2
+retry_delay = "500ms"
+retry_backoff = 3.0
+retry_jitter = 0
+commands = ["echo t=$(date +%s%N) attempt=$KARAJO_RUN_ATTEMPT trigger=$KARAJO_RUN_TRIGGER", "false"]
+
+[job.other]
+path = "/other"
+commands = ["echo t=$(date +%s%N)"]
+
+[job.second]
+path = "/second"
+retries = 5
+retry_delay = "100ms"
+retry_jitter = 0
+commands = ["test $KARAJO_RUN_ATTEMPT -ge 2"]
+
+[job.slow]
+path = "/slow"
+retries = 3
+retry_delay = "1m"
+commands = ["false"]
+
+[job.slow2]
+path = "/slow2"
+retries = 3
+retry_delay = "1m"
+commands = ["false"]
+`)
+	wantEnvelope(t, s.trigger(t, "flaky", testSecret), http.StatusOK)
+	s.waitRunning(t, "flaky", 1, "next attempt in")
+	wantEnvelope(t, s.trigger(t, "other", testSecret), http.StatusOK)
+	if st := s.waitRun(t, "flaky", 1, 60*time.Second); st != "failed" {
+		t.Fatalf("flaky #1: %q, want failed", st)
+	}
+	content := s.logOf(t, "flaky", 1).Content
+	text := string(content)
+	for n := 1; n <= 3; n++ {
+		if !strings.Contains(text, fmt.Sprintf("=== ATTEMPT %d/3", n)) || !strings.Contains(text, fmt.Sprintf("attempt=%d trigger=webhook", n)) {
+			t.Errorf("log lacks attempt %d:\n%s", n, text)
+		}
+	}
+	if strings.Contains(text, "ATTEMPT 4") {
+		t.Errorf("more than 3 attempts:\n%s", text)
+	}
+	if j := s.job(t, "flaky"); len(j.Logs) != 1 {
+		t.Errorf("flaky has %d logs, want 1 run", len(j.Logs))
+	}
+	ts := attemptTimes(t, "flaky", content)
+	if len(ts) != 3 {
+		t.Fatalf("attempt times %v, want 3", ts)
+	}
+	g1, g2 := ts[1].Sub(ts[0]), ts[2].Sub(ts[1])
+	if g1 < 500*time.Millisecond || g2 < 1500*time.Millisecond || g2 <= g1 {
+		t.Errorf("gaps %v then %v, want at least 500ms then at least 1.5s, growing", g1, g2)
+	}
+	other := attemptTimes(t, "other", s.logOf(t, "other", 1).Content)
+	if len(other) != 1 || !other[0].After(ts[0]) || !other[0].Before(ts[2]) {
+		t.Errorf("other ran at %v, want while flaky waited (attempts at %v): the slot was not given back", other, ts)
+	}
+
+	wantEnvelope(t, s.trigger(t, "second", testSecret), http.StatusOK)
+	if st := s.waitRun(t, "second", 1, 60*time.Second); st != "success" {
+		t.Fatalf("second #1: %q, want success", st)
+	}
+	if text := string(s.logOf(t, "second", 1).Content); !strings.Contains(text, "=== ATTEMPT 2/6") || strings.Contains(text, "ATTEMPT 3/") {
+		t.Errorf("second: want success at attempt 2:\n%s", text)
+	}
+
+	for _, tc := range []struct{ id, action string }{{"slow", "cancel"}, {"slow2", "pause"}} {
+		wantEnvelope(t, s.trigger(t, tc.id, testSecret), http.StatusOK)
+		s.waitRunning(t, tc.id, 1, "next attempt in")
+		j := s.job(t, tc.id)
+		if j.Status != "running" {
+			t.Errorf("%s waiting for a retry shows %q, want running", tc.id, j.Status)
+		}
+		s.act(t, tc.action, tc.id)
+		if st := s.waitRun(t, tc.id, 1, 10*time.Second); st != "failed" {
+			t.Errorf("%s #1 after %s: %q, want failed (as it stood)", tc.id, tc.action, st)
+		}
+		if text := string(s.logOf(t, tc.id, 1).Content); strings.Contains(text, "ATTEMPT 2/") || !strings.Contains(text, "no further attempt") {
+			t.Errorf("%s: want one attempt and the reason:\n%s", tc.id, text)
+		}
+	}
+}
+
+// fire sends n concurrent webhook triggers to path and counts the answers
+// by status; it returns the run counters of the 200s too.
+func fire(t *testing.T, s *server, path string, n int) (map[int]int, []int64) {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		codes    = map[int]int{}
+		counters []int64
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := s.trigger(t, path, testSecret)
+			var env struct {
+				RunCounter int64 `json:"run_counter"`
+			}
+			_ = json.Unmarshal(r.body, &env)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[r.status]++
+			if r.status == http.StatusOK {
+				counters = append(counters, env.RunCounter)
+			}
+		}()
+	}
+	wg.Wait()
+	return codes, counters
+}
+
+// TestOverlapPolicies: 20 concurrent triggers on a running job, per policy.
+func TestOverlapPolicies(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 4, `
+[job.queue]
+path = "/queue"
+commands = ["sleep 2"]
+
+[job.skip]
+path = "/skip"
+overlap = "skip"
+commands = ["sleep 2"]
+
+[job.replace]
+path = "/replace"
+overlap = "replace"
+commands = ["sleep 2"]
+`)
+	for _, tc := range []struct {
+		id       string
+		ok, busy int // answers wanted; -1: any
+	}{{"queue", 2, 19}, {"skip", 1, 20}, {"replace", -1, -1}} {
+		t.Run(tc.id, func(t *testing.T) {
+			wantEnvelope(t, s.trigger(t, tc.id, testSecret), http.StatusOK)
+			s.waitRunning(t, tc.id, 1, "--- Execute  0")
+			codes, counters := fire(t, s, tc.id, 20)
+			if codes[http.StatusOK]+codes[http.StatusTooManyRequests] != 20 {
+				t.Fatalf("answers %v, want only 200 and 429", codes)
+			}
+			ok := codes[http.StatusOK] + 1 // with the first trigger
+			if tc.ok >= 0 && (ok != tc.ok || codes[http.StatusTooManyRequests] != tc.busy) {
+				t.Errorf("answers %v (+1 first 200), want %d 200 in all and %d 429", codes, tc.ok, tc.busy)
+			}
+			if tc.id == "replace" && ok < 2 {
+				t.Errorf("answers %v: no trigger replaced the run", codes)
+			}
+			for _, c := range counters {
+				if c < 2 || c > int64(ok) {
+					t.Errorf("run_counter %d out of 2..%d", c, ok)
+				}
+			}
+			last := int64(ok)
+			if st := s.waitRun(t, tc.id, last, 60*time.Second); st != "success" {
+				t.Errorf("%s #%d: %q, want success", tc.id, last, st)
+			}
+			time.Sleep(300 * time.Millisecond)
+			j := s.job(t, tc.id)
+			if n := j.Logs[len(j.Logs)-1].Counter; n != last {
+				t.Errorf("%s ran %d times, want %d", tc.id, n, last)
+			}
+			for _, l := range j.Logs[:len(j.Logs)-1] {
+				want := "success"
+				if tc.id == "replace" {
+					want = "canceled"
+				}
+				if l.Status != want {
+					t.Errorf("%s #%d: %s, want %s", tc.id, l.Counter, l.Status, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCancelTellsTheTruth: cancel drops the trigger queued behind the run
+// and answers once the run has ended, with canceled.
+func TestCancelTellsTheTruth(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 1, `
+[job.c]
+path = "/c"
+commands = ["sleep 30"]
+`)
+	wantEnvelope(t, s.trigger(t, "c", testSecret), http.StatusOK)
+	r := s.trigger(t, "c", testSecret)
+	env := wantEnvelope(t, r, http.StatusOK)
+	if !regexp.MustCompile(`"run_counter":2`).Match(r.body) {
+		t.Errorf("queued trigger answer %s, want run_counter 2", r.body)
+	}
+	_ = env
+	s.waitRunning(t, "c", 1, "--- Execute  0")
+	j := s.act(t, "cancel", "c")
+	if j.Status != "canceled" {
+		t.Errorf("cancel answered status %q, want canceled", j.Status)
+	}
+	time.Sleep(time.Second)
+	j = s.job(t, "c")
+	if len(j.Logs) != 1 || j.Logs[0].Status != "canceled" || j.Status != "canceled" {
+		t.Errorf("after cancel: status %q logs %+v, want one canceled run and no second", j.Status, j.Logs)
+	}
+}
