@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -234,10 +235,15 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	return err
 }
 
+// copyPool recycles the buffers of copyOutput (32 KiB per command).
+var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // copyOutput streams the pipe into the run log until EOF or the read
 // deadline, with one fixed buffer.
 func (r *execRun) copyOutput(pr *os.File) {
-	buf := make([]byte, 32*1024)
+	bp := copyPool.Get().(*[]byte)
+	defer copyPool.Put(bp)
+	buf := *bp
 	for {
 		n, err := pr.Read(buf)
 		if n > 0 {

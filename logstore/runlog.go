@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -15,6 +16,21 @@ import (
 // copied through it with the prefixes; a piece larger than it is written
 // straight from the caller's slice.
 const scratchSize = 64 << 10
+
+// scratchPool recycles the scratch buffers of finished logs: a run would
+// otherwise allocate 64 KiB, most of a short run's garbage.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize); return &b }}
+
+// getScratch returns an empty scratch buffer of capacity scratchSize.
+func getScratch() []byte { return (*scratchPool.Get().(*[]byte))[:0] }
+
+// putScratch hands a log's scratch buffer back once the log is done with it.
+func putScratch(b []byte) {
+	if cap(b) == scratchSize {
+		b = b[:0]
+		scratchPool.Put(&b)
+	}
+}
 
 // RunLog is the log file of one run in progress, streamed to disk under the
 // in-progress name "<id>.<counter>" (IMP-9). It is not safe for concurrent
@@ -70,7 +86,7 @@ func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 		counter: counter,
 		now:     s.now,
 		commit:  s.commit,
-		buf:     make([]byte, 0, scratchSize),
+		buf:     getScratch(),
 		pfxSec:  -1 << 63,
 	}, nil
 }
@@ -231,6 +247,7 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 	}
 	errFlush := l.flush()
 	f := l.f
+	putScratch(l.buf)
 	l.f, l.buf, l.pfx = nil, nil, nil
 	name := FormatName(l.id, l.counter, status)
 	r := &commitReq{f: f, dir: l.dir, from: l.name, to: name}
@@ -277,6 +294,7 @@ func (l *RunLog) Discard() error {
 		return fmt.Errorf("discard log %s: %w", l.name, os.ErrClosed)
 	}
 	f := l.f
+	putScratch(l.buf)
 	l.f, l.buf, l.pfx = nil, nil, nil
 	errClose := f.Close()
 	if err := os.Remove(filepath.Join(l.dir, l.name)); err != nil {
