@@ -46,6 +46,9 @@ type RunLog struct {
 	counter int64
 	now     func() time.Time
 	commit  *committer
+	mask    *masker            // nil without secrets
+	emitFn  func([]byte) error // l.emit, bound once
+	callNow time.Time          // the clock of the current write call, read lazily
 
 	midLine bool   // the last byte written was not '\n'
 	err     error  // first write error; later writes return it
@@ -124,7 +127,7 @@ func (l *RunLog) Ref() LogRef {
 // reaches the file (write(2)) before Write returns. Memory does not grow
 // with the output. After the first error, Write returns that error.
 func (l *RunLog) Write(p []byte) (int, error) {
-	if err := l.write(p); err != nil {
+	if err := l.write(p, false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -138,25 +141,45 @@ func (l *RunLog) Line(msg string) error {
 	b := make([]byte, len(msg)+1)
 	copy(b, msg)
 	b[len(msg)] = '\n'
-	return l.write(b)
+	return l.write(b, true)
 }
 
-// write copies p to the file through the scratch buffer, with prefixes.
-func (l *RunLog) write(p []byte) error {
+// write copies p to the file through the scratch buffer, with prefixes,
+// through the masker when secrets are set. final says that p ends a
+// piece that no secret continues (a Line): nothing of it is held back.
+func (l *RunLog) write(p []byte, final bool) error {
 	if l.f == nil {
 		return fmt.Errorf("write log %s: %w", l.name, os.ErrClosed)
 	}
 	if l.err != nil {
 		return l.err
 	}
-	var now time.Time // read once per call, when the first prefix is due
+	l.callNow = time.Time{} // read once per call, when the first prefix is due
+	var err error
+	if l.mask != nil {
+		err = l.mask.feed(p, final, l.emitFn)
+	} else {
+		err = l.emit(p)
+	}
+	if err != nil {
+		return l.fail(err)
+	}
+	if err := l.flush(); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// emit puts p into the scratch buffer with a prefix at the start of every
+// line; the buffer is flushed when full.
+func (l *RunLog) emit(p []byte) error {
 	for len(p) > 0 {
 		if !l.midLine {
-			if now.IsZero() {
-				now = l.now()
+			if l.callNow.IsZero() {
+				l.callNow = l.now()
 			}
-			if err := l.put(l.prefix(now)); err != nil {
-				return l.fail(err)
+			if err := l.put(l.prefix(l.callNow)); err != nil {
+				return err
 			}
 			l.midLine = true
 		}
@@ -168,13 +191,23 @@ func (l *RunLog) write(p []byte) error {
 			seg, p = p, nil
 		}
 		if err := l.put(seg); err != nil {
-			return l.fail(err)
+			return err
 		}
 	}
-	if err := l.flush(); err != nil {
-		return l.fail(err)
-	}
 	return nil
+}
+
+// SetSecrets makes the log replace every occurrence of each non-empty
+// secret by Masked ("***"), in command output (also when a secret is split
+// across writes) and in lines. Call it before the first write. The end of
+// the output that may begin a secret is held back until the next Write,
+// Line or Finish; so a live reader may see the last few bytes of an
+// unfinished line later.
+func (l *RunLog) SetSecrets(secrets []string) {
+	l.mask = newMasker(secrets)
+	if l.mask != nil {
+		l.emitFn = l.emit
+	}
 }
 
 // prefix returns the prefix for time now, formatted at most once per second.
@@ -245,7 +278,13 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 	if status == "" || strings.ContainsAny(status, "./\x00") {
 		return LogRef{}, fmt.Errorf("finish log %s: status %q: %w", l.name, status, ErrBadName)
 	}
+	if l.mask != nil && l.err == nil {
+		_ = l.write(nil, true) // what was held back; an error is in l.err
+	}
 	errFlush := l.flush()
+	if errFlush == nil {
+		errFlush = l.err
+	}
 	f := l.f
 	putScratch(l.buf)
 	l.f, l.buf, l.pfx = nil, nil, nil
