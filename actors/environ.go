@@ -87,3 +87,12 @@ func shellOf(cfg *config.Job) []string {
 	}
 	return cfg.Shell
 }
+
+// secrets returns the values the job's run logs mask: those of its secret
+// variables (config.Secrets).
+func (j *job) secrets() []string {
+	if j.exec != nil {
+		return config.Secrets(j.exec.Environ)
+	}
+	return config.Secrets(j.http.Environ)
+}

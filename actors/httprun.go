@@ -52,7 +52,7 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 	fin := &runFinished{counter: r.counter, status: StatusSuccess}
 	prefix := "job_http: " + r.cfg.ID + ": "
 	r.line(cmp.Or(r.begin, beginPrefix))
-	err := r.do(ctx)
+	err := maskErr(r.do(ctx), config.Secrets(r.cfg.Environ))
 	if fin.logErr = logFailure(r.rl); fin.logErr != nil && err == nil && ctx.Err() == nil {
 		err = fin.logErr
 	}
@@ -79,11 +79,18 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 // request builds the request of this run (SPEC 6.1-6.4).
 func (r *httpRun) request(ctx context.Context, epoch int64) (*http.Request, error) {
 	c := r.cfg
-	target := c.HTTPURL
-	if strings.HasPrefix(target, "/") {
-		target = r.self + target
+	target, err := httpTarget(c, r.self, r.counter)
+	if err != nil {
+		return nil, err
 	}
-	param := "_karajo_epoch=" + strconv.FormatInt(epoch, 10)
+	headers, err := httpHeaders(c, r.counter)
+	if err != nil {
+		return nil, err
+	}
+	param, jsonBody := "_karajo_epoch="+strconv.FormatInt(epoch, 10), `{"_karajo_epoch":`+strconv.FormatInt(epoch, 10)+`}`
+	if c.NoEpoch {
+		param, jsonBody = "", "{}"
+	}
 	var body []byte
 	var signed []byte
 	contentType := ""
@@ -93,7 +100,7 @@ func (r *httpRun) request(ctx context.Context, epoch int64) (*http.Request, erro
 		signed = body
 		contentType = "application/x-www-form-urlencoded"
 	case config.RequestJSON:
-		body = []byte(`{"_karajo_epoch":` + strconv.FormatInt(epoch, 10) + `}`)
+		body = []byte(jsonBody)
 		signed = body
 		contentType = "application/json"
 	default: // query
@@ -101,12 +108,14 @@ func (r *httpRun) request(ctx context.Context, epoch int64) (*http.Request, erro
 		if strings.Contains(target, "?") {
 			sep = "&" // IMP-25
 		}
-		target += sep + param
+		if param != "" {
+			target += sep + param
+		}
 		signed = []byte(param)
 	}
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("invalid http_url %q: %w", c.HTTPURL, err)
+		return nil, fmt.Errorf("invalid http_url %q after expansion: %w", c.HTTPURL, err)
 	}
 	var rd io.Reader
 	if body != nil {
@@ -121,7 +130,7 @@ func (r *httpRun) request(ctx context.Context, epoch int64) (*http.Request, erro
 		req.ContentLength = 0
 	}
 	req.Header.Set("User-Agent", "karajo/"+r.version)
-	for _, h := range c.Headers {
+	for _, h := range headers {
 		req.Header.Set(h[0], h[1])
 	}
 	if c.Secret != "" {
@@ -135,7 +144,8 @@ func (r *httpRun) request(ctx context.Context, epoch int64) (*http.Request, erro
 	return req, nil
 }
 
-// do sends the request and logs both sides. Success iff the answer is 200.
+// do sends the request and logs both sides (secret values masked by the
+// log). Success iff the answer's status is in http_success (default 200).
 func (r *httpRun) do(ctx context.Context) error {
 	req, err := r.request(ctx, time.Now().Unix())
 	if err != nil {
@@ -175,7 +185,7 @@ func (r *httpRun) do(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("execute: read response: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if !httpSucceeded(r.cfg, resp.StatusCode) {
 		return fmt.Errorf("execute: %s", resp.Status)
 	}
 	return nil

@@ -344,6 +344,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, "timer")
 	j.waitTrigger = ""
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
+	rl.SetSecrets(j.secrets())
 	g := j.guard(rl, counter)
 	if j.kind == logstore.KindJob {
 		work := j.store.WorkDir(j.kind, id)

@@ -77,7 +77,7 @@ func (c *checker) httpEnv(j *JobHTTP, file, table string, t *jobHTTPTOML) {
 			c.fail(file, fmt.Sprintf("%s.http_headers[%d]", table, i), "control character in the value after expansion")
 		}
 	}
-	j.HTTPEpoch = t.HTTPEpoch == nil || *t.HTTPEpoch
+	j.NoEpoch = t.HTTPEpoch != nil && !*t.HTTPEpoch
 	j.HTTPSuccess = []int{200}
 	if t.HTTPSuccess != nil {
 		if len(t.HTTPSuccess) == 0 {

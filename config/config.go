@@ -163,7 +163,7 @@ type JobHTTP struct {
 
 	Environ     []Var // variables the URL and headers may refer to, sorted by name
 	HTTPSuccess []int // status codes that make a run successful; default [200]
-	HTTPEpoch   bool  // send _karajo_epoch; default true
+	NoEpoch     bool  // http_epoch = false: send no _karajo_epoch (default: sent)
 }
 
 // User is a user from user.toml who may log in to the web UI (SPEC 9).

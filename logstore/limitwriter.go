@@ -121,8 +121,13 @@ func (g *Guard) Unwrap() *RunLog { return g.rl }
 // ownLine writes msg as a line of its own: an unfinished line is ended
 // first.
 func (l *RunLog) ownLine(msg string) error {
+	if l.mask != nil { // what the masker holds back first
+		if err := l.write(nil, true); err != nil {
+			return err
+		}
+	}
 	if l.midLine {
-		return l.write([]byte("\n" + msg + "\n"))
+		return l.write([]byte("\n"+msg+"\n"), true)
 	}
 	return l.Line(msg)
 }

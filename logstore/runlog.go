@@ -282,9 +282,6 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 		_ = l.write(nil, true) // what was held back; an error is in l.err
 	}
 	errFlush := l.flush()
-	if errFlush == nil {
-		errFlush = l.err
-	}
 	f := l.f
 	putScratch(l.buf)
 	l.f, l.buf, l.pfx = nil, nil, nil
