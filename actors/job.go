@@ -126,6 +126,8 @@ func (j *job) Receive(ctx actor.Context) {
 		j.answerCancel(ctx)
 	case *retryDue:
 		j.onRetryDue(ctx, msg.gen)
+	case *GetSchedule:
+		ctx.Respond(j.scheduleView(msg.N))
 	case *GetLog:
 		lf, err := j.openLog(msg.Counter)
 		respond(ctx, lf, err)
@@ -568,6 +570,8 @@ func (j *job) view() JobView {
 		Interval:       c.Interval,
 		LogRetention:   c.LogRetention,
 		LastError:      j.lastError,
+		Cron:           c.Cron,
+		Timezone:       j.zoneName(),
 		Running:        j.run != nil,
 		Waiting:        j.waiting,
 		Paused:         j.paused,
@@ -604,6 +608,8 @@ func (j *job) httpView() JobHTTPView {
 		HTTPTimeout:     c.HTTPTimeout,
 		HTTPInsecure:    c.HTTPInsecure,
 		LastError:       j.lastError,
+		Cron:            c.Cron,
+		Timezone:        j.zoneName(),
 		Running:         j.run != nil,
 		Paused:          j.paused,
 	}

@@ -32,6 +32,10 @@ type JobView struct {
 	// LastError says why the latest run could not start (its log could not
 	// be created) or ended with an incomplete log; not in v0.9.3.
 	LastError string `json:"last_error,omitempty"`
+	// Cron is the job's cron key and Timezone the zone of its schedule
+	// (issue 13); absent for jobs without them.
+	Cron     []string `json:"cron,omitempty"`
+	Timezone string   `json:"timezone,omitempty"`
 
 	// Run control (not in v0.9.3): the timeout of each attempt, the
 	// overlap policy, the retries; the counters of the runs in progress;
@@ -86,6 +90,8 @@ type JobHTTPView struct {
 	HTTPTimeout     time.Duration `json:"http_timeout"`
 	HTTPInsecure    bool          `json:"http_insecure,omitempty"`
 	LastError       string        `json:"last_error,omitempty"` // as in JobView
+	Cron            []string      `json:"cron,omitempty"`       // as in JobView
+	Timezone        string        `json:"timezone,omitempty"`   // as in JobView
 
 	// Running and Paused are not part of the v0.9.3 wire format.
 	Running bool `json:"-"`

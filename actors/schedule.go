@@ -117,3 +117,78 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// MaxPreview is the most runs a schedule preview lists.
+const MaxPreview = 100
+
+// GetSchedule asks a job actor for the preview of its next N runs
+// (1..MaxPreview). Reply: *ScheduleView.
+type GetSchedule struct{ N int }
+
+// ScheduleView is a job's schedule and its next runs, as the preview
+// endpoints answer it.
+type ScheduleView struct {
+	ID         string         `json:"id,omitempty"`
+	Expression string         `json:"expression"`         // the cron expressions (joined by "; "), the schedule or the interval
+	Timezone   string         `json:"timezone"`           // IANA name
+	Jitter     time.Duration  `json:"jitter,omitempty"`   // nanoseconds, as interval
+	CatchUp    string         `json:"catch_up,omitempty"` // none, latest or all
+	Paused     bool           `json:"paused,omitempty"`
+	Runs       []ScheduledRun `json:"runs"`
+}
+
+// ScheduledRun is one previewed run: when it starts (jitter included) in
+// the zone's offset and in UTC, and its nominal time.
+type ScheduledRun struct {
+	At        string `json:"at"`        // RFC 3339 with the zone's offset
+	UTC       string `json:"utc"`       // RFC 3339 in UTC
+	Scheduled string `json:"scheduled"` // the nominal time (without jitter), RFC 3339 with the zone's offset
+}
+
+// PreviewRuns returns the next n runs of s strictly after after, for the
+// job id with the given jitter, in loc.
+func PreviewRuns(s schedule.Schedule, id string, jitter time.Duration, after time.Time, n int, loc *time.Location) []ScheduledRun {
+	out := make([]ScheduledRun, 0, n)
+	for len(out) < n {
+		d := nextDue(s, after, id, jitter)
+		if d.nominal.IsZero() {
+			break
+		}
+		out = append(out, ScheduledRun{At: d.fire.In(loc).Format(time.RFC3339), UTC: d.fire.UTC().Format(time.RFC3339),
+			Scheduled: d.nominal.In(loc).Format(time.RFC3339)})
+		after = d.nominal
+	}
+	return out
+}
+
+// scheduleView answers GetSchedule: the runs after the armed timer's,
+// starting with it (an interval job counts from its next run).
+func (j *job) scheduleView(n int) *ScheduleView {
+	tm := j.timing()
+	v := &ScheduleView{ID: j.id, Timezone: tm.Timezone, Jitter: tm.Jitter, CatchUp: tm.CatchUp, Paused: j.paused, Runs: []ScheduledRun{}}
+	n = min(max(n, 1), MaxPreview)
+	switch {
+	case j.sched != nil:
+		v.Expression = j.sched.String()
+		after := time.Now()
+		if d := j.tk.due; !d.nominal.IsZero() && d.nominal.Before(after) {
+			after = d.nominal.Add(-time.Nanosecond) // its run is still to come (jitter)
+		}
+		v.Runs = PreviewRuns(j.sched, j.id, tm.Jitter, after, n, tm.Location)
+	case j.interval > 0 && !j.nextRun.IsZero():
+		v.Expression = j.interval.String()
+		iv := &schedule.Interval{D: j.interval}
+		v.Runs = PreviewRuns(iv, j.id, 0, j.nextRun.Add(-j.interval), n, tm.Location)
+	}
+	return v
+}
+
+// zoneName is the time zone the job's schedule is in, for its view: ""
+// without a schedule and for jobs without the keys added after v0.9.3
+// (their view keeps v0.9.3's fields exactly; their zone is UTC).
+func (j *job) zoneName() string {
+	if j.sched == nil || !j.timing().NewKeys {
+		return ""
+	}
+	return j.timing().Timezone
+}

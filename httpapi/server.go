@@ -172,6 +172,7 @@ func (s *Server) routes() *httprouter.Router {
 	handle(http.MethodPost, pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
 	s.routeAuth(handle)
 	s.routeEvents(handle)
+	s.routeSchedule(handle)
 	handle(http.MethodGet, pathHealth, s.health)
 	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 
