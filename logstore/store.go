@@ -98,7 +98,7 @@ func (s *Store) mkdir(d string) error {
 	fi, err := os.Stat(d)
 	switch {
 	case err == nil && !fi.IsDir():
-		return fmt.Errorf("%s: not a directory", d)
+		return fmt.Errorf("%s: %w", d, syscall.ENOTDIR)
 	case err == nil:
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
@@ -113,7 +113,7 @@ func (s *Store) mkdir(d string) error {
 	}
 	if errors.Is(err, fs.ErrExist) { // created meanwhile, or a dangling symlink
 		if fi, serr := os.Stat(d); serr != nil || !fi.IsDir() {
-			return fmt.Errorf("%s: exists and is not a directory", d)
+			return fmt.Errorf("%s: exists and is not a directory: %w", d, syscall.ENOTDIR)
 		}
 		return nil
 	}
