@@ -368,7 +368,7 @@ func (s *Server) sessionAction(action string, httpJob bool) httprouter.Handle {
 			return
 		}
 		s.log.Info("session action", "user", user, "job", id, "kind", kind, "action", action)
-		writeJSON(w, http.StatusOK, envelope{Data: v, Code: http.StatusOK})
+		writeJSON(w, http.StatusOK, envelope{Data: v, Code: http.StatusOK, RunCounter: runCounterOf(v)})
 	}
 }
 

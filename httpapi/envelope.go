@@ -18,10 +18,10 @@ type envelope struct {
 	Data    any    `json:"data,omitempty"`
 	Message string `json:"message,omitempty"`
 	Name    string `json:"name,omitempty"`
-	Code    int    `json:"code"`
 	// RunCounter is, in the answer to a trigger or run_now, the counter
 	// the run started or queued as (not in v0.9.3).
 	RunCounter int64 `json:"run_counter,omitempty"`
+	Code       int   `json:"code"`
 }
 
 // apiError is an error answer with its HTTP status, optional error name

@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // startRC starts a server whose [karajo] has max_job_running = slots and
@@ -322,4 +326,109 @@ commands = ["sleep 30"]
 	if len(j.Logs) != 1 || j.Logs[0].Status != "canceled" || j.Status != "canceled" {
 		t.Errorf("after cancel: status %q logs %+v, want one canceled run and no second", j.Status, j.Logs)
 	}
+}
+
+// runNowReq POSTs form body to the run_now endpoint of kind (job_exec or
+// job_http) with extra headers.
+func (s *server) runNowReq(t *testing.T, kind, body string, hdr map[string]string) response {
+	t.Helper()
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for k, v := range hdr {
+		h[k] = v
+	}
+	return s.raw(t, http.MethodPost, "/karajo/api/"+kind+"/run_now", h, []byte(body))
+}
+
+// TestRunNow: run_now for a path-less exec job and a JobHttp, signed with
+// the [karajo] secret; unsigned, stale and unknown IDs refused; and by a
+// session with its CSRF token.
+func TestRunNow(t *testing.T) {
+	t.Parallel()
+	jobs := `
+[job.nopath]
+commands = ["echo trigger=$KARAJO_RUN_TRIGGER"]
+
+[job_http.ping]
+http_url = "/karajo/api/health"
+`
+	s := startRC(t, 2, jobs)
+	signed := func(kind, id string, epoch int64) response {
+		body := fmt.Sprintf("_karajo_epoch=%d&id=%s", epoch, id)
+		return s.runNowReq(t, kind, body, map[string]string{"X-Karajo-Sign": sign(testSecret, []byte(body))})
+	}
+	now := time.Now().Unix()
+	for _, tc := range []struct{ kind, id string }{{"job_exec", "nopath"}, {"job_http", "ping"}} {
+		r := signed(tc.kind, tc.id, now)
+		wantEnvelope(t, r, http.StatusOK)
+		if !strings.Contains(string(r.body), `"run_counter":1`) || !strings.Contains(string(r.body), `"id":"`+tc.id+`"`) {
+			t.Errorf("%s run_now answer %s, want the job and run_counter 1", tc.id, r.body)
+		}
+	}
+	if st := s.waitRun(t, "nopath", 1, 30*time.Second); st != "success" {
+		t.Errorf("nopath #1: %q, want success", st)
+	}
+	if text := string(s.logOf(t, "nopath", 1).Content); !strings.Contains(text, "trigger=api") {
+		t.Errorf("nopath log lacks trigger=api:\n%s", text)
+	}
+	waitFor(t, 30*time.Second, "ping #1 finished", func() bool {
+		r := s.get(t, "/karajo/api/job_http/log?id=ping&counter=1")
+		return r.status == http.StatusOK && strings.Contains(string(r.body), `"status":"success"`)
+	})
+
+	body := fmt.Sprintf("_karajo_epoch=%d&id=nopath", now)
+	wantEnvelope(t, s.runNowReq(t, "job_exec", body, nil), http.StatusUnauthorized)
+	wantEnvelope(t, s.runNowReq(t, "job_exec", body, map[string]string{"X-Karajo-Sign": sign("wrong", []byte(body))}), http.StatusUnauthorized)
+	wantEnvelope(t, signed("job_exec", "nopath", now-3600), http.StatusUnauthorized)
+	nodate := "id=nopath"
+	wantEnvelope(t, s.runNowReq(t, "job_exec", nodate, map[string]string{"X-Karajo-Sign": sign(testSecret, []byte(nodate))}), http.StatusUnauthorized)
+	wantEnvelope(t, signed("job_exec", "nosuch", now), http.StatusNotFound)
+	wantEnvelope(t, signed("job_http", "nosuch", now), http.StatusNotFound)
+	wantEnvelope(t, s.runNowReq(t, "job_exec", "%zz", nil), http.StatusBadRequest)
+	s.act(t, "pause", "nopath")
+	wantEnvelope(t, signed("job_exec", "nopath", now), http.StatusPreconditionFailed)
+
+	t.Run("session", func(t *testing.T) {
+		dir := t.TempDir()
+		head := strings.Replace(configHeader(dir), "max_job_running = 4", "max_job_running = 2", 1)
+		writeConfig(t, dir, head+jobs)
+		hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "etc", "karajo", "user.toml"), []byte(fmt.Sprintf("[user.\"alice\"]\npassword = %q\n", hash)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := startDir(t, dir)
+		login := s.raw(t, http.MethodPost, "/karajo/api/auth/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte("name=alice&password=pw"))
+		var cookie string
+		for _, c := range login.header.Values("Set-Cookie") {
+			cookie, _, _ = strings.Cut(c, ";")
+		}
+		if login.status != http.StatusOK || cookie == "" {
+			t.Fatalf("login: %s", login)
+		}
+		sess := s.raw(t, http.MethodGet, "/karajo/api/auth/session", map[string]string{"Cookie": cookie}, nil)
+		var info struct {
+			Data struct {
+				CSRF string `json:"csrf"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(sess.body, &info); err != nil || info.Data.CSRF == "" {
+			t.Fatalf("session: %v %s", err, sess)
+		}
+		body := "id=ping"
+		wantEnvelope(t, s.runNowReq(t, "job_http", body, nil), http.StatusUnauthorized)
+		wantEnvelope(t, s.runNowReq(t, "job_http", body, map[string]string{"Cookie": cookie}), http.StatusForbidden)
+		r := s.runNowReq(t, "job_http", body, map[string]string{"Cookie": cookie, "X-Karajo-CSRF": info.Data.CSRF})
+		wantEnvelope(t, r, http.StatusOK)
+		if !strings.Contains(string(r.body), `"run_counter":1`) {
+			t.Errorf("session run_now answer %s, want run_counter 1", r.body)
+		}
+		r = s.runNowReq(t, "job_exec", "id=nopath", map[string]string{"Cookie": cookie, "X-Karajo-CSRF": info.Data.CSRF})
+		wantEnvelope(t, r, http.StatusOK)
+		waitFor(t, 30*time.Second, "nopath #1 by session finished", func() bool {
+			r := s.raw(t, http.MethodGet, "/karajo/api/job_exec/log?id=nopath&counter=1", map[string]string{"Cookie": cookie}, nil)
+			return r.status == http.StatusOK && strings.Contains(string(r.body), `"status":"success"`)
+		})
+	})
 }
