@@ -17,7 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/karajo/karajo/actors"
+	"github.com/karajo/karajo/cmd/karajo/internal/earlysig"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/httpapi"
 	"github.com/karajo/karajo/logstore"
@@ -42,6 +43,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "version" || args[0] == "hash-password") {
+		earlysig.Release() // not the server: signals keep their default action
+	}
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintf(stdout, "karajo version %s\n", version)
 		return 0
@@ -60,6 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	// Signals from the first instant (issue 14): earlysig caught them
+	// before any configuration was read; a SIGHUP (a reload, a logrotate
+	// hook) or a SIGTERM during start-up waits in sigs until start-up is
+	// done, instead of killing the process.
+	sigs := earlysig.C
+	defer earlysig.Release()
+
 	env, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "karajo: invalid configuration:\n%v\n", err)
@@ -70,9 +81,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Warn("config", "note", w)
 	}
 	if env.SecretGenerated {
-		log.Warn("no [karajo] secret configured: generated one for this run only", "secret", env.Secret)
+		p, err := writeSecret(env)
+		if err != nil {
+			log.Error("no [karajo] secret configured, and the generated one cannot be saved", "err", err)
+			return 1
+		}
+		log.Warn("no [karajo] secret configured: generated one for this run only", "file", p)
 	}
-	if err := serve(env, log); err != nil {
+	if err := serve(env, log, sigs); err != nil {
 		log.Error("karajo stopped", "err", err)
 		return 1
 	}
@@ -81,8 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // serve binds the listener first (IMP-5: a taken port fails before any
 // job runs), then starts the engine and the API, and stops all of it on
-// SIGTERM, SIGINT or SIGHUP.
-func serve(env *config.Env, log *slog.Logger) error {
+// SIGTERM or SIGINT from sigs; a SIGHUP reloads.
+func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 	ln, err := net.Listen("tcp", env.ListenAddress)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", env.ListenAddress, err)
@@ -118,17 +134,16 @@ func serve(env *config.Env, log *slog.Logger) error {
 	go func() { serveErr <- srv.Serve(api.LimitListener(ln)) }()
 	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	var failed error
 wait:
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				env = reload(env, engine, api, log)
-				continue
+				if sig = drainHUPs(sigs); sig == syscall.SIGHUP {
+					env = reload(env, engine, api, log)
+					continue
+				}
 			}
 			log.Info("stopping", "signal", sig.String(), "timeout", env.ShutdownTimeout)
 			break wait
@@ -177,6 +192,42 @@ wait:
 	}
 	log.Info("stopped", "dur", time.Since(start).Round(time.Millisecond))
 	return failed
+}
+
+// drainHUPs takes the signals already waiting in sigs after a SIGHUP:
+// several SIGHUPs (during start-up, say) make one reload. It returns
+// SIGHUP, or the first stop signal found, which wins.
+func drainHUPs(sigs chan os.Signal) os.Signal {
+	for {
+		select {
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				return sig
+			}
+		default:
+			return syscall.SIGHUP
+		}
+	}
+}
+
+// writeSecret saves the secret generated for this run in
+// <dir_base>/var/run/karajo/secret (mode 0600), for the operator to sign
+// requests with: a secret is never written to the log. It returns the
+// file's path.
+func writeSecret(env *config.Env) (string, error) {
+	dir := filepath.Join(env.DirBase, "var", "run", "karajo")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("save generated secret: %w", err)
+	}
+	p := filepath.Join(dir, "secret")
+	_ = os.Remove(p + ".tmp") // WriteFile keeps the mode of a file left behind
+	if err := os.WriteFile(p+".tmp", []byte(env.Secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save generated secret: %w", err)
+	}
+	if err := os.Rename(p+".tmp", p); err != nil {
+		return "", fmt.Errorf("save generated secret: %w", err)
+	}
+	return p, nil
 }
 
 // reload re-reads the configuration (SIGHUP). All of it is validated

@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSignalDuringStartup (issue 14, finding 7): a SIGHUP 50 ms after the
+// start of a server with 10,000 jobs leaves it running, and it reloads
+// once start-up is done.
+func TestSignalDuringStartup(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var jobs strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&jobs, "[job.j%05d]\ncommands = [\"true\"]\n", i)
+	}
+	cfg := writeConfig(t, dir, configHeader(dir)+"\n"+jobs.String())
+	stderr := &syncBuffer{}
+	cmd := exec.Command(binPath, "-config", cfg)
+	cmd.Stderr, cmd.Stdout = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", tail(stderr.String(), 4000))
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatalf("SIGHUP: %v", err)
+	}
+	started := regexp.MustCompile(`msg="?karajo started"?`)
+	waitFor(t, 120*time.Second, "karajo started", func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("karajo exited after a SIGHUP during start-up: %v", err)
+		default:
+		}
+		return started.MatchString(stderr.String())
+	})
+	waitFor(t, 60*time.Second, "the deferred reload", func() bool {
+		return strings.Contains(stderr.String(), "configuration reloaded")
+	})
+	time.Sleep(500 * time.Millisecond)
+	if n := strings.Count(stderr.String(), "reloading configuration"); n != 1 {
+		t.Errorf("%d reloads after one SIGHUP, want 1", n)
+	}
+	addr := regexp.MustCompile(`msg="?listening"? .*?addr="?([0-9.]+:[0-9]+)`).FindStringSubmatch(stderr.String())
+	if addr == nil {
+		t.Fatal("no listening line")
+	}
+	resp, err := httpClient.Get("http://" + addr[1] + "/karajo/api/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health after the reload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// TestGeneratedSecretNotLogged: without a [karajo] secret, the generated
+// one goes to a 0600 file, never to the log.
+func TestGeneratedSecretNotLogged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeConfig(t, dir, fmt.Sprintf("[karajo]\nlisten_address = \"127.0.0.1:0\"\ndir_base = %q\n", dir))
+	s := startDir(t, dir)
+	p := filepath.Join(dir, "var", "run", "karajo", "secret")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatalf("generated secret not saved: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
+	}
+	b, _ := os.ReadFile(p)
+	secret := strings.TrimSpace(string(b))
+	if len(secret) != 32 {
+		t.Fatalf("saved secret %d characters, want 32", len(secret))
+	}
+	if strings.Contains(s.stderr.String(), secret) {
+		t.Error("the generated secret is in karajo's log")
+	}
+	if !strings.Contains(s.stderr.String(), p) {
+		t.Error("the log does not say where the generated secret is")
+	}
+}
