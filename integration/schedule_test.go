@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -303,5 +304,54 @@ func TestScheduleBadConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScheduleCommand runs `karajo schedule` as a user would: one run per
+// line starting with the instant in RFC 3339 with the zone's offset, exit
+// 0; a refused expression or zone prints the reason and exits 2.
+func TestScheduleCommand(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(binPath, append([]string{"schedule"}, args...)...)
+		var out, errs strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errs
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.String(), errs.String()
+	}
+	code, out, _ := run("-timezone", "Europe/Berlin", "-after", "2025-10-25T12:00:00+02:00", "-n", "3", "0 2 * * *")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{"2025-10-26T02:00:00+02:00", "2025-10-27T02:00:00+01:00", "2025-10-28T02:00:00+01:00"}
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, want[i]+" ") {
+			t.Errorf("line %d = %q, want it to start with %s", i+1, l, want[i])
+		}
+	}
+	code, out, _ = run("-n", "2", "weekly@mon-fri@09:00")
+	if code != 0 || len(strings.Split(strings.TrimSpace(out), "\n")) != 2 {
+		t.Errorf("karajo schedule weekly@mon-fri@09:00: exit %d, %q", code, out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"0 9 * * mon-fry"}, `unknown name "fry"`},
+		{[]string{"-timezone", "Nowhere/City", "0 9 * * *"}, `unknown time zone "Nowhere/City"`},
+		{[]string{"daily@25:99"}, "hour 25 out of range"},
+		{[]string{"0 0 30 2 *"}, "never fires"},
+	} {
+		code, out, errs := run(tt.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, tt.want) {
+			t.Errorf("karajo schedule %q: exit %d, stdout %q, stderr %q; want 2 and %q", tt.args, code, out, errs, tt.want)
+		}
 	}
 }

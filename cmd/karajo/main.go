@@ -2,6 +2,8 @@
 //
 //	karajo -config FILE   run the server (default /etc/karajo/karajo.toml)
 //	karajo version        print the version and exit
+//	karajo schedule [-timezone TZ] [-after RFC3339] [-n N] EXPR
+//	                      print the next runs of a cron expression or schedule
 //
 // Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT, SIGHUP), 1 when the
 // server cannot start or fails, 2 for an invalid configuration.
@@ -49,6 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintf(stdout, "karajo version %s\n", version)
 		return 0
+	}
+	if len(args) > 0 && args[0] == "schedule" {
+		return scheduleCmd(args[1:], stdout, stderr, time.Now())
 	}
 	if len(args) > 0 && args[0] == "hash-password" {
 		return hashPassword(args[1:], os.Stdin, stdout, stderr)
