@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // tokenVar is the environment variable that marks every process of a run
@@ -49,6 +50,7 @@ type sweeper struct {
 	mu      sync.Mutex
 	pending map[string]bool
 	busy    bool
+	last    time.Time  // start of the latest pass
 	idle    *sync.Cond // signalled when a pass ends with nothing pending
 }
 
@@ -69,10 +71,24 @@ func (s *sweeper) kill(token string) {
 	}
 }
 
-// loop sweeps until no token is pending.
+// sweepGap is the least time between the starts of two passes over /proc.
+// A pass reads the environment of every process of the machine (a few
+// hundred to thousands of files), far more than a short run costs; under
+// load the tokens asked for meanwhile wait for the next pass together, so
+// that the passes cost a bounded share of the CPU however many runs end.
+// An escaped process lives at most this much longer.
+const sweepGap = 200 * time.Millisecond
+
+// loop sweeps until no token is pending, at most one pass per sweepGap.
 func (s *sweeper) loop() {
 	s.mu.Lock()
 	for len(s.pending) > 0 {
+		if d := time.Until(s.last.Add(sweepGap)); d > 0 {
+			s.mu.Unlock()
+			time.Sleep(d) // tokens asked for meanwhile join this pass
+			s.mu.Lock()
+		}
+		s.last = time.Now()
 		set := s.pending
 		s.pending = make(map[string]bool)
 		s.mu.Unlock()
