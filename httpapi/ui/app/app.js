@@ -107,9 +107,9 @@
     fillMarks(e);
     e.lastMs = K.parseTime(j.last_run);
     e.nextMs = K.parseTime(j.next_run);
-    set(r.lastAbs, 'textContent', K.fmtAbs(e.lastMs));
+    set(r.lastAbs, 'textContent', fmtTime(e, e.lastMs));
     set(r.lastAbs, 'dateTime', e.lastMs ? j.last_run : '');
-    set(r.nextAbs, 'textContent', K.fmtAbs(e.nextMs));
+    set(r.nextAbs, 'textContent', st === 'paused' ? 'paused' : fmtTime(e, e.nextMs));
     set(r.nextAbs, 'dateTime', e.nextMs ? j.next_run : '');
     e.relLast = e.relNext = null;
     fillRel(e, now);
@@ -147,7 +147,9 @@
     } else {
       last = 'never';
     }
-    if (e.nextMs) {
+    if (e.job.status === 'paused') {
+      next = '';
+    } else if (e.nextMs) {
       next = e.nextMs > now - 1000 ? K.fmtRel(e.nextMs, now) : (e.running ? 'running' : (e.waiting ? 'waiting' : 'due'));
     } else if (e.kind === 'job' && e.job.path) {
       next = 'on webhook';
@@ -201,8 +203,15 @@
     dl.appendChild(dd);
   }
 
-  function timeText(ms, raw) {
-    return ms ? K.fmtAbs(ms) : (raw && raw.lastIndexOf('0001', 0) !== 0 ? raw : '-');
+  // fmtTime formats a job's time in the zone schedule.js says (the
+  // viewer's or the job's, with the weekday), else in UTC.
+  function fmtTime(e, ms) {
+    var S = window.karajoSchedule;
+    return S ? S.fmt(ms, S.zoneOf(e.job)) : K.fmtAbs(ms);
+  }
+
+  function timeText(e, ms, raw) {
+    return ms ? fmtTime(e, ms) : (raw && raw.lastIndexOf('0001', 0) !== 0 ? raw : '-');
   }
 
   function fillDetails(e) {
@@ -234,8 +243,9 @@
     }
     if (j.schedule) { field(dl, 'Schedule', el('code', '', j.schedule)); }
     if (j.interval) { field(dl, 'Interval', 'every ' + K.fmtDuration(j.interval)); }
-    field(dl, 'Last run', timeText(e.lastMs, j.last_run));
-    field(dl, 'Next run', timeText(e.nextMs, j.next_run));
+    field(dl, 'Last run', timeText(e, e.lastMs, j.last_run));
+    field(dl, 'Next run', j.status === 'paused' ? 'paused' : timeText(e, e.nextMs, j.next_run));
+    if (window.karajoSchedule) { window.karajoSchedule.details(e.kind, j, dl, field); }
     field(dl, 'Logs kept', j.log_retention);
     if (j.notif_on_success && j.notif_on_success.length) { field(dl, 'Notify on success', j.notif_on_success.join(', ')); }
     if (j.notif_on_failed && j.notif_on_failed.length) { field(dl, 'Notify on failure', j.notif_on_failed.join(', ')); }
@@ -672,6 +682,9 @@
   $('filter').addEventListener('input', function (ev) {
     state.filter = ev.target.value.trim().toLowerCase();
     state.entries.forEach(applyFilter);
+  });
+  document.addEventListener('karajo-timezone', function () {
+    state.entries.forEach(function (e) { fillRow(e, Date.now()); });
   });
   tick();
   setInterval(tick, 1000);
