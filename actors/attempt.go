@@ -27,6 +27,9 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	if r.attempt == 1 {
 		r.begun = time.Now()
 		r.line(cmp.Or(r.begin, beginPrefix))
+		if err := r.preparePayload(); err != nil {
+			return r.finish(outcomeFailed, err)
+		}
 	}
 	if n := r.retry.attempts(); n > 1 {
 		r.line("")
@@ -90,6 +93,7 @@ func (r *execRun) finish(o attemptOutcome, err error) *runFinished {
 		r.line("??? CANCELED")
 	}
 	r.sweep()
+	r.removePayload()
 	ref, err := r.rl.Finish(fin.status)
 	if err != nil {
 		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)

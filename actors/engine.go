@@ -57,6 +57,12 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if err := store.PrepareBase(); err != nil {
 		return nil, fmt.Errorf("dir_base: %w", err)
 	}
+	// No run is in progress yet: payload files are what a crash left.
+	if n, err := store.ClearPayloads(); err != nil {
+		log.Warn("remove payload files left by a crash", "err", err)
+	} else if n > 0 {
+		log.Info("removed payload files left by a crash", "files", n)
+	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/karajo/karajo/config"
 )
@@ -55,6 +56,29 @@ func environ(cfg *config.Job, f runFacts) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
 		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// overlay returns env ("NAME=value", sorted) with vars set over it,
+// sorted: the payload variables of a webhook run (payload.go), which the
+// run learns only once it reads its payload. Their names never collide
+// with the built-ins (config refuses KARAJO_ names in payload_env).
+func overlay(env []string, vars []config.Var) []string {
+	if len(vars) == 0 {
+		return env
+	}
+	out := make([]string, 0, len(env)+len(vars))
+	set := make(map[string]bool, len(vars))
+	for _, v := range vars {
+		set[v.Name] = true
+		out = append(out, v.Name+"="+v.Value)
+	}
+	for _, kv := range env {
+		if name, _, _ := strings.Cut(kv, "="); !set[name] {
+			out = append(out, kv)
+		}
 	}
 	slices.Sort(out)
 	return out

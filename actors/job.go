@@ -72,6 +72,9 @@ type job struct {
 	runTrigger    string       // what started the run in progress (Trigger.Reason or "timer")
 	waitTrigger   string       // what the run waiting for a slot was started by
 	nextTrigger   string       // the reason of the pending trigger
+	waitPayload   *Payload     // of the trigger whose run waits for a slot (payload.go)
+	nextPayload   *Payload     // of the pending trigger
+	runPayload    *Payload     // of the run in progress
 	cancelWaiters []*actor.PID // Cancel askers waiting for the run to end
 
 	stopping  bool
@@ -114,7 +117,7 @@ func (j *job) Receive(ctx actor.Context) {
 	case *GetJob:
 		ctx.Respond(j.reply())
 	case *Trigger:
-		v, err := j.trigger(ctx, msg.Reason)
+		v, err := j.trigger(ctx, msg.Reason, msg.Payload)
 		respond(ctx, v, err)
 	case *Pause, *Resume:
 		_, pause := msg.(*Pause)
@@ -193,7 +196,17 @@ func (j *job) load() {
 // busy reports whether a run is in progress or waiting for a slot.
 func (j *job) busy() bool { return j.run != nil || j.waiting }
 
-func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
+// trigger handles a Trigger. It owns p: kept for the run it starts or
+// queues, else closed.
+func (j *job) trigger(ctx actor.Context, reason string, p *Payload) (any, error) {
+	v, err := j.triggerRun(ctx, reason, p)
+	if err != nil {
+		p.close()
+	}
+	return v, err
+}
+
+func (j *job) triggerRun(ctx actor.Context, reason string, p *Payload) (any, error) {
 	switch {
 	case j.stopping:
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrStopping)
@@ -213,15 +226,19 @@ func (j *job) trigger(ctx actor.Context, reason string) (any, error) {
 			return nil, err
 		}
 		j.waitTrigger = reason
+		j.waitPayload = p
 		j.requestSlot(ctx)
 	case actQueue:
 		j.pendingTrigger, j.nextTrigger = true, reason
+		j.setNextPayload(p)
 		if j.run == nil {
 			counter++ // behind the run that waits for a slot
 		}
 	case actCoalesce:
+		p.close() // merged into the trigger already waiting, which keeps its own
 	case actReplace:
 		j.pendingTrigger, j.nextTrigger = true, reason
+		j.setNextPayload(p)
 		j.rt.metrics.overlapped(j.id, "trigger", "replace")
 		j.endRunInProgress(ctx, "replaced by a new trigger")
 	case actSkip:
@@ -345,6 +362,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.runCounter = counter
 	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, "timer")
 	j.waitTrigger = ""
+	j.runPayload, j.waitPayload = j.waitPayload, nil
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
 	rl.SetSecrets(j.secrets())
 	g := j.guard(rl, counter)
@@ -370,6 +388,10 @@ func (j *job) onSlot(ctx actor.Context) {
 			retry:    newRetryPolicy(j.exec.RunControl),
 			metrics:  j.rt.metrics,
 			sweeper:  j.rt.sweeper,
+			cfg:      j.exec,
+			payload:  j.runPayload,
+			uid:      -1,
+			gid:      -1,
 		}
 		run.work, run.abandon = er.execute, er.abandon
 	} else {
@@ -427,6 +449,8 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		ctx.Stop(j.run)
 	}
 	j.run = nil
+	j.runPayload.close()
+	j.runPayload = nil
 	j.releaseSlot(ctx)
 	for i := range j.logs {
 		if j.logs[i].Counter == msg.counter && msg.ref.Name != "" {
@@ -473,10 +497,14 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 	case j.pendingTrigger:
 		j.pendingTrigger = false
 		j.waitTrigger, j.nextTrigger = j.nextTrigger, ""
+		j.waitPayload, j.nextPayload = j.nextPayload, nil
 		j.requestSlot(ctx)
 	case j.pendingTick:
 		j.pendingTick, j.tk.run = false, j.tk.pending
 		j.requestSlot(ctx)
+	}
+	if !j.pendingTrigger {
+		j.setNextPayload(nil) // its trigger was dropped
 	}
 	if !j.busy() {
 		j.armAfterRun(ctx)

@@ -152,7 +152,8 @@ type GetJobs struct{}
 // as it is when the trigger is queued), or an error wrapping ErrJobPaused or
 // ErrJobBusy.
 type Trigger struct {
-	Reason string // "webhook", "api": written to the server log
+	Reason  string   // "webhook", "api": written to the server log
+	Payload *Payload // the webhook's request for the run (pass_payload…); nil for none. The job owns it from here on.
 }
 
 // Pause asks a job to start no new run until Resume. A run in progress goes

@@ -14,6 +14,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
 )
 
@@ -64,6 +65,11 @@ type execRun struct {
 	retry   retryPolicy
 	metrics *Metrics
 	sweeper *sweeper // kills the processes that carry token; may be nil
+
+	cfg         *config.Job // pass_payload and payload_env
+	payload     *Payload    // of the webhook that triggered the run; nil for other runs
+	payloadFile string      // written for pass_payload "file" or "stdin"; "" = none
+	uid, gid    int         // owner of the payload file; -1 = karajo's own
 
 	attempt int       // of the attempt in progress or the last one, 1-based
 	lastErr error     // why the last attempt failed
@@ -184,6 +190,15 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	cmd.Dir = r.workDir
 	cmd.Env = r.attemptEnv()
 	cmd.Stdout, cmd.Stderr = pw, pw
+	stdin, err := r.payloadStdin()
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	if stdin != nil {
+		cmd.Stdin = stdin
+		defer stdin.Close()
+	}
 	// Its own process group, so that cancel reaches every process; and
 	// SIGKILL to the shell should this server die without a chance to
 	// cancel (the group is then killed at the next start).

@@ -126,6 +126,7 @@ func (j *job) resumeRun(ctx actor.Context) {
 func (j *job) cancel(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	j.nextTrigger = ""
+	j.setNextPayload(nil)
 	if j.run == nil {
 		if j.waiting {
 			j.waiting = false

@@ -41,12 +41,14 @@ func (j *job) takeLog(counter int64) (*logstore.RunLog, error) {
 }
 
 // dropReserved discards the log a trigger reserved for a run that will not
-// start.
+// start, and that trigger's payload.
 func (j *job) dropReserved() {
 	if rl := j.reserved; rl != nil {
 		j.reserved = nil
 		j.discard(rl)
 	}
+	j.waitPayload.close()
+	j.waitPayload = nil
 }
 
 func (j *job) discard(rl *logstore.RunLog) {

@@ -132,6 +132,10 @@ type Job struct {
 	Environ []Var    // configured environment of the commands, sorted by name (see Var)
 	Dir     string   // working directory of the commands; "" = the job's work directory
 	Shell   []string // the commands run as Shell + [command]; default ["/bin/sh", "-c"]
+
+	PassPayload string       // PayloadNone (default), PayloadFile, PayloadStdin or PayloadEnv
+	PassHeaders []string     // request headers handed over (canonical names), see HeaderVar
+	PayloadEnv  []PayloadVar // variables from the JSON body, sorted by name
 }
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).

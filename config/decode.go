@@ -72,8 +72,11 @@ type jobTOML struct {
 
 	runControlTOML
 	envTOML
-	Dir   string   `toml:"dir"`
-	Shell []string `toml:"shell"`
+	Dir         string            `toml:"dir"`
+	Shell       []string          `toml:"shell"`
+	PassPayload string            `toml:"pass_payload"`
+	PassHeaders []string          `toml:"pass_headers"`
+	PayloadEnv  map[string]string `toml:"payload_env"`
 	timingTOML
 
 	durabilityTOML // max_log_bytes (durability.go)

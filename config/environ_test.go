@@ -155,3 +155,51 @@ http_epoch = false
 		t.Errorf("configured text changed: %q %q", j.HTTPURL, j.HTTPHeaders)
 	}
 }
+
+func TestPayloadKeys(t *testing.T) {
+	env, err := loadString(t, `
+[job.a]
+commands = ["x"]
+pass_payload = "FILE"
+pass_headers = ["x-github-event", "X-Gitlab-Event"]
+payload_env = { REPO = "repository.full_name", REF = "ref" }
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := env.Jobs[0]
+	if j.PassPayload != PayloadFile || !reflect.DeepEqual(j.PassHeaders, []string{"X-Github-Event", "X-Gitlab-Event"}) {
+		t.Errorf("PassPayload, PassHeaders = %q, %q", j.PassPayload, j.PassHeaders)
+	}
+	want := []PayloadVar{{Name: "REF", Path: []string{"ref"}}, {Name: "REPO", Path: []string{"repository", "full_name"}}}
+	if !reflect.DeepEqual(j.PayloadEnv, want) {
+		t.Errorf("PayloadEnv = %+v, want %+v", j.PayloadEnv, want)
+	}
+	if got := HeaderVar("X-GitHub-Event"); got != "KARAJO_HEADER_X_GITHUB_EVENT" {
+		t.Errorf("HeaderVar = %q", got)
+	}
+	_, err = loadString(t, `
+[job.b]
+commands = ["x"]
+header_sign = "X-My-Sign"
+pass_payload = "body"
+pass_headers = ["Authorization", "cookie", "X-Hub-Signature-256", "x-my-sign", "Bad Header"]
+payload_env = { "1X" = "a", KARAJO_REF = "ref", EMPTY = "", DOTS = "a..b" }
+`, nil)
+	for _, w := range []string{
+		`job."b".pass_payload: unknown mode "body"`,
+		`job."b".pass_headers[0]: Authorization carries a signature or credentials`,
+		`job."b".pass_headers[1]: Cookie carries`,
+		`job."b".pass_headers[2]: X-Hub-Signature-256 carries`,
+		`job."b".pass_headers[3]: X-My-Sign carries`,
+		`job."b".pass_headers[4]: "Bad Header" is not a valid HTTP header name`,
+		`job."b".payload_env: "1X" is not a variable name`,
+		`job."b".payload_env.KARAJO_REF: the KARAJO_ prefix is karajo's own`,
+		`job."b".payload_env.EMPTY: "" is not a dotted JSON path`,
+		`job."b".payload_env.DOTS: "a..b" is not a dotted JSON path`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Load error = %v\nwant it to contain %q", err, w)
+		}
+	}
+}

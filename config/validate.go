@@ -252,6 +252,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	j.Environ = c.merge(file, table, c.global, c.layer(file, table, &t.envTOML))
 	j.Dir = c.dir(file, table+".dir", t.Dir)
 	j.Shell = c.shell(file, table+".shell", t.Shell)
+	c.payload(j, file, table, t)
 	return j
 }
 

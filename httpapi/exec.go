@@ -244,8 +244,11 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
 	}
-	defer body.Close()
-	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook"}, s.timeout)
+	payload := webhookPayload(job, r.Header, body)
+	if payload == nil || payload.Body == nil {
+		defer body.Close()
+	} // else the job owns the body from the Trigger on
+	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload}, s.timeout)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -254,9 +257,8 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 }
 
 // signedBody reads and verifies the body of a webhook for job, refusing
-// what it can before reading (see runJob). The body is not kept: no run
-// is given its trigger's payload (SPEC 4.4.3); readSigned keeps it for
-// a caller that passes keep.
+// what it can before reading (see runJob). The body is kept (spooled past
+// 64 KiB) only when the job hands it to its run (keepsBody).
 func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job) (*verifiedBody, error) {
 	if r.ContentLength > maxRunBody {
 		return nil, &http.MaxBytesError{Limit: maxRunBody}
@@ -269,7 +271,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		w.Header().Set("Retry-After", "1")
 		return nil, fmt.Errorf("%w: %d bytes announced, max_body_bytes_in_flight is %d", errBodyBudget, r.ContentLength, l.MaxBodyBytesInFlight)
 	}
-	return readSigned(w, r.Body, maxRunBody, check, false, "")
+	return readSigned(w, r.Body, maxRunBody, check, keepsBody(job), "")
 }
 
 // control builds the handler of POST /karajo/api/job_exec/{pause,resume,cancel}
