@@ -59,15 +59,18 @@ func opCmdlines(pids []int) string {
 	return b.String()
 }
 
-// opIgnoreTermJobs are two jobs whose command ignores SIGTERM.
+// opIgnoreTermJobs are two jobs whose command ignores SIGTERM. The
+// command says "ignoring TERM" only once its trap is set, so a test that
+// waits for that line knows a SIGTERM can no longer end it: the
+// "--- Execute" line alone is written before the shell has even started.
 const opIgnoreTermJobs = `
 [job.stub1]
 path = "/stub1"
-commands = ["echo go1", "trap '' TERM; sleep 60"]
+commands = ["echo go1", "trap '' TERM; echo ignoring TERM; sleep 60"]
 
 [job.stub2]
 path = "/stub2"
-commands = ["echo go2", "trap '' TERM; sleep 60"]
+commands = ["echo go2", "trap '' TERM; echo ignoring TERM; sleep 60"]
 `
 
 // opStartStubborn starts a server with shutdown_timeout 5s and both runs of
@@ -81,7 +84,7 @@ func opStartStubborn(t *testing.T) *server {
 		wantEnvelope(t, s.trigger(t, id, testSecret), http.StatusOK)
 	}
 	for _, id := range []string{"stub1", "stub2"} {
-		s.waitRunning(t, id, 1, "--- Execute  1: trap '' TERM; sleep 60")
+		s.waitRunning(t, id, 1, "ignoring TERM\n") // not "TERM;" of the Execute line
 	}
 	return s
 }
