@@ -73,8 +73,8 @@ func (c *Cron) nextWall(from, to int64) (int64, bool) {
 			days = daysFromCivil(y, mo, d)
 			continue
 		}
-		if d > daysIn(y, mo) || !c.dayMatches(days, d) {
-			days, h, mi, s = days+1, 0, 0, 0
+		if dim := daysIn(y, mo); d > dim || !c.dayMatches(days, d) {
+			days, h, mi, s = days+c.daySkip(days, d, dim), 0, 0, 0
 			y, mo, d = civil(days)
 			continue
 		}
@@ -118,6 +118,34 @@ func (c *Cron) timeOfDay(h, mi, s int) (int, int, int) {
 		return h, mi, ns
 	}
 	return -1, 0, 0
+}
+
+// daySkip returns how many days from day d (days since the epoch) of a
+// month of dim days the next day that can match is: the next listed day
+// of month (or the 1st of the next month) and the next listed weekday are
+// each a lower bound; both must match (AND) or either may (OR).
+func (c *Cron) daySkip(days int64, d, dim int) int64 {
+	domSkip := int64(dim - d + 1)
+	if d < dim {
+		if nd := nextBit(c.dom, d+1); nd > 0 && nd <= dim {
+			domSkip = int64(nd - d)
+		}
+	}
+	if domSkip < 1 {
+		domSkip = 1
+	}
+	wd := int(floorMod(days+4, 7))
+	dowSkip := int64(1)
+	for k := 1; k <= 7; k++ {
+		if c.dow&(1<<((wd+k)%7)) != 0 {
+			dowSkip = int64(k)
+			break
+		}
+	}
+	if c.domStar || c.dowStar {
+		return max(domSkip, dowSkip)
+	}
+	return min(domSkip, dowSkip)
 }
 
 // dayMatches applies Vixie cron's rule: when both day fields are
