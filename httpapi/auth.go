@@ -68,8 +68,8 @@ func (s *Server) routeAuth(handle func(method, path string, h httprouter.Handle)
 
 // authorizeRead checks that a read request may see job state (IMP-14):
 // always when no users are configured; else with a valid session, or when
-// X-Karajo-Sign is the HMAC-SHA256 (env secret) of the raw query string
-// and that query holds a _karajo_epoch within ±5 minutes (IMP-16; here
+// X-Karajo-Sign is the HMAC-SHA256 (env secret) of the request target
+// (path and raw query, signedread.go) and that query holds a _karajo_epoch within ±5 minutes (IMP-16; here
 // it is required). Otherwise it returns a 401 "unauthorized" *apiError
 // whose cause, for the server log only, says why.
 func (s *Server) authorizeRead(r *http.Request) error {
@@ -84,11 +84,10 @@ func (s *Server) authorizeRead(r *http.Request) error {
 	if sig == "" {
 		return why(errors.New("no valid session and no signature"))
 	}
-	raw := r.URL.RawQuery
-	if !validHMAC(env.Secret, []byte(raw), sig) {
-		return why(fmt.Errorf("signed read: %w", errBadSignature))
+	if !validHMAC(env.Secret, []byte(readTarget(r)), sig) {
+		return why(fmt.Errorf("signed read (over the request target, signedread.go): %w", errBadSignature))
 	}
-	q, err := parseStrictQuery(raw)
+	q, err := parseStrictQuery(r.URL.RawQuery)
 	if err != nil {
 		return why(err)
 	}

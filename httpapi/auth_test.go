@@ -247,6 +247,10 @@ func TestAuthorizeRead(t *testing.T) {
 			func(raw string) string { return strings.ToUpper(sign(raw)) }, false},
 		{"users, signature of another query", withUsers, "", func(q string) string { return join(epoch(0), q) },
 			func(raw string) string { return sign(raw + "&x=1") }, false},
+		{"users, signature of the raw query only", withUsers, "", func(q string) string { return join(epoch(0), q) },
+			func(target string) string { _, q, _ := strings.Cut(target, "?"); return sign(q) }, false},
+		{"users, signature of another path", withUsers, "", func(q string) string { return join(epoch(0), q) },
+			func(target string) string { return sign("/karajo/api/other?" + strings.SplitN(target, "?", 2)[len(strings.SplitN(target, "?", 2))-1]) }, false},
 	}
 	for _, m := range modes {
 		for _, ep := range endpoints {
@@ -257,7 +261,7 @@ func TestAuthorizeRead(t *testing.T) {
 					target += "?" + raw
 				}
 				hdr := map[string]string{}
-				if sig := m.sign(raw); sig != "" {
+				if sig := m.sign(target); sig != "" { // signed reads sign the target (issue 14)
 					hdr[headerSign] = sig
 				}
 				w := m.f.do(t, req{method: "GET", target: target, cookie: m.cookie, header: hdr})

@@ -271,7 +271,13 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		w.Header().Set("Retry-After", "1")
 		return nil, fmt.Errorf("%w: %d bytes announced, max_body_bytes_in_flight is %d", errBodyBudget, r.ContentLength, l.MaxBodyBytesInFlight)
 	}
-	return readSigned(w, r.Body, maxRunBody, check, keepsBody(job), "")
+	head := &prefixSink{}
+	body, err := readSigned(w, io.TeeReader(r.Body, head), maxRunBody, check, keepsBody(job), "")
+	if err == nil && head.isReadTarget() && job.Secret == s.conf.Load().env.Secret {
+		body.Close()
+		return nil, fmt.Errorf("body is a signed read's target, signed with the [karajo] secret: %w", errForbidden)
+	}
+	return body, err
 }
 
 // control builds the handler of POST /karajo/api/job_exec/{pause,resume,cancel}
@@ -301,6 +307,10 @@ func (s *Server) control(msg func() any) httprouter.Handle {
 			return
 		}
 		if err := checkEpoch(form, s.now()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := refuseReadTarget(form); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

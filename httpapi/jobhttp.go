@@ -85,6 +85,10 @@ func (s *Server) httpControl(msg func() any) httprouter.Handle {
 			s.writeError(w, r, err)
 			return
 		}
+		if err := refuseReadTarget(q); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		id := q.Get("id")
 		pid, ok := s.engine.JobHTTP(id)
 		if !ok {

@@ -408,3 +408,39 @@ http_redirects = "any"
 		t.Errorf("the other host got X-Api-Key %q and X-Karajo-Sign %q, want neither", h.Get("X-Api-Key"), h.Get("X-Karajo-Sign"))
 	}
 }
+
+// TestFrontDoorSignedReadReplay (finding 8): a signed read signs its
+// target (path and query); its signature replayed as a pause body, as a
+// JobHttp pause query or as a webhook body is refused, and the job stays
+// unpaused.
+func TestFrontDoorSignedReadReplay(t *testing.T) {
+	t.Parallel()
+	s := startWithUser(t)
+	target := fmt.Sprintf("/karajo/api/job_exec/log?_karajo_epoch=%d&id=h&counter=1", time.Now().Unix())
+	sig := sign(testSecret, []byte(target))
+	// The read itself passes its authorisation (no log yet: 404).
+	if r := s.raw(t, "GET", target, map[string]string{"X-Karajo-Sign": sig}, nil); r.status != http.StatusNotFound {
+		t.Fatalf("signed read: %s, want 404 (authorised, no log #1)", r)
+	}
+	// The old scheme, the raw query signed, no longer authorises.
+	_, q, _ := strings.Cut(target, "?")
+	if r := s.raw(t, "GET", target, map[string]string{"X-Karajo-Sign": sign(testSecret, []byte(q))}, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("read signed over the raw query only: %s, want 401", r)
+	}
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Karajo-Sign": sig}
+	if r := s.raw(t, "POST", "/karajo/api/job_exec/pause", form, []byte(target)); r.status < 400 || r.status >= 500 {
+		t.Errorf("read signature replayed as a pause body: %s, want 4xx", r)
+	}
+	if r := s.raw(t, "POST", "/karajo/api/job_exec/run/h", map[string]string{"X-Karajo-Sign": sig}, []byte(target)); r.status != http.StatusForbidden {
+		t.Errorf("read signature replayed as a webhook body: %s, want 403", r)
+	}
+	jt := fmt.Sprintf("/karajo/api/job_http?_karajo_epoch=%d&id=h", time.Now().Unix())
+	if r := s.raw(t, "POST", "/karajo/api/job_http/pause?"+jt, map[string]string{"X-Karajo-Sign": sign(testSecret, []byte(jt))}, nil); r.status < 400 || r.status >= 500 {
+		t.Errorf("read signature replayed as a JobHttp pause query: %s, want 4xx", r)
+	}
+	env := fmt.Sprintf("/karajo/api/environment?_karajo_epoch=%d", time.Now().Unix())
+	r := s.raw(t, "GET", env, map[string]string{"X-Karajo-Sign": sign(testSecret, []byte(env))}, nil)
+	if r.status != http.StatusOK || strings.Contains(string(r.body), `"is_paused":true`) {
+		t.Errorf("after the replays: %s, want 200 and no job paused", r)
+	}
+}
