@@ -250,7 +250,9 @@ func TestAuthorizeRead(t *testing.T) {
 		{"users, signature of the raw query only", withUsers, "", func(q string) string { return join(epoch(0), q) },
 			func(target string) string { _, q, _ := strings.Cut(target, "?"); return sign(q) }, false},
 		{"users, signature of another path", withUsers, "", func(q string) string { return join(epoch(0), q) },
-			func(target string) string { return sign("/karajo/api/other?" + strings.SplitN(target, "?", 2)[len(strings.SplitN(target, "?", 2))-1]) }, false},
+			func(target string) string {
+				return sign("/karajo/api/other?" + strings.SplitN(target, "?", 2)[len(strings.SplitN(target, "?", 2))-1])
+			}, false},
 	}
 	for _, m := range modes {
 		for _, ep := range endpoints {
