@@ -27,6 +27,9 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	if r.attempt == 1 {
 		r.begun = time.Now()
 		r.line(cmp.Or(r.begin, beginPrefix))
+		if err := r.prepareUser(); err != nil {
+			return r.finish(outcomeFailed, err)
+		}
 		if err := r.preparePayload(); err != nil {
 			return r.finish(outcomeFailed, err)
 		}

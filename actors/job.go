@@ -374,7 +374,7 @@ func (j *job) onSlot(ctx actor.Context) {
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: append(due.vars(), runVars(trigger, token)...)}),
+			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: append(due.vars(), runVars(trigger, token)...)}.as(j.exec.RunAs)),
 			begin:    due.beginLine(j.exec.NewKeys),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
@@ -390,8 +390,6 @@ func (j *job) onSlot(ctx actor.Context) {
 			sweeper:  j.rt.sweeper,
 			cfg:      j.exec,
 			payload:  j.runPayload,
-			uid:      -1,
-			gid:      -1,
 		}
 		run.work, run.abandon = er.execute, er.abandon
 	} else {

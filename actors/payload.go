@@ -174,7 +174,8 @@ func (r *execRun) preparePayload() error {
 		return err
 	}
 	if mode := r.cfg.PassPayload; r.payload.Body != nil && (mode == config.PayloadFile || mode == config.PayloadStdin) {
-		path, err := r.store.WritePayload(r.id, r.counter, r.payload.Body.Open(), r.uid, r.gid)
+		uid, gid := owner(r.cfg)
+		path, err := r.store.WritePayload(r.id, r.counter, r.payload.Body.Open(), uid, gid)
 		if err != nil {
 			return err
 		}

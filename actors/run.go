@@ -69,7 +69,6 @@ type execRun struct {
 	cfg         *config.Job // pass_payload and payload_env
 	payload     *Payload    // of the webhook that triggered the run; nil for other runs
 	payloadFile string      // written for pass_payload "file" or "stdin"; "" = none
-	uid, gid    int         // owner of the payload file; -1 = karajo's own
 
 	attempt int       // of the attempt in progress or the last one, 1-based
 	lastErr error     // why the last attempt failed
@@ -202,7 +201,7 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	// Its own process group, so that cancel reaches every process; and
 	// SIGKILL to the shell should this server die without a chance to
 	// cancel (the group is then killed at the next start).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: credential(r.cfg)}
 	if startHook != nil {
 		startHook()
 	}

@@ -136,6 +136,7 @@ type Job struct {
 	PassPayload string       // PayloadNone (default), PayloadFile, PayloadStdin or PayloadEnv
 	PassHeaders []string     // request headers handed over (canonical names), see HeaderVar
 	PayloadEnv  []PayloadVar // variables from the JSON body, sorted by name
+	RunAs       *Account     // user and group to run the commands as; nil = karajo's own
 }
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).

@@ -77,6 +77,8 @@ type jobTOML struct {
 	PassPayload string            `toml:"pass_payload"`
 	PassHeaders []string          `toml:"pass_headers"`
 	PayloadEnv  map[string]string `toml:"payload_env"`
+	User        string            `toml:"user"`
+	Group       string            `toml:"group"`
 	timingTOML
 
 	durabilityTOML // max_log_bytes (durability.go)

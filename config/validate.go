@@ -253,6 +253,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	j.Dir = c.dir(file, table+".dir", t.Dir)
 	j.Shell = c.shell(file, table+".shell", t.Shell)
 	c.payload(j, file, table, t)
+	j.RunAs = c.account(file, table, strings.TrimSpace(t.User), strings.TrimSpace(t.Group))
 	return j
 }
 

@@ -90,3 +90,37 @@ func (s *Store) ClearPayloads() (int, error) {
 	}
 	return n, nil
 }
+
+// ShareWorkDir readies the work directory of exec job id for commands
+// that run as uid:gid (user =): it is chowned to them, and the
+// directories from dir_base down to it, and to PayloadDir, get the
+// search bit for others (o+x: a path can be followed, nothing listed).
+// dir_base itself and what is above it are the operator's to open.
+func (s *Store) ShareWorkDir(id string, uid, gid int) error {
+	if err := checkJob(KindJob, id); err != nil {
+		return fmt.Errorf("share work directory of job %s: %w", id, err)
+	}
+	work := s.WorkDir(KindJob, id)
+	for _, d := range []string{
+		filepath.Join(s.base, "var"),
+		filepath.Join(s.base, "var", "lib"),
+		filepath.Join(s.base, "var", "lib", "karajo"),
+		filepath.Join(s.base, "var", "lib", "karajo", string(KindJob)),
+		filepath.Join(s.base, "var", "run"),
+		filepath.Join(s.base, "var", "run", "karajo"),
+	} {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("share work directory of job %s: %w", id, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+				return fmt.Errorf("share work directory of job %s: %w", id, err)
+			}
+		}
+	}
+	if err := os.Chown(work, uid, gid); err != nil {
+		return fmt.Errorf("share work directory of job %s: %w", id, err)
+	}
+	return nil
+}
