@@ -73,7 +73,8 @@ listen_address = "127.0.0.1:0"
 dir_base = %q
 secret = %q
 max_job_running = %d
-`, dir, testSecret, skMaxRunning)
+body_timeout = %q
+`, dir, testSecret, skMaxRunning, skBodyTimeout.String())
 	for _, j := range jobs {
 		times := filepath.Join(rec, j.id+".times")
 		cmd := fmt.Sprintf(`echo "start $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s; sleep 0.$(($$ %% 5)); echo "end $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s`, times, times)
@@ -261,6 +262,14 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 
+	// Hostile load beside it (soak_hostile_test.go).
+	hostile := &skHostile{}
+	var addr atomic.Value
+	var pid atomic.Int64
+	addr.Store(s.addr)
+	pid.Store(int64(s.pid()))
+	waitHostile := hostile.run(func() string { return addr.Load().(string) }, func() int { return int(pid.Load()) }, hooks, stopLoad)
+
 	// Kill and restart at random moments.
 	var toPause []*skJob
 	for _, j := range jobs {
@@ -283,6 +292,8 @@ func TestSoak(t *testing.T) {
 		serverEnds = append(serverEnds, time.Now().UnixNano())
 		s = startDir(t, dir)
 		base.Store(s.base)
+		addr.Store(s.addr)
+		pid.Store(int64(s.pid()))
 		restarts++
 		env := s.environment(t)
 		for _, j := range paused {
@@ -300,6 +311,13 @@ func TestSoak(t *testing.T) {
 	}
 	close(stopLoad)
 	wg.Wait()
+	waitHostile()
+	inv.check("slow clients closed within the header timeout", hostile.slowLate.Load() == 0,
+		"%d of %d slow clients open past %v", hostile.slowLate.Load(), hostile.slow.Load(), skSlowHeaderBound)
+	inv.check("stalled uploads cut off within body_timeout", hostile.stalledLate.Load() == 0,
+		"%d of %d stalled uploads open past %v", hostile.stalledLate.Load(), hostile.stalled.Load(), skStalledBound)
+	inv.check(fmt.Sprintf("server RSS under %d MiB", skRSSBound>>20), hostile.peakRSS.Load() <= skRSSBound,
+		"peak RSS %d MiB", hostile.peakRSS.Load()>>20)
 	soakTook := time.Since(t0)
 
 	// Clean stop: exit 0 (checked by stop), no in-progress file left.
@@ -538,6 +556,10 @@ func TestSoak(t *testing.T) {
 	for _, st := range []string{"success", "failed", "canceled"} {
 		fmt.Fprintf(&b, "  %-52s %8d\n", "  "+st, statusCount[st])
 	}
+	fmt.Fprintf(&b, "  %-52s %8d\n", "slow clients (a header byte a second)", hostile.slow.Load())
+	fmt.Fprintf(&b, "  %-52s %8d\n", "stalled 16 MiB uploads (1 MiB sent)", hostile.stalled.Load())
+	fmt.Fprintf(&b, "  %-52s %s\n", "  answers", hostile.answers())
+	fmt.Fprintf(&b, "  %-52s %8d\n", "peak server RSS (MiB)", hostile.peakRSS.Load()>>20)
 	fmt.Fprintf(&b, "  %-52s %8d\n", "restarts after SIGKILL", restarts)
 	fmt.Fprintf(&b, "  %-52s %8d\n", "jobs paused during the soak", len(paused))
 	fmt.Fprintf(&b, "  %-52s %8d\n", "peak concurrent runs", peak)
