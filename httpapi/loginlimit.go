@@ -16,8 +16,10 @@ import (
 // CPU, runs at most bcryptSlots at a time with at most bcryptQueue
 // waiting, so that no flood of logins takes the machine.
 const (
-	// accountBaseDelay is the delay after one failure; each further
-	// failure in a row doubles it, up to accountMaxDelay.
+	// accountFree is how many failures in a row an account has without
+	// delay (typos); accountBaseDelay is the delay after the next one, and
+	// each further failure doubles it, up to accountMaxDelay.
+	accountFree      = 2
 	accountBaseDelay = time.Second
 	accountMaxDelay  = time.Minute
 	// accountForget is how long an account's failures are remembered
@@ -52,11 +54,11 @@ func (a *accountFailures) idle() bool { return len(a.turn) == 0 }
 
 // delay is how long after the last failure the next attempt must wait.
 func (a *accountFailures) delay() time.Duration {
-	if a.n == 0 {
+	if a.n <= accountFree {
 		return 0
 	}
 	d := accountBaseDelay
-	for i := 1; i < a.n && d < accountMaxDelay; i++ {
+	for i := accountFree + 1; i < a.n && d < accountMaxDelay; i++ {
 		d *= 2
 	}
 	return min(d, accountMaxDelay)

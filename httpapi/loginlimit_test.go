@@ -14,7 +14,7 @@ func TestAccountDelay(t *testing.T) {
 	for _, tt := range []struct {
 		n    int
 		want time.Duration
-	}{{0, 0}, {1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {6, 32 * time.Second}, {7, time.Minute}, {1000, time.Minute}} {
+	}{{0, 0}, {1, 0}, {2, 0}, {3, time.Second}, {4, 2 * time.Second}, {5, 4 * time.Second}, {8, 32 * time.Second}, {9, time.Minute}, {1000, time.Minute}} {
 		if got := (&accountFailures{n: tt.n}).delay(); got != tt.want {
 			t.Errorf("delay after %d failures = %v, want %v", tt.n, got, tt.want)
 		}
@@ -47,15 +47,17 @@ func TestLoginRateLimit(t *testing.T) {
 			t.Errorf("%s: a refused login sets a cookie", what)
 		}
 	}
-	// Per account, from 20 addresses: each failure doubles the delay, and
-	// an attempt within it is refused from any address, unchecked.
+	// Per account, from 20 addresses: past accountFree failures each one
+	// doubles the delay, and an attempt within it is refused from any
+	// address, unchecked.
 	addr := func(i int) string { return "203.0.113." + strconv.Itoa(i%20+1) + ":1000" }
 	delay := time.Duration(0)
-	for i := 0; i < 6; i++ {
+	for i := 0; i < accountFree+6; i++ {
 		f.clock.Add(delay)
 		check(fmt.Sprintf("failure %d", i+1), try(addr(i), "alice", "nope"), 400, "")
-		delay = (&accountFailures{n: i + 1}).delay()
-		check(fmt.Sprintf("within delay %d", i+1), try(addr(i+1), "alice", "pw"), 429, strconv.Itoa(int(delay/time.Second)))
+		if delay = (&accountFailures{n: i + 1}).delay(); delay > 0 {
+			check(fmt.Sprintf("within delay %d", i+1), try(addr(i+1), "alice", "pw"), 429, strconv.Itoa(int(delay/time.Second)))
+		}
 	}
 	// The account's delay does not touch another account.
 	check("other account", try(addr(3), "bob", "hunter2"), 200, "")
@@ -77,7 +79,8 @@ func TestLoginRateLimit(t *testing.T) {
 }
 
 // TestLoginParallel: parallel guesses at one account from many addresses
-// are checked one at a time per delay: of 100 at once, one is checked.
+// are checked one at a time, each meeting the delay the last one left:
+// of 100 at once, the free ones and one more are checked.
 func TestLoginParallel(t *testing.T) {
 	f := newAuthFixture(t, authUsers(t), nil)
 	var wg sync.WaitGroup
@@ -97,8 +100,8 @@ func TestLoginParallel(t *testing.T) {
 	for c := range codes {
 		n[c]++
 	}
-	if n[400] != 1 || n[429] != 99 {
-		t.Errorf("answers %v, want one 400 and 99 429", n)
+	if n[400] != accountFree+1 || n[429] != 100-accountFree-1 {
+		t.Errorf("answers %v, want %d 400 and the rest 429", n, accountFree+1)
 	}
 }
 
