@@ -43,6 +43,7 @@ var scenarios = []scenario{
 	{"trigger", "signed webhooks, 1 and 8 jobs, max_job_running 1 and 8", (*bench).trigger},
 	{"scale", "1,000/10,000/100,000 jobs: start, RSS, idle CPU", (*bench).scale},
 	{"timer", "100 minutely jobs: lateness of the command's start", (*bench).timer},
+	{"cron", "100 cron jobs due in one second vs a bare Go timer; 10,000/100,000 cron jobs vs daily@ jobs: start, RSS, idle CPU", (*bench).cron},
 	{"big-output", "one command printing 200 MB (and 1 GB): server RSS", (*bench).bigOutput},
 	{"restart", "1,000 jobs x 100 kept logs: time to first answer", (*bench).restart},
 	{"runs", "cost of a run: 8 and 1 jobs hammered, 1,000 due at start, first runs; with -compare BIN against it", (*bench).runs},

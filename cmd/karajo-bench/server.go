@@ -30,6 +30,8 @@ const browserAE = "gzip, deflate, br, zstd"
 type jobSpec struct {
 	name      string
 	schedule  string // "" = none
+	cron      string // "" = none
+	timezone  string // "" = none
 	interval  string // "" = none
 	path      string // "" = no webhook
 	retention int    // 0 = default
@@ -71,6 +73,12 @@ max_job_running = %d
 			fmt.Fprintf(&b, "[job.%q]\n", j.name)
 			if j.schedule != "" {
 				fmt.Fprintf(&b, "schedule = %q\n", j.schedule)
+			}
+			if j.cron != "" {
+				fmt.Fprintf(&b, "cron = %q\n", j.cron)
+			}
+			if j.timezone != "" {
+				fmt.Fprintf(&b, "timezone = %q\n", j.timezone)
 			}
 			if j.interval != "" {
 				fmt.Fprintf(&b, "interval = %q\n", j.interval)

@@ -18,7 +18,8 @@
 // done in a zone-free (UTC) calendar, never by asking time.Date for a wall
 // time inside a gap or fold.
 //
-// Everything here is pure: no goroutines, no clock. The package imports
+// Everything here is pure: no goroutines, no clock (LoadZone only
+// caches the zones it loaded). The package imports
 // none of karajo's packages. It embeds the IANA zone database, so a host
 // without /usr/share/zoneinfo still resolves every zone name.
 package schedule
