@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
-	"net/netip"
 	"sync"
 	"time"
 )
@@ -251,24 +249,4 @@ func (st *sessionStore) sweepLocked(now time.Time, idle, absolute time.Duration,
 			st.gen++
 		}
 	}
-}
-
-// clientKey is the rate-limit key of a remote address ("host:port"): the
-// IPv4 address, or the /64 prefix of an IPv6 one (a single client usually
-// owns a whole /64). An unparsable address is its own key.
-func clientKey(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }

@@ -204,25 +204,6 @@ func TestSessionStoreBounds(t *testing.T) {
 	}
 }
 
-// TestClientKey checks the rate-limit key of remote addresses.
-func TestClientKey(t *testing.T) {
-	tests := []struct{ remote, want string }{
-		{"192.0.2.1:1234", "192.0.2.1"},
-		{"192.0.2.1:9999", "192.0.2.1"},
-		{"[::ffff:192.0.2.1]:80", "192.0.2.1"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
-		{"@", "@"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := clientKey(tt.remote); got != tt.want {
-			t.Errorf("clientKey(%q) = %q, want %q", tt.remote, got, tt.want)
-		}
-	}
-}
-
 // TestRandomString checks the alphabet, the length and that keys differ.
 func TestRandomString(t *testing.T) {
 	re := regexp.MustCompile(`^[A-Za-z0-9]{32}$`)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/config"
 )
 
@@ -154,5 +155,57 @@ func TestStreamEndsWithSession(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the event stream outlived the session")
+	}
+}
+
+// TestLogStreamEndsWithSession: a log stream of a running log, opened
+// with a session, closes at the first heartbeat after a reload removed
+// the session's user.
+func TestLogStreamEndsWithSession(t *testing.T) {
+	old := heartbeat
+	heartbeat = 50 * time.Millisecond
+	t.Cleanup(func() { heartbeat = old })
+	users := authUsers(t)
+	f := newAuthFixture(t, users, func(env *config.Env) { env.Jobs[0].Commands = []string{"echo started; sleep 30"} })
+	srv := httptest.NewServer(f.s)
+	t.Cleanup(srv.Close)
+	key := f.login(t, "alice", "pw", "")
+	pid, _ := f.e.Job("e")
+	if _, err := actors.Ask[*actors.JobView](f.e.Root(), pid, &actors.Trigger{Reason: "test"}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = actors.Ask[*actors.JobView](f.e.Root(), pid, &actors.Cancel{}, 10*time.Second) })
+	r, _ := http.NewRequest("GET", srv.URL+pathExecLogStream+"?id=e&counter=1", nil)
+	r.AddCookie(&http.Cookie{Name: cookieName, Value: key})
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("log stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for beats := 0; beats < 2; {
+		if !sc.Scan() {
+			t.Fatalf("log stream ended while the session was valid: %v", sc.Err())
+		}
+		if sc.Text() == ": keep-alive" {
+			beats++
+		}
+	}
+	next := *f.env
+	next.Users = map[string]*config.User{"bob": users["bob"]}
+	f.s.Reload(&next)
+	done := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "event: end") {
+				t.Errorf("the stream sent an end event: the run is still going")
+			}
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the log stream outlived its session")
 	}
 }
