@@ -66,9 +66,13 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
+	restarts := &restartCounts{}
 	system.EventStream.Subscribe(func(evt any) {
 		if e, ok := evt.(*actor.SupervisorEvent); ok {
 			log.Error("actor failed", "actor", e.Child.Id, "reason", fmt.Sprint(e.Reason), "directive", e.Directive.String())
+			if e.Directive == actor.RestartDirective {
+				restarts.inc(e.Child.Id)
+			}
 		}
 	})
 	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
@@ -82,7 +86,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		log.Warn("killed processes of runs that a crash left running", "count", n)
 	}
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
-		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix}
+		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts}
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{

@@ -76,6 +76,9 @@ type job struct {
 	nextPayload   *Payload     // of the pending trigger
 	runPayload    *Payload     // of the run in progress
 	cancelWaiters []*actor.PID // Cancel askers waiting for the run to end
+	attemptAt     time.Time    // start of the attempt in progress
+	work          *execRun     // the exec run in progress, for its process group
+	handled       uint64       // messages handled
 
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
@@ -84,14 +87,15 @@ type job struct {
 
 // runtime is what runs need from the engine besides their job's config.
 type runtime struct {
-	selfURL  string        // base URL of this server, for relative http_url
-	version  string        // User-Agent of JobHttp requests
-	notifier *actor.PID    // receives notifyRun; nil without notifs
-	groups   *groupSet     // live process groups, for the emergency stop
-	metrics  *Metrics      // may be nil
-	grace    time.Duration // kill_grace; 0 = killGrace
-	sweeper  *sweeper      // kills escaped processes by their run token; may be nil
-	tokens   string        // prefix of this engine's run tokens
+	selfURL  string         // base URL of this server, for relative http_url
+	version  string         // User-Agent of JobHttp requests
+	notifier *actor.PID     // receives notifyRun; nil without notifs
+	groups   *groupSet      // live process groups, for the emergency stop
+	metrics  *Metrics       // may be nil
+	grace    time.Duration  // kill_grace; 0 = killGrace
+	restarts *restartCounts // actor restarts by actor ID; may be nil
+	sweeper  *sweeper       // kills escaped processes by their run token; may be nil
+	tokens   string         // prefix of this engine's run tokens
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -106,6 +110,7 @@ func newHTTPJob(cfg *config.JobHTTP, store *logstore.Store, log *slog.Logger, su
 
 // Receive implements actor.Actor.
 func (j *job) Receive(ctx actor.Context) {
+	j.handled++
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		j.load()
@@ -361,6 +366,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.status = StatusRunning
 	j.runCounter = counter
 	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, "timer")
+	j.attemptAt = j.startedAt
 	j.waitTrigger = ""
 	j.runPayload, j.waitPayload = j.waitPayload, nil
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
@@ -392,6 +398,7 @@ func (j *job) onSlot(ctx actor.Context) {
 			payload:  j.runPayload,
 		}
 		run.work, run.abandon = er.execute, er.abandon
+		j.work = er
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
 			begin: due.beginLine(j.http.NewKeys)}
@@ -446,7 +453,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 	if j.run != nil {
 		ctx.Stop(j.run)
 	}
-	j.run = nil
+	j.run, j.work = nil, nil
 	j.runPayload.close()
 	j.runPayload = nil
 	j.releaseSlot(ctx)
@@ -659,10 +666,12 @@ func (j *job) logViews() []LogRefView {
 func (j *job) publish(ctx actor.Context) {
 	if j.kind == logstore.KindJob {
 		v := j.view()
+		v.run = j.runInfo(ctx.Self())
 		ctx.Send(j.sup, &jobChanged{view: &v})
 		return
 	}
 	v := j.httpView()
+	v.run = j.runInfo(ctx.Self())
 	ctx.Send(j.sup, &jobChanged{httpView: &v})
 }
 

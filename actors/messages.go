@@ -57,6 +57,8 @@ type JobView struct {
 	// RunCounter is, in the answer to a Trigger, the counter the run
 	// started or queued as.
 	RunCounter int64 `json:"-"`
+
+	run runInfo // for the engine state (enginestate.go)
 }
 
 // LogRefView names one log of a job inside JobView.Logs.
@@ -99,6 +101,8 @@ type JobHTTPView struct {
 	// RunCounter is, in the answer to a Trigger, the counter the run
 	// started or queued as.
 	RunCounter int64 `json:"-"`
+
+	run runInfo // for the engine state (enginestate.go)
 }
 
 // JobList is the reply to GetJobs: a snapshot of every exec job and every
@@ -204,8 +208,10 @@ type jobPIDs struct {
 // acquireSlot asks the supervisor for a run slot; it answers with
 // slotGranted when one is free (FIFO).
 type acquireSlot struct {
-	job *actor.PID
-	id  string
+	job   *actor.PID
+	id    string
+	retry bool      // for the next attempt of a run in progress
+	since time.Time // set by the supervisor when it queues the request
 }
 
 // slotGranted gives a job one run slot, to be returned with releaseSlot.

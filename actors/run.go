@@ -70,9 +70,10 @@ type execRun struct {
 	payload     *Payload    // of the webhook that triggered the run; nil for other runs
 	payloadFile string      // written for pass_payload "file" or "stdin"; "" = none
 
-	attempt int       // of the attempt in progress or the last one, 1-based
-	lastErr error     // why the last attempt failed
-	begun   time.Time // start of the first attempt
+	pgidHolder           // process group of the command running now (enginestate.go)
+	attempt    int       // of the attempt in progress or the last one, 1-based
+	lastErr    error     // why the last attempt failed
+	begun      time.Time // start of the first attempt
 }
 
 // entrySyncDelay is how long a run goes before its log's directory entry
@@ -215,6 +216,8 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	pgid := cmd.Process.Pid
 	r.groups.add(pgid, lo, hi)
 	defer r.groups.remove(pgid)
+	r.pgid.Store(int64(pgid))
+	defer r.pgid.Store(0)
 
 	copied := make(chan struct{})
 	go func() {

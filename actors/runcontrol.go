@@ -104,7 +104,7 @@ func (j *job) onRetryDue(ctx actor.Context, gen uint64) {
 	j.retryTimer = nil
 	j.waiting = true
 	j.waitSince = time.Now()
-	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.id})
+	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.id, retry: true})
 	j.publish(ctx)
 }
 
@@ -116,6 +116,7 @@ func (j *job) resumeRun(ctx actor.Context) {
 		return
 	}
 	j.retrying = false
+	j.attemptAt = time.Now()
 	ctx.Send(j.run, &nextAttempt{})
 	j.publish(ctx)
 }

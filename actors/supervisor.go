@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"sort"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -33,6 +34,7 @@ type supervisor struct {
 	gen       uint64                // bumped by every change of a view
 	snap      *Snapshot             // encoded views of gen, built on demand
 	stopping  bool
+	handled   uint64 // messages handled
 
 	// jobsJSON and httpJobsJSON keep the encoded members of snap.Jobs and
 	// snap.HTTPJobs: every change of views or httpViews goes through
@@ -66,6 +68,7 @@ func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt 
 
 // Receive implements actor.Actor.
 func (s *supervisor) Receive(ctx actor.Context) {
+	s.handled++
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.spawnJobs(ctx)
@@ -115,6 +118,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.onRetired(ctx, msg)
 	case *Ping:
 		ctx.Respond(&Pong{})
+	case *GetEngineState:
+		ctx.Respond(s.engineState(ctx.Self()))
 	case *stopGranting:
 		s.stopping = true
 		s.queue = nil
@@ -219,6 +224,7 @@ func (s *supervisor) acquire(ctx actor.Context, req acquireSlot) {
 		s.grant(ctx, req)
 		return
 	}
+	req.since = time.Now()
 	s.queue = append(s.queue, req)
 	s.rt.metrics.queueLength(len(s.queue))
 }

@@ -170,6 +170,8 @@ func (s *Server) routes() *httprouter.Router {
 	handle(http.MethodHead, pathHTTPLog, headJSON)
 	handle(http.MethodPost, pathHTTPPause, s.httpControl(func() any { return &actors.Pause{} }))
 	handle(http.MethodPost, pathHTTPResume, s.httpControl(func() any { return &actors.Resume{} }))
+	handle(http.MethodGet, pathEngine, s.engineState)
+	handle(http.MethodHead, pathEngine, headJSON)
 	handle(http.MethodPost, pathExecRunNow, s.runNow(false))
 	handle(http.MethodPost, pathHTTPRunNow, s.runNow(true))
 	s.routeAuth(handle)

@@ -432,3 +432,91 @@ http_url = "/karajo/api/health"
 		})
 	})
 }
+
+// TestEngineState: GET /karajo/api/engine during a run shows the slot, the
+// run, the queue for the slot and a run waiting for its retry.
+func TestEngineState(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 1, `
+[job.r]
+path = "/r"
+retries = 1
+retry_delay = "1m"
+commands = ["false"]
+
+[job.a]
+path = "/a"
+timeout = "30s"
+commands = ["sleep 20"]
+
+[job.b]
+path = "/b"
+commands = ["true"]
+`)
+	wantEnvelope(t, s.trigger(t, "r", testSecret), http.StatusOK)
+	s.waitRunning(t, "r", 1, "next attempt in")
+	wantEnvelope(t, s.trigger(t, "a", testSecret), http.StatusOK)
+	s.waitRunning(t, "a", 1, "--- Execute  0")
+	wantEnvelope(t, s.trigger(t, "b", testSecret), http.StatusOK)
+	type state struct {
+		Slots struct {
+			Max     int      `json:"max_job_running"`
+			InUse   int      `json:"in_use"`
+			Holders []string `json:"holders"`
+		} `json:"slots"`
+		Queue []struct {
+			Job string `json:"job"`
+		} `json:"queue"`
+		Running []struct {
+			Kind, Job, Trigger string
+			Counter            int64
+			Attempt            int
+			PGID               int        `json:"pgid"`
+			Deadline           *time.Time `json:"deadline"`
+		} `json:"running"`
+		RetryPending []struct {
+			Job     string
+			Attempt int
+			Due     time.Time
+		} `json:"retry_pending"`
+		Kill string `json:"kill_mechanism"`
+		Jobs map[string]struct {
+			Handled uint64 `json:"handled"`
+		} `json:"jobs"`
+	}
+	var st state
+	var raw string
+	waitFor(t, 10*time.Second, "engine state with a's pgid", func() bool {
+		r := s.get(t, "/karajo/api/engine")
+		env := wantEnvelope(t, r, http.StatusOK)
+		raw = string(env.Data)
+		st = state{}
+		if err := json.Unmarshal(env.Data, &st); err != nil {
+			t.Fatalf("engine: %v: %s", err, r)
+		}
+		return len(st.Running) == 1 && st.Running[0].PGID > 0
+	})
+	if st.Slots.Max != 1 || st.Slots.InUse != 1 || len(st.Slots.Holders) != 1 || st.Slots.Holders[0] != "a" {
+		t.Errorf("slots %+v, want 1 of 1 held by a\n%s", st.Slots, raw)
+	}
+	if len(st.Queue) != 1 || st.Queue[0].Job != "b" {
+		t.Errorf("queue %+v, want b\n%s", st.Queue, raw)
+	}
+	if r := st.Running[0]; r.Job != "a" || r.Kind != "job" || r.Counter != 1 || r.Trigger != "webhook" || r.Attempt != 1 || r.Deadline == nil {
+		t.Errorf("running %+v, want a #1 by webhook, attempt 1, with a deadline\n%s", r, raw)
+	}
+	if len(st.RetryPending) != 1 || st.RetryPending[0].Job != "r" || st.RetryPending[0].Attempt != 2 || time.Until(st.RetryPending[0].Due) < 30*time.Second {
+		t.Errorf("retry_pending %+v, want r's attempt 2 in about 1m\n%s", st.RetryPending, raw)
+	}
+	if st.Kill == "" || st.Jobs["job:a"].Handled == 0 {
+		t.Errorf("kill mechanism %q, jobs %v\n%s", st.Kill, st.Jobs, raw)
+	}
+	t.Logf("kill mechanism: %s", st.Kill)
+	if j := s.act(t, "cancel", "a"); j.Status != "canceled" {
+		t.Errorf("cancel a: %q", j.Status)
+	}
+	s.act(t, "cancel", "r")
+	if st := s.waitRun(t, "b", 1, 10*time.Second); st != "success" {
+		t.Errorf("b #1: %q", st)
+	}
+}
