@@ -21,7 +21,7 @@ type masker struct {
 	carry   int      // leading bytes of pend inside a secret already replaced
 	work    []byte   // scratch: pend + the new bytes
 	spans   [][2]int // scratch: occurrences, then merged
-	shift   []uint8  // scan's shift table by byte pair; nil: one bytes.Index pass per secret
+	shift   []uint8  // scan's shift table by hashed byte pair; nil: one bytes.Index pass per secret
 	window  int      // scan's window: the length of the shortest secret, at most maxWindow
 }
 
@@ -137,8 +137,8 @@ const (
 )
 
 // buildShift prepares scan (Wu-Manber with 2-byte blocks over the first
-// m.window bytes of every secret): shift[g] is how far the window may move
-// when its last two bytes are g. Text that holds few of the secrets'
+// m.window bytes of every secret): shift[pairHash(g)] is how far the
+// window may move when its last two bytes are g. Text that holds few of the secrets'
 // byte pairs is skipped window-1 bytes at a time, for all secrets at once.
 func (m *masker) buildShift() {
 	w := maxWindow
@@ -149,23 +149,31 @@ func (m *masker) buildShift() {
 		return
 	}
 	m.window = w
-	m.shift = make([]uint8, 1<<16)
+	m.shift = make([]uint8, shiftSize)
 	for i := range m.shift {
 		m.shift[i] = uint8(w - 1)
 	}
 	for _, s := range m.secrets {
 		for j := 0; j+1 < w; j++ {
-			g := int(s[j])<<8 | int(s[j+1])
+			g := pairHash(s[j], s[j+1])
 			m.shift[g] = min(m.shift[g], uint8(w-2-j))
 		}
 	}
 }
 
+// shiftSize is the size of scan's shift table: byte pairs are hashed to
+// it; pairs that share an entry share the smaller shift, which only costs
+// a few more checks.
+const shiftSize = 1 << 12
+
+// pairHash maps a byte pair to an entry of the shift table.
+func pairHash(a, b byte) int { return (int(a)*67 + int(b)) & (shiftSize - 1) }
+
 // scan appends the occurrences of every secret in buf to sp (Wu-Manber).
 func (m *masker) scan(buf []byte, sp [][2]int) [][2]int {
 	w := m.window
 	for pos := w - 2; pos+1 < len(buf); {
-		if d := m.shift[int(buf[pos])<<8|int(buf[pos+1])]; d > 0 {
+		if d := m.shift[pairHash(buf[pos], buf[pos+1])]; d > 0 {
 			pos += int(d)
 			continue
 		}
