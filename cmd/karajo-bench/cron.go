@@ -15,19 +15,13 @@ const cronJobs = 100
 // zone code is on the path.
 const cronZone = "Europe/Berlin"
 
-// cron measures the scheduler of issue 13 against baselines taken in the
-// same run: (1) lateness of 100 cron jobs due in the same second (six
-// fields, every 10 s, in Europe/Berlin) against a bare Go timer forking
-// the same 100 commands, in alternating rounds; (2) start, RSS and idle
-// CPU of n cron jobs in a zone against n v0.9.3 daily@ schedule jobs
-// (interval jobs that never ran would all run at start, so the baseline
-// is the other kind of timer that waits).
-func (b *bench) cron() error {
-	if err := b.cronLateness(); err != nil {
-		return err
-	}
-	return b.cronScale()
-}
+// The scheduler of issue 13 against baselines taken in the same run:
+// cronLateness, 100 cron jobs due in the same second (six fields, every
+// 10 s, in Europe/Berlin) against a bare Go timer forking the same 100
+// commands, in alternating rounds; cronScale, start, RSS and idle CPU of n
+// cron jobs in a zone against n v0.9.3 daily@ schedule jobs (interval jobs
+// that never ran would all run at start, so the baseline is the other
+// kind of timer that waits).
 
 // cronLateness runs the lateness rounds: at each 10-second boundary the
 // server's 100 jobs fire; 5 s later the bare burst runs.
