@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -25,6 +26,13 @@ const spoolAbove = 64 << 10
 
 // bodyChunk is the size of the buffer a webhook body streams through.
 const bodyChunk = 32 << 10
+
+// bodyBufs holds the buffers bodies stream through: a trigger should not
+// cost the allocation of one.
+var bodyBufs = sync.Pool{New: func() any {
+	b := make([]byte, bodyChunk)
+	return &b
+}}
 
 // bodyBudget counts the request body bytes received and not yet let go
 // of, across all requests (issue 14: max_body_bytes_in_flight).
@@ -164,8 +172,9 @@ func readSigned(w http.ResponseWriter, body io.Reader, limit int64, check *webho
 	if keep {
 		sink = io.MultiWriter(check, &spool{body: vb, dir: dir})
 	}
-	buf := make([]byte, bodyChunk)
-	n, err := io.CopyBuffer(sink, http.MaxBytesReader(w, io.NopCloser(body), limit), buf)
+	buf := bodyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(sink, http.MaxBytesReader(w, io.NopCloser(body), limit), *buf)
+	bodyBufs.Put(buf)
 	if !keep {
 		vb.size = n
 	}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/karajo/karajo/config"
 )
@@ -116,5 +118,49 @@ func TestRunBeforeBody(t *testing.T) {
 		if w.Code != tt.code || reads.Load() != 0 {
 			t.Errorf("%s: %d %s after %d reads, want %d and no read", tt.name, w.Code, w.Body, reads.Load(), tt.code)
 		}
+	}
+}
+
+// BenchmarkReadSigned measures reading and verifying a webhook body as it
+// streams (readSigned, not kept) against reading it whole and verifying it
+// after (the way before issue 14), for a small and a large body; x-readall
+// is the ratio of the two in the same run.
+func BenchmarkReadSigned(b *testing.B) {
+	for _, n := range []int{28, 64 << 10, 1 << 20} {
+		body := bytes.Repeat([]byte("a"), n)
+		h := http.Header{"X-Karajo-Sign": {signHMAC(authSecret, body)}}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			w := httptest.NewRecorder()
+			var took [2]time.Duration
+			for i := range 2 {
+				start := time.Now()
+				for range b.N {
+					if i == 0 {
+						check, err := newWebhookCheck(config.AuthHMACSHA256, "", authSecret, h)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := readSigned(w, bytes.NewReader(body), maxRunBody, check, false, ""); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					all, err := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(bytes.NewReader(body)), maxRunBody))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := verifyWebhook(config.AuthHMACSHA256, "", authSecret, h, all); err != nil {
+						b.Fatal(err)
+					}
+				}
+				took[i] = time.Since(start)
+				if i == 0 {
+					b.StopTimer()
+				}
+			}
+			b.ReportMetric(float64(took[0])/float64(took[1]), "x-readall")
+		})
 	}
 }

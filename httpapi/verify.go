@@ -154,23 +154,26 @@ func newWebhookCheck(authKind, headerSign, secret string, h http.Header) (*webho
 	if sig == "" {
 		return nil, fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
 	}
-	return macCheck(sha256.New, secret, sig, fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)), nil
+	return macCheck(sha256.New, secret, sig, func() error {
+		return fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)
+	}), nil
 }
 
 // macCheck checks that sig is the lowercase hex HMAC (hash h, key secret)
-// of the bytes written, in constant time; else it returns fail. An empty
-// secret refuses everything (anyone can compute an HMAC with it).
-func macCheck(h func() hash.Hash, secret, sig string, fail error) *webhookCheck {
+// of the bytes written, in constant time; else it returns fail's error
+// (built only then). An empty secret refuses everything (anyone can
+// compute an HMAC with it).
+func macCheck(h func() hash.Hash, secret, sig string, fail func() error) *webhookCheck {
 	m := hmac.New(h, []byte(secret))
 	return &webhookCheck{Hash: m, verify: func() error {
 		if secret == "" {
-			return fail
+			return fail()
 		}
 		want := hex.EncodeToString(m.Sum(nil))
 		// ConstantTimeCompare returns at once on a length mismatch; the
 		// length of a hex digest is public, so that leaks nothing.
 		if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
-			return fail
+			return fail()
 		}
 		return nil
 	}}
@@ -179,15 +182,17 @@ func macCheck(h func() hash.Hash, secret, sig string, fail error) *webhookCheck 
 // githubCheck checks a "github" webhook (SPEC 5.2, IMP-21).
 func githubCheck(secret string, h http.Header) (*webhookCheck, error) {
 	if sig := h.Get(headerHubSign256); sig != "" {
-		return macCheck(sha256.New, secret, strings.TrimPrefix(sig, "sha256="),
-			fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)), nil
+		return macCheck(sha256.New, secret, strings.TrimPrefix(sig, "sha256="), func() error {
+			return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)
+		}), nil
 	}
 	sig := h.Get(headerHubSign1)
 	if sig == "" {
 		return nil, fmt.Errorf("github: headers %s and %s missing or empty: %w", headerHubSign256, headerHubSign1, errForbidden)
 	}
-	return macCheck(sha1.New, secret, strings.TrimPrefix(sig, "sha1="),
-		fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)), nil
+	return macCheck(sha1.New, secret, strings.TrimPrefix(sig, "sha1="), func() error {
+		return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)
+	}), nil
 }
 
 // sourcehutCheck checks a "sourcehut" webhook against key (SPEC 5.3,
