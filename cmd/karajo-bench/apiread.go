@@ -22,7 +22,7 @@ func (b *bench) apiReadSize(n int) error {
 		return err
 	}
 	defer b.removeDir(dir)
-	s, err := b.startReady(dir, karajoConfig{jobs: webhookJobs(n)}, 2*time.Minute)
+	s, err := b.startReady(dir, karajoConfig{jobs: webhookJobs(n), manyClients: true}, 2*time.Minute)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ type jobSpec struct {
 type karajoConfig struct {
 	maxJobRunning int
 	jobs          []jobSpec
+	// manyClients lifts max_connections_per_client (default 256) for a
+	// load of hundreds of clients that all come from 127.0.0.1.
+	manyClients bool
 }
 
 // jobsPerFile is how many jobs go in one job.d file.
@@ -63,6 +66,9 @@ dir_base = %q
 secret = %q
 max_job_running = %d
 `, dir, secret, mjr)
+	if c.manyClients {
+		main += "max_connections_per_client = 4096\n"
+	}
 	mainPath := filepath.Join(etc, "karajo.toml")
 	if err := os.WriteFile(mainPath, []byte(main), 0o600); err != nil {
 		return "", err
