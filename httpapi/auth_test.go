@@ -66,7 +66,7 @@ type authFixture struct {
 
 const authSecret = "s3cret"
 
-func newAuthFixture(t *testing.T, users map[string]*config.User, tweak func(*config.Env)) *authFixture {
+func newAuthFixture(t testing.TB, users map[string]*config.User, tweak func(*config.Env)) *authFixture {
 	t.Helper()
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	t.Cleanup(target.Close)

@@ -164,3 +164,36 @@ func BenchmarkReadSigned(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFrontDoorChecks measures what every request pays at the front
+// door before routing (Host check, proxied-client count, body set-up),
+// for a GET as the environment polls send it; x-env is its share of a
+// whole GET /karajo/api/environment in the same run.
+func BenchmarkFrontDoorChecks(b *testing.B) {
+	f := newAuthFixture(b, nil, nil)
+	req := httptest.NewRequest(http.MethodGet, pathEnv, nil)
+	req.Host = "localhost:31937"
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	start := time.Now()
+	for range b.N {
+		if f.s.checkHost(w, req) {
+			b.Fatal("host refused")
+		}
+		r, done := f.s.frontBody(w, req)
+		release, ok := f.s.limitProxied(w, r)
+		if !ok {
+			b.Fatal("refused")
+		}
+		release()
+		done()
+	}
+	checks := time.Since(start)
+	b.StopTimer()
+	start = time.Now()
+	for range b.N {
+		w.reset()
+		f.s.ServeHTTP(w, req)
+	}
+	b.ReportMetric(float64(checks)/float64(time.Since(start)), "x-env")
+}
