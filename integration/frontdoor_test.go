@@ -444,3 +444,54 @@ func TestFrontDoorSignedReadReplay(t *testing.T) {
 		t.Errorf("after the replays: %s, want 200 and no job paused", r)
 	}
 }
+
+// TestFrontDoorIdleAndTotal: an idle keep-alive connection is closed after
+// idle_timeout; past max_connections new connections are closed at once,
+// while loopback clients still get in on the reserve (a local health
+// check answers).
+func TestFrontDoorIdleAndTotal(t *testing.T) {
+	t.Parallel()
+	s := start(t, "idle_timeout = \"1s\"\nmax_connections = 4\nmax_connections_per_client = 100\n")
+	c := fdConn(t, s, "", "GET /karajo/api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	defer c.Close()
+	if resp, _, err := fdRead(c, 5*time.Second); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	t0 := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle keep-alive connection: %v, want closed by the server", err)
+	} else if took := time.Since(t0); took > 5*time.Second {
+		t.Errorf("idle keep-alive connection closed after %v, idle_timeout is 1s", took)
+	}
+	// Fill max_connections (4) and the loopback reserve (16) with idle
+	// connections; the next ones are closed at once.
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 4 + 16 + 5 {
+		conns = append(conns, fdConn(t, s, "", ""))
+	}
+	closed := 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+			closed++
+		}
+	}
+	if closed < 4 || closed > 6 { // the harness may hold one more
+		t.Errorf("%d of 25 connections closed at once past max_connections 4 + reserve 16, want 5", closed)
+	}
+	// Connections held within the reserve are loopback ones: free one and
+	// the health check gets in.
+	conns[0].Close()
+	waitFor(t, 10*time.Second, "health on the loopback reserve", func() bool {
+		c := fdConn(t, s, "", "GET /karajo/api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+		defer c.Close()
+		resp, _, err := fdRead(c, 2*time.Second)
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+}
