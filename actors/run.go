@@ -207,7 +207,7 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		startHook()
 	}
 	lo := bootTicks(false)
-	err = cmd.Start()
+	err = startCommand(cmd)
 	hi := bootTicks(true)
 	pw.Close() // the children hold their own copies
 	if err != nil {

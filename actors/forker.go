@@ -1,0 +1,49 @@
+package actors
+
+import (
+	"os/exec"
+	goruntime "runtime"
+	"sync"
+)
+
+// Commands get Pdeathsig = SIGKILL so that they die with karajo. Linux
+// ties that signal to the thread that forked, not to the process (Go issue
+// 27505): a command forked from an OS thread that later exits (the Go
+// runtime ends the thread of a goroutine that exits while locked to it)
+// would be killed right then. So commands are forked only by a few
+// goroutines locked to their threads for the life of karajo, and the
+// signal fires when karajo dies, not before.
+
+// forkReq asks a forker to start cmd.
+type forkReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var (
+	forkOnce sync.Once
+	forkReqs chan forkReq
+)
+
+// startCommand starts cmd from one of the forker threads and returns
+// cmd.Start's error.
+func startCommand(cmd *exec.Cmd) error {
+	forkOnce.Do(func() {
+		forkReqs = make(chan forkReq)
+		for range max(goruntime.GOMAXPROCS(0), 2) {
+			go forker()
+		}
+	})
+	done := make(chan error, 1)
+	forkReqs <- forkReq{cmd: cmd, done: done}
+	return <-done
+}
+
+// forker locks its goroutine to its OS thread for good and starts the
+// commands it is given.
+func forker() {
+	goruntime.LockOSThread() // never unlocked: the thread lives as long as karajo
+	for r := range forkReqs {
+		r.done <- r.cmd.Start()
+	}
+}
