@@ -83,7 +83,7 @@ func run() int {
 		tmp    = flag.String("tmp", "", "parent of the temporary dir_base directories (default $TMPDIR)")
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
-		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,drain,first-run")
+		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,refused,drain,first-run")
 		cmp    = flag.String("compare", "", "runs scenario: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()

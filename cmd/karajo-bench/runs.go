@@ -57,6 +57,10 @@ func (b *bench) runCases() []runCase {
 			{"runs", "1 job hammered, max_job_running 1, `true`: executed runs", "runs/s", "fork-seq"},
 			{"cpu", "1 job hammered: server CPU per executed run", "ms", ""},
 		}, measure: func(b *bench, bin string) (map[string]float64, error) { return b.hammer(bin, 1, 1) }},
+		{name: "refused", figs: []runFig{
+			{"rps", "triggers of a busy job (all refused, 429), 8 senders: requests", "req/s", ""},
+			{"cpu", "triggers of a busy job: server CPU per request (the HTTP and actor cost of a trigger, no run)", "ms", ""},
+		}, measure: (*bench).refused},
 		{name: "drain", figs: []runFig{
 			{"all", fmt.Sprintf("%d interval jobs due at start (fresh dir_base, max_job_running 8): start → all ran", drainJobs), "s", ""},
 			{"rate", fmt.Sprintf("%d interval jobs due at start: runs/s while draining (first run → last)", drainJobs), "runs/s", "fork-par"},
@@ -381,4 +385,65 @@ func (b *bench) firstRuns(bin string, n int) (map[string]float64, error) {
 	}
 	slices.Sort(lat)
 	return map[string]float64{"p50": ms(pct(lat, 50)), "max": ms(lat[len(lat)-1])}, nil
+}
+
+// refused starts bin with one webhook job whose run lasts a minute,
+// triggers it twice (a run and a queued trigger), then sends triggers from
+// 8 senders for a round: every one is refused with 429. It returns the
+// requests/s and the server's CPU per request, the cost of a trigger's way
+// through HTTP, verification and the job actor without any run.
+func (b *bench) refused(bin string) (map[string]float64, error) {
+	dir, err := b.newDir("refused")
+	if err != nil {
+		return nil, err
+	}
+	defer b.removeDir(dir)
+	jobs := []jobSpec{{name: "busy", path: "/busy", commands: []string{"sleep 60"}}}
+	mainPath, err := karajoConfig{maxJobRunning: 1, jobs: jobs}.write(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := b.startBin(bin, dir, mainPath)
+	if err != nil {
+		return nil, err
+	}
+	defer b.stopServer(s)
+	if _, err := s.waitReady(time.Minute); err != nil {
+		return nil, err
+	}
+	tc := &triggerClient{s: s, sig: sign(triggerBody)}
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: requestTimeout}
+	for range 2 {
+		if code, err := tc.send(c, "busy"); err != nil || code != http.StatusOK {
+			return nil, fmt.Errorf("trigger of the idle job: %d %v", code, err)
+		}
+	}
+	var n, other atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	c0, t0 := mustCPU(s.pid), time.Now()
+	for range 8 {
+		wg.Go(func() {
+			for !stop.Load() {
+				code, err := tc.send(c, "busy")
+				if err != nil || code != http.StatusTooManyRequests {
+					other.Add(1)
+				}
+				n.Add(1)
+			}
+		})
+	}
+	time.Sleep(b.roundDur())
+	stop.Store(true)
+	wg.Wait()
+	c1, t1 := mustCPU(s.pid), time.Now()
+	if k := other.Load(); k > 0 {
+		b.note("runs refused (%s): %d of %d triggers were not answered 429", filepath.Base(bin), k, n.Load())
+	}
+	return map[string]float64{
+		"rps": float64(n.Load()) / t1.Sub(t0).Seconds(),
+		"cpu": ms(c1-c0) / float64(max(n.Load(), 1)),
+	}, nil
 }
