@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -519,4 +520,37 @@ commands = ["true"]
 	if st := s.waitRun(t, "b", 1, 10*time.Second); st != "success" {
 		t.Errorf("b #1: %q", st)
 	}
+}
+
+// TestBrowserRunNow: the dashboard's Run button runs a job without a
+// webhook path (and a JobHttp), signed in the page with the typed secret;
+// the header shows the run slots.
+func TestBrowserRunNow(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job."No path"]
+commands = ["echo ran"]
+
+[job_http."ping"]
+http_url = "/karajo/api/health"
+`)
+	ctx := browser(t, 2*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/")); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "no path row", statusJS("no_path"), "started")
+	evalUntil(t, ctx, "slots header", `document.getElementById('slots').textContent`, "slots 0/4")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("secret")), chromedp.SendKeys(chromedp.ID("secret"), testSecret)); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, `(document.querySelector('article.job[data-job-id="no_path"] button[data-action="run"]').click(), true)`)
+	evalUntil(t, ctx, "run from the page succeeded", statusJS("no_path"), "success")
+	if st := s.waitRun(t, "No path", 1, time.Minute); st != "success" {
+		t.Fatalf("no_path #1: %q", st)
+	}
+	do(t, ctx, `(document.querySelector('article.job[data-kind="job_http"][data-job-id="ping"] button[data-action="run"]').click(), true)`)
+	waitFor(t, time.Minute, "ping #1 run from the page", func() bool {
+		r := s.get(t, "/karajo/api/job_http/log?id=ping&counter=1")
+		return r.status == http.StatusOK && strings.Contains(string(r.body), `"status":"success"`)
+	})
 }

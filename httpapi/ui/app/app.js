@@ -24,7 +24,8 @@
     secret: '',         // typed by the operator; memory only
     entries: new Map(), // kind + '\n' + id → entry
     filter: '',
-    live: false         // true while the event stream delivers
+    live: false,        // true while the event stream delivers
+    engineRuns: {}      // kind + ':' + id → run in progress, from GET /karajo/api/engine
   };
 
   function key(kind, id) { return kind + '\n' + id; }
@@ -87,7 +88,7 @@
       nextAbs: next[1],
       nextRel: next[2],
       details: null,
-      buttons: e.kind === 'job' ? { run: acts[0], toggle: acts[1], cancel: acts[2] } : { toggle: acts[0] }
+      buttons: e.kind === 'job' ? { run: acts[0], toggle: acts[1], cancel: acts[2] } : { run: acts[0], toggle: acts[1] }
     };
     fillRow(e, Date.now());
     return node;
@@ -101,7 +102,7 @@
     set(r.status, 'textContent', st || '-');
     set(r.name, 'textContent', j.name);
     set(r.name, 'title', j.id);
-    var act = e.running ? 'running' : e.waiting ? 'waiting for a slot' : '';
+    var act = e.running ? runningText(e, Date.now()) : e.waiting ? 'waiting for a slot' : '';
     set(r.activity, 'className', 'activity' + (e.running ? ' act-running' : e.waiting ? ' act-waiting' : ''));
     set(r.activity, 'textContent', act);
     fillMarks(e);
@@ -142,6 +143,7 @@
   // fillRel updates the relative times; text is only written on change.
   function fillRel(e, now) {
     var last, next;
+    if (e.running) { set(e.r.activity, 'textContent', runningText(e, now)); }
     if (e.lastMs) {
       last = K.fmtRel(e.lastMs, now);
     } else {
@@ -160,13 +162,19 @@
     if (next !== e.relNext) { e.r.nextRel.textContent = next; e.relNext = next; }
   }
 
-  // runBlocker says why a job cannot be run from the page, or ''.
-  function runBlocker(e) {
-    var j = e.job;
-    if (usersMode()) { return ''; }
-    if (!j.path) { return 'this job has no webhook path: it can be run from the page only when users are configured'; }
-    if (j.auth_kind === 'sourcehut') { return 'sourcehut jobs are signed by sourcehut: they cannot be run from the page'; }
-    return '';
+  // runningText is a running job's activity: its elapsed time, against
+  // its timeout when it has one, from the engine's state (pollEngine);
+  // "waiting for a retry" with the time of the next attempt.
+  function runningText(e, now) {
+    var j = e.job, run = state.engineRuns[e.kind + ':' + e.id];
+    if (j.waiting === 'retry' && j.next_attempt) {
+      return 'attempt ' + (j.attempt || '?') + ' ' + K.fmtRel(K.parseTime(j.next_attempt), now);
+    }
+    if (!run) { return 'running'; }
+    var text = 'running ' + K.fmtDuration(Math.max(0, Math.floor((now - Date.parse(run.started)) / 1000)) * 1e9);
+    if (j.timeout) { text += ' of ' + K.fmtDuration(j.timeout); }
+    if (run.attempt > 1) { text += ' (attempt ' + run.attempt + ')'; }
+    return text;
   }
 
   // set writes a property of a node only when it changes: rows are
@@ -184,9 +192,8 @@
     }
     set(toggle, 'disabled', !!e.busy);
     if (b.run) {
-      var why = runBlocker(e);
-      set(b.run, 'disabled', !!e.busy || why !== '' || paused);
-      set(b.run, 'title', why || (paused ? 'Resume the job first' : 'Start a run now'));
+      set(b.run, 'disabled', !!e.busy || paused);
+      set(b.run, 'title', paused ? 'Resume the job first' : 'Start a run now');
     }
     if (b.cancel) {
       set(b.cancel, 'disabled', !!e.busy || !(e.running || e.waiting || e.job.status === 'running'));
@@ -433,16 +440,12 @@
     }).join('&');
   }
 
-  function runURL(p) {
-    return '/karajo/api/job_exec/run' + ('/' + p.replace(/^\/+/, '')).split('/').map(encodeURIComponent).join('/');
-  }
-
   // buildRequest resolves to {url, init} for an action on an entry.
   function buildRequest(e, action) {
     var api = e.kind === 'job' ? 'job_exec' : 'job_http';
     if (usersMode()) {
       return Promise.resolve({
-        url: '/karajo/api/session/' + api + '/' + action,
+        url: action === 'run' ? '/karajo/api/' + api + '/run_now' : '/karajo/api/session/' + api + '/' + action,
         init: {
           method: 'POST',
           headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Karajo-CSRF': state.session.csrf || '' },
@@ -454,22 +457,14 @@
       return Promise.reject(new Error('type the secret first (top right)'));
     }
     var epoch = Math.floor(Date.now() / 1000);
-    if (action === 'run') {
-      var why = runBlocker(e);
-      if (why) { return Promise.reject(new Error(why)); }
-      var body = '{"_karajo_epoch":' + epoch + '}';
-      return K.hmacHex(state.secret, body).then(function (sig) {
-        var h = { 'Content-Type': 'application/json' };
-        if (e.job.auth_kind === 'github') {
-          h['X-Hub-Signature-256'] = 'sha256=' + sig;
-        } else {
-          h[e.job.header_sign || 'X-Karajo-Sign'] = sig;
-        }
-        return { url: runURL(e.job.path), init: { method: 'POST', headers: h, body: body } };
-      });
-    }
     var payload = form({ _karajo_epoch: epoch, id: e.id });
     return K.hmacHex(state.secret, payload).then(function (sig) {
+      if (action === 'run') {
+        return {
+          url: '/karajo/api/' + api + '/run_now',
+          init: { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Karajo-Sign': sig }, body: payload }
+        };
+      }
       if (e.kind === 'job') {
         return {
           url: '/karajo/api/job_exec/' + action,
@@ -510,7 +505,7 @@
         }
         applyItem({ kind: e.kind, job: msg.data, running: running, waiting: waiting });
       }
-      toast(e.job.name + ': ' + (action === 'run' ? 'run queued' : action + ' done'), 'ok');
+      toast(e.job.name + ': ' + (action === 'run' ? 'run #' + (msg.run_counter || '?') + ' queued' : action + ' done'), 'ok');
     }).catch(function (err) {
       if (err.status === 401 && usersMode()) {
         toast(e.job.name + ': ' + action + ': your session has ended.', 'error', { href: '/karajo/', text: 'Log in again' });
@@ -662,6 +657,29 @@
     });
   }
 
+  // ---- Engine state -----------------------------------------------------
+
+  // pollEngine reads GET /karajo/api/engine: the slots header, and the
+  // start of each run in progress for its elapsed time.
+  var ENGINE_MS = 2000;
+  function pollEngine() {
+    if (document.hidden) { return; }
+    fetch('/karajo/api/engine', { credentials: 'same-origin', cache: 'no-store' }).then(function (res) {
+      if (!res.ok) { throw new Error('HTTP ' + res.status); }
+      return res.json();
+    }).then(function (msg) {
+      var d = msg.data, runs = {};
+      (d.running || []).forEach(function (r) { runs[r.kind + ':' + r.job] = r; });
+      state.engineRuns = runs;
+      var text = 'slots ' + d.slots.in_use + '/' + d.slots.max_job_running;
+      if (d.queue && d.queue.length) { text += ' · ' + d.queue.length + ' queued'; }
+      if (d.retry_pending && d.retry_pending.length) { text += ' · ' + d.retry_pending.length + ' waiting to retry'; }
+      $('slots').textContent = text;
+    }).catch(function () {
+      $('slots').textContent = '';
+    });
+  }
+
   // ---- Clock ------------------------------------------------------------
 
   function tick() {
@@ -688,6 +706,8 @@
   });
   tick();
   setInterval(tick, 1000);
+  pollEngine();
+  setInterval(pollEngine, ENGINE_MS);
   loadSession();
   startEvents();
 })();
