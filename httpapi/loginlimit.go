@@ -47,10 +47,12 @@ type accountFailures struct {
 	n    int           // failures in a row
 	last time.Time     // when the last of them was made
 	turn chan struct{} // holds a token while a login of the account is checked
+	busy int           // logins holding or waiting for the turn; guarded by loginLimiter.mu
 }
 
-// idle reports whether no login of the account is being checked.
-func (a *accountFailures) idle() bool { return len(a.turn) == 0 }
+// idle reports whether no login of the account is checked or waits (with
+// loginLimiter.mu held): only then may its entry be dropped.
+func (a *accountFailures) idle() bool { return a.busy == 0 }
 
 // delay is how long after the last failure the next attempt must wait.
 func (a *accountFailures) delay() time.Duration {
@@ -127,10 +129,14 @@ func (l *loginLimiter) admit(ctx context.Context, account, client string) (ad *a
 		a = &accountFailures{turn: make(chan struct{}, 1)}
 		l.accounts[account] = a
 	}
+	a.busy++
 	l.mu.Unlock()
 	select {
 	case a.turn <- struct{}{}:
 	case <-ctx.Done():
+		l.mu.Lock()
+		a.busy--
+		l.mu.Unlock()
 		return nil, 0, false, false, ctx.Err()
 	}
 	now := l.now()
@@ -140,6 +146,7 @@ func (l *loginLimiter) admit(ctx context.Context, account, client string) (ad *a
 		a.n = 0
 	}
 	if wait := a.delay() - now.Sub(a.last); wait > 0 {
+		a.busy--
 		<-a.turn
 		return nil, wait, false, false, nil
 	}
@@ -174,6 +181,7 @@ func (ad *admission) end(success bool) {
 		ad.a.n++
 		ad.a.last = now
 	}
+	ad.a.busy--
 	l.mu.Unlock()
 	<-ad.a.turn
 }

@@ -160,3 +160,32 @@ func TestLoginLimiterBounds(t *testing.T) {
 		t.Errorf("after the sweep: %d accounts, %d clients; want none", len(l.accounts), len(l.clients))
 	}
 }
+
+// TestLoginLimiterKeepsBusyAccount: an account whose login is being
+// checked is never evicted, so that no second check of it can start.
+func TestLoginLimiterKeepsBusyAccount(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := newLoginLimiter(clock.Now)
+	held, _, _, ok, err := l.admit(context.Background(), "held", "c")
+	if !ok || err != nil {
+		t.Fatal("first admit refused")
+	}
+	for i := range maxAccounts + 10 {
+		ad, _, _, ok, _ := l.admit(context.Background(), fmt.Sprint("a", i), "c")
+		if ok {
+			ad.end(false)
+		}
+	}
+	if l.accounts["held"] != held.a {
+		t.Fatal("the account being checked was evicted")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, _, _, err := l.admit(ctx, "held", "c"); err == nil {
+		t.Fatal("a second login of the account was admitted while the first is checked")
+	}
+	held.end(true)
+	if _, _, _, ok, err := l.admit(context.Background(), "held", "c"); !ok || err != nil {
+		t.Fatalf("admit after the first ended: %v, %v", ok, err)
+	}
+}
