@@ -121,7 +121,7 @@ func (r *execRun) abandon(why string) *runFinished {
 // those that left the process group (setsid, double fork).
 func (r *execRun) sweep() {
 	if r.sweeper != nil && r.token != "" {
-		r.sweeper.kill(r.token)
+		r.sweeper.kill(r.token, r.firstPID)
 	}
 }
 

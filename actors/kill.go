@@ -48,23 +48,29 @@ type sweeper struct {
 	self   int
 
 	mu      sync.Mutex
-	pending map[string]bool
+	pending map[string]int // token → the first PID of its run (see kill)
 	busy    bool
 	last    time.Time  // start of the latest pass
 	idle    *sync.Cond // signalled when a pass ends with nothing pending
 }
 
 func newSweeper(prefix string, log *slog.Logger) *sweeper {
-	s := &sweeper{log: log, prefix: prefix, self: os.Getpid(), pending: make(map[string]bool)}
+	s := &sweeper{log: log, prefix: prefix, self: os.Getpid(), pending: make(map[string]int)}
 	s.idle = sync.NewCond(&s.mu)
 	return s
 }
 
-// kill asks for the processes carrying token to be killed soon.
-func (s *sweeper) kill(token string) {
+// kill asks for the processes carrying token to be killed soon. floor is
+// the PID of the run's first command (0: unknown): every process of the
+// run was forked after it, so while PIDs have not wrapped around, only
+// processes with a PID of at least floor are read.
+func (s *sweeper) kill(token string, floor int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending[token] = true
+	if f, ok := s.pending[token]; ok && f < floor {
+		floor = f
+	}
+	s.pending[token] = floor
 	if !s.busy {
 		s.busy = true
 		go s.loop()
@@ -90,9 +96,18 @@ func (s *sweeper) loop() {
 		}
 		s.last = time.Now()
 		set := s.pending
-		s.pending = make(map[string]bool)
+		s.pending = make(map[string]int)
 		s.mu.Unlock()
-		if n := sweepProc(s.self, func(tok string) bool { return set[tok] }); n > 0 {
+		floor := -1
+		for _, f := range set {
+			if floor < 0 || f < floor {
+				floor = f
+			}
+		}
+		if last, ok := lastPID(); !ok || last < floor {
+			floor = 0 // PIDs wrapped around since (or unknown): read all
+		}
+		if n := sweepProc(s.self, floor, func(tok string) bool { _, ok := set[tok]; return ok }); n > 0 {
 			s.log.Warn("killed processes that left their run's process group", "count", n)
 		}
 		s.mu.Lock()
@@ -116,18 +131,19 @@ func (s *sweeper) flush() {
 // many it killed.
 func (s *sweeper) sweepAll() int {
 	p := s.prefix + "."
-	return sweepProc(s.self, func(tok string) bool { return len(tok) > len(p) && tok[:len(p)] == p })
+	return sweepProc(s.self, 0, func(tok string) bool { return len(tok) > len(p) && tok[:len(p)] == p })
 }
 
 // sweepProc sends SIGKILL to every process (but self) whose environment
 // holds tokenVar with a value match accepts, reading /proc/<pid>/environ;
 // processes of other users are unreadable unless karajo runs as root. It
 // repeats while it finds some (a process may fork while it is read), at
-// most three passes, and returns how many it killed.
-func sweepProc(self int, match func(string) bool) int {
+// most three passes, and returns how many it killed. Processes with a
+// PID below floor are not read.
+func sweepProc(self, floor int, match func(string) bool) int {
 	killed := 0
 	for range 3 {
-		n := sweepOnce(self, match)
+		n := sweepOnce(self, floor, match)
 		killed += n
 		if n == 0 {
 			break
@@ -136,7 +152,7 @@ func sweepProc(self int, match func(string) bool) int {
 	return killed
 }
 
-func sweepOnce(self int, match func(string) bool) int {
+func sweepOnce(self, floor int, match func(string) bool) int {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return 0
@@ -147,7 +163,7 @@ func sweepOnce(self int, match func(string) bool) int {
 	key := []byte(tokenVar + "=")
 	for _, name := range names {
 		pid, err := strconv.Atoi(name)
-		if err != nil || pid == self {
+		if err != nil || pid == self || pid < floor {
 			continue
 		}
 		b, err := os.ReadFile("/proc/" + name + "/environ")
@@ -164,4 +180,15 @@ func sweepOnce(self int, match func(string) bool) int {
 		}
 	}
 	return killed
+}
+
+// lastPID returns the PID the kernel handed out last in karajo's PID
+// namespace (/proc/sys/kernel/ns_last_pid).
+func lastPID() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/kernel/ns_last_pid")
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(bytes.TrimSpace(b)))
+	return n, err == nil
 }

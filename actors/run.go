@@ -71,6 +71,7 @@ type execRun struct {
 	payloadFile string      // written for pass_payload "file" or "stdin"; "" = none
 
 	pgidHolder           // process group of the command running now (enginestate.go)
+	firstPID   int       // of the run's first command: its processes have PIDs from it on (kill.go)
 	attempt    int       // of the attempt in progress or the last one, 1-based
 	lastErr    error     // why the last attempt failed
 	begun      time.Time // start of the first attempt
@@ -217,6 +218,9 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	r.groups.add(pgid, lo, hi)
 	defer r.groups.remove(pgid)
 	r.pgid.Store(int64(pgid))
+	if r.firstPID == 0 {
+		r.firstPID = pgid
+	}
 	defer r.pgid.Store(0)
 
 	copied := make(chan struct{})
