@@ -18,6 +18,7 @@ import (
 // reserveLog creates the log of the next run for a trigger that found the
 // job idle. The error wraps ErrLogCreate.
 func (j *job) reserveLog() error {
+	j.dropReserved() // none is expected: an idle job holds no reservation
 	rl, err := j.createLog(j.counter + 1)
 	if err != nil {
 		j.logCreateFailed(j.counter+1, err)
