@@ -15,7 +15,10 @@
 // The package also owns the schedule maths (ParseSchedule and
 // Schedule.Next, SPEC 8.4) and ID normalisation (NormalizeID, SPEC 1.5).
 // It starts no goroutines, keeps no global state and does no I/O besides
-// reading the configuration files, looking up the environment variables
-// named by notif credentials and, when [karajo] secret is empty, reading
-// crypto/rand.
+// reading the configuration files and env files (env_file, parsed by
+// ParseDotenv), looking up the environment variables named by notif
+// credentials and inherit_env, checking that dir and shell exist, looking
+// up user and group (os/user) and, when [karajo] secret is empty, reading
+// crypto/rand. A job's Environ holds its resolved variables; which of
+// them are secret is decided here (Var.Secret, Secrets).
 package config
