@@ -95,6 +95,16 @@ func builtins(cfg *config.Job, f runFacts) []config.Var {
 	return append(vars, f.extra...)
 }
 
+// home returns the job's work directory work as an absolute path, the
+// default HOME of its commands; it is computed once (filepath.Abs stats
+// the working directory).
+func (j *job) home(work string) string {
+	if j.homeDir == "" {
+		j.homeDir = absDir(work)
+	}
+	return j.homeDir
+}
+
 // absDir returns dir as an absolute path; on failure (no working
 // directory) it returns dir cleaned.
 func absDir(dir string) string {

@@ -47,6 +47,7 @@ type job struct {
 	nextRun      time.Time // when the timer fires next (exact); zero without timer
 	logs         []logstore.LogRef
 	prepared     bool             // the work and log directories exist
+	homeDir      string           // the work directory as an absolute path, once known (environ.go)
 	reserved     *logstore.RunLog // log made by a trigger for the run waiting for its slot (runstart.go)
 	lastError    string           // why the last run could not start or log; "" after a good run
 	census       *logstore.Census // what the shared directories held at start; nil after load
@@ -380,7 +381,7 @@ func (j *job) onSlot(ctx actor.Context) {
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: absDir(work), extra: append(due.vars(), runVars(trigger, token)...)}.as(j.exec.RunAs)),
+			env:      environ(j.exec, runFacts{counter: counter, home: j.home(work), extra: append(due.vars(), runVars(trigger, token)...)}.as(j.exec.RunAs)),
 			begin:    due.beginLine(j.exec.NewKeys),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
