@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -166,5 +167,47 @@ func waitIdle(t *testing.T, s *Store) {
 		if time.Now().After(deadline) {
 			t.Fatal("committer still active after 10 s")
 		}
+	}
+}
+
+// BenchmarkFinish measures a short log's whole life (create, one line,
+// Finish) one at a time ("serial": each Finish flushes alone) and from 8
+// goroutines at once ("parallel-8": Finish calls share flushes).
+func BenchmarkFinish(b *testing.B) {
+	for _, par := range []int{1, 8} {
+		name := "serial"
+		if par > 1 {
+			name = fmt.Sprintf("parallel-%d", par)
+		}
+		b.Run(name, func(b *testing.B) {
+			s := newStore(b, fixedClock(t0), KindJob, "j")
+			var next atomic.Int64
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for range par {
+				wg.Go(func() {
+					for {
+						c := next.Add(1)
+						if c > int64(b.N) {
+							return
+						}
+						l, err := s.Create(KindJob, "j", c)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_ = l.Line("=== BEGIN")
+						if _, err := l.Finish("success"); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			st := s.CommitStats()
+			b.ReportMetric(float64(st.Logs)/float64(max(st.Batches, 1)), "logs/batch")
+		})
 	}
 }
