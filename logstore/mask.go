@@ -17,12 +17,12 @@ const Masked = "***"
 type masker struct {
 	secrets [][]byte
 	maxLen  int
-	pend    []byte   // held back: the start of a possible secret
-	carry   int      // leading bytes of pend inside a secret already replaced
-	work    []byte   // scratch: pend + the new bytes
-	spans   [][2]int // scratch: occurrences, then merged
-	shift   []uint8  // scan's shift table by hashed byte pair; nil: one bytes.Index pass per secret
-	window  int      // scan's window: the length of the shortest secret, at most maxWindow
+	pend    []byte            // held back: the start of a possible secret
+	carry   int               // leading bytes of pend inside a secret already replaced
+	work    []byte            // scratch: pend + the new bytes
+	spans   [][2]int          // scratch: occurrences, then merged
+	shift   *[shiftSize]uint8 // scan's shift table by hashed byte pair; nil: one bytes.Index pass per secret
+	window  int               // scan's window: the length of the shortest secret, at most maxWindow
 }
 
 // newMasker returns a masker for the non-empty secrets, or nil when there
@@ -149,7 +149,7 @@ func (m *masker) buildShift() {
 		return
 	}
 	m.window = w
-	m.shift = make([]uint8, shiftSize)
+	m.shift = new([shiftSize]uint8)
 	for i := range m.shift {
 		m.shift[i] = uint8(w - 1)
 	}
@@ -171,9 +171,10 @@ func pairHash(a, b byte) int { return (int(a)*67 + int(b)) & (shiftSize - 1) }
 
 // scan appends the occurrences of every secret in buf to sp (Wu-Manber).
 func (m *masker) scan(buf []byte, sp [][2]int) [][2]int {
-	w := m.window
+	w, shift := m.window, m.shift
 	for pos := w - 2; pos+1 < len(buf); {
-		if d := m.shift[pairHash(buf[pos], buf[pos+1])]; d > 0 {
+		pair := buf[pos : pos+2 : pos+2]
+		if d := shift[pairHash(pair[0], pair[1])]; d > 0 {
 			pos += int(d)
 			continue
 		}
