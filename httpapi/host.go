@@ -46,10 +46,11 @@ func hostOnly(hostport string) string {
 }
 
 // checkHost answers 421 when r's Host is not allowed, and reports whether
-// it did.
+// it did. The health check is answered whatever the Host (a container
+// probe names the container; the answer holds no job state).
 func (s *Server) checkHost(w http.ResponseWriter, r *http.Request) bool {
 	c := s.conf.Load()
-	if hostAllowed(r.Host, s.listen, c.env.Limits.AllowedHosts) {
+	if hostAllowed(r.Host, s.listen, c.env.Limits.AllowedHosts) || strings.EqualFold(strings.TrimRight(r.URL.Path, "/"), pathHealth) {
 		return false
 	}
 	s.writeError(w, r, &apiError{Code: http.StatusMisdirectedRequest, Message: msgBadHost + clip(hostOnly(r.Host))})
