@@ -32,6 +32,7 @@ type skJob struct {
 	kind  string // interval, minutely, webhook
 	path  string // "" when the job has no webhook
 	pause bool   // paused during the soak
+	rc    string // run control (issue 11): "", "timeout", "replace" or "retry"
 }
 
 // skJobs are the 20 jobs: 5 interval (3 with a webhook), 4 minutely (2 with
@@ -61,7 +62,27 @@ func skJobs() []*skJob {
 	for _, i := range []int{12, 7, 15, 18} {
 		jobs[i].pause = true
 	}
+	// Run control: a timeout shorter than some runs, overlap = "replace",
+	// and retries (the first attempt always fails).
+	for i, rc := range []string{"timeout", "replace", "retry"} {
+		id := fmt.Sprintf("sk%02d", 20+i)
+		jobs = append(jobs, &skJob{id: id, kind: "webhook", path: "/" + id, rc: rc})
+	}
 	return jobs
+}
+
+// skRunControl returns the run control keys and the command of a job of
+// the soak that has them. Their commands keep no start and end records
+// (a killed command cannot write its end reliably): the invariants on the
+// logs apply to them, those on the records do not.
+func skRunControl(j *skJob) (keys, cmd string) {
+	switch j.rc {
+	case "timeout":
+		return "timeout = \"300ms\"\n", "sleep 0.$(($$ % 5))"
+	case "replace":
+		return "overlap = \"replace\"\n", "sleep 0.$(($$ % 5))"
+	}
+	return "retries = 2\nretry_delay = \"100ms\"\n", `[ "$KARAJO_RUN_ATTEMPT" -ge 2 ] || exit 3; sleep 0.1`
 }
 
 // skConfig is the soak's configuration.
@@ -78,7 +99,11 @@ body_timeout = %q
 	for _, j := range jobs {
 		times := filepath.Join(rec, j.id+".times")
 		cmd := fmt.Sprintf(`echo "start $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s; sleep 0.$(($$ %% 5)); echo "end $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s`, times, times)
-		fmt.Fprintf(&b, "\n[job.%s]\nlog_retention = 1000\ncommands = [%q]\n", j.id, cmd)
+		keys := ""
+		if j.rc != "" {
+			keys, cmd = skRunControl(j)
+		}
+		fmt.Fprintf(&b, "\n[job.%s]\nlog_retention = 1000\n%scommands = [%q]\n", j.id, keys, cmd)
 		switch j.kind {
 		case "interval":
 			b.WriteString("interval = \"1m\"\n")
@@ -418,6 +443,9 @@ func TestSoak(t *testing.T) {
 			// A run killed between creating its log and writing BEGIN
 			// holds only the interrupted line: complete, and allowed.
 			first := lines[0] == "=== BEGIN" || (m[3] == "failed" && len(lines) == 1)
+			if j.rc != "" && m[3] == "failed" && strings.HasPrefix(last, "!!! job: "+j.id+": ") {
+				want = last // a timeout, or the last failed attempt of a stopped retry
+			}
 			inv.check("log complete, final line matches its status", first && last == want,
 				"%s: first line %q, last line %q, want `=== BEGIN` … %q", f, lines[0], last, want)
 		}
@@ -447,6 +475,9 @@ func TestSoak(t *testing.T) {
 		return serverEnds[len(serverEnds)-1]
 	}
 	for _, j := range jobs {
+		if j.rc != "" {
+			continue // no records (skRunControl)
+		}
 		recs, bad := skReadTimes(filepath.Join(rec, j.id+".times"))
 		inv.check("command records well-formed", len(bad) == 0, "%s.times: bad lines %q", j.id, bad)
 		starts, ends := map[int64]int64{}, map[int64]int64{}
