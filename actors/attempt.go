@@ -17,6 +17,9 @@ import (
 // errTimedOut is the cause of an attempt's context when its timeout passed.
 var errTimedOut = errors.New("timed out")
 
+// errHalted ends a run whose commands an emergency stop killed.
+var errHalted = errors.New("interrupted: karajo exits at once")
+
 // execute runs one attempt of the run: the commands in order, stopping at
 // the first failure, within the job's timeout. When the retry policy
 // gives the run another attempt it returns a runFinished with retryIn set
@@ -80,6 +83,12 @@ func (r *execRun) runAttempt(ctx context.Context) (attemptOutcome, error) {
 // finish writes the last lines of the run for outcome o, finishes its log
 // and returns the run's result.
 func (r *execRun) finish(o attemptOutcome, err error) *runFinished {
+	if r.groups != nil && r.groups.halted.Load() {
+		// An emergency stop killed the commands and karajo exits now: the
+		// log is left unnamed, and the next start records the run as
+		// interrupted instead of as anything this run could claim.
+		return &runFinished{counter: r.counter, status: StatusFailed, attempt: r.attempt, err: errHalted}
+	}
 	fin := &runFinished{counter: r.counter, status: StatusSuccess, attempt: r.attempt, timedOut: o == outcomeTimeout}
 	if fin.logErr = logFailure(r.rl); fin.logErr != nil && o == outcomeSuccess {
 		o, err = outcomeFailed, fin.logErr

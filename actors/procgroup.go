@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +24,11 @@ import (
 type groupSet struct {
 	table *logstore.GroupTable // nil: nothing recorded on disk
 	log   *slog.Logger
+
+	// halted is set by killAll, before any kill: the server is about to
+	// exit at once, and the runs that end because of it leave their logs
+	// as they are for the next start to finalise as interrupted.
+	halted atomic.Bool
 
 	mu sync.Mutex
 	m  map[int]int64 // pgid → slot in table (-1: none)
@@ -83,7 +89,9 @@ func bootTicks(up bool) uint64 {
 }
 
 // killAll sends SIGKILL to every registered group and returns how many.
+// It is for an emergency stop: from now on, halted reports true.
 func (g *groupSet) killAll() int {
+	g.halted.Store(true)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for pgid := range g.m {
