@@ -382,7 +382,7 @@ func (j *job) onSlot(ctx actor.Context) {
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
 			env:      environ(j.exec, runFacts{counter: counter, home: j.home(work), extra: append(due.vars(), runVars(trigger, token)...)}.as(j.exec.RunAs)),
-			begin:    due.beginLine(j.exec.NewKeys),
+			begin:    execBegin(due, j.exec, j.runTrigger),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
 			log:      j.log,

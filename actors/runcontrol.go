@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/config"
 )
 
 // This file holds the job actor's side of run control: it keeps the state
@@ -211,4 +213,20 @@ func (j *job) runControlView(v *JobView) {
 		due := roundTime(j.retryDue)
 		v.NextAttempt = &due
 	}
+}
+
+// execBegin returns the first line of an exec run's log: the schedule's
+// (duePoint.beginLine) for a scheduled run; for another run of a job that
+// uses a key added after v0.9.3, "=== BEGIN trigger=<trigger>" and the
+// user of a session; v0.9.3's "=== BEGIN" otherwise.
+func execBegin(d duePoint, cfg *config.Job, reason string) string {
+	newKeys := cfg.NewKeys || cfg.Configured
+	if !d.nominal.IsZero() || !newKeys {
+		return d.beginLine(newKeys)
+	}
+	line := beginPrefix + " trigger=" + runTriggerEnv(reason)
+	if user, ok := strings.CutPrefix(reason, "session:"); ok {
+		line += " user=" + user
+	}
+	return line
 }

@@ -67,6 +67,9 @@ type RunControl struct {
 	RetryJitter    float64       // each wait is moved by up to ±RetryJitter of itself, 0..1
 	RetryOnFailed  bool          // retry_on holds "failed"
 	RetryOnTimeout bool          // retry_on holds "timeout"
+	// Configured is true when the job sets a run control key or gets a
+	// timeout from [karajo] job_timeout: its logs name their trigger.
+	Configured bool
 }
 
 // runControlTOML holds the run control keys of a [job."name"] table.
@@ -151,6 +154,8 @@ func (c *checker) runControl(env *Env, file, table string, t *runControlTOML) Ru
 		}
 	}
 	c.retryOn(file, table, t.RetryOn, &rc)
+	rc.Configured = rc.Timeout > 0 || t.Timeout.raw != "" || t.Overlap != "" || t.MaxParallel != nil || t.Retries != 0 ||
+		t.RetryDelay.raw != "" || t.RetryBackoff != nil || t.RetryMaxDelay.raw != "" || t.RetryJitter != nil || t.RetryOn != nil
 	return rc
 }
 

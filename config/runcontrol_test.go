@@ -53,6 +53,7 @@ func TestRunControlValues(t *testing.T) {
 			}
 			want := defaultRunControl
 			tt.want(&want)
+			want.Configured = tt.name != "defaults"
 			if got := env.Jobs[0].RunControl; got != want {
 				t.Errorf("RunControl = %+v, want %+v", got, want)
 			}

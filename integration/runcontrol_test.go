@@ -347,6 +347,7 @@ func TestRunNow(t *testing.T) {
 	t.Parallel()
 	jobs := `
 [job.nopath]
+timeout = "1m"
 commands = ["echo trigger=$KARAJO_RUN_TRIGGER"]
 
 [job_http.ping]
@@ -368,8 +369,8 @@ http_url = "/karajo/api/health"
 	if st := s.waitRun(t, "nopath", 1, 30*time.Second); st != "success" {
 		t.Errorf("nopath #1: %q, want success", st)
 	}
-	if text := string(s.logOf(t, "nopath", 1).Content); !strings.Contains(text, "trigger=api") {
-		t.Errorf("nopath log lacks trigger=api:\n%s", text)
+	if lines := logLines(t, "nopath", s.logOf(t, "nopath", 1).Content); len(lines) < 4 || lines[0] != "=== BEGIN trigger=api" || lines[3] != "trigger=api" {
+		t.Errorf("nopath log: want first line %q and trigger=api from the command:\n%s", "=== BEGIN trigger=api", strings.Join(lines, "\n"))
 	}
 	waitFor(t, 30*time.Second, "ping #1 finished", func() bool {
 		r := s.get(t, "/karajo/api/job_http/log?id=ping&counter=1")
@@ -427,10 +428,19 @@ http_url = "/karajo/api/health"
 		}
 		r = s.runNowReq(t, "job_exec", "id=nopath", map[string]string{"Cookie": cookie, "X-Karajo-CSRF": info.Data.CSRF})
 		wantEnvelope(t, r, http.StatusOK)
+		var l jobLog
 		waitFor(t, 30*time.Second, "nopath #1 by session finished", func() bool {
 			r := s.raw(t, http.MethodGet, "/karajo/api/job_exec/log?id=nopath&counter=1", map[string]string{"Cookie": cookie}, nil)
-			return r.status == http.StatusOK && strings.Contains(string(r.body), `"status":"success"`)
+			var env struct {
+				Data jobLog `json:"data"`
+			}
+			_ = json.Unmarshal(r.body, &env)
+			l = env.Data
+			return r.status == http.StatusOK && l.Status == "success"
 		})
+		if lines := logLines(t, "nopath", l.Content); len(lines) == 0 || lines[0] != "=== BEGIN trigger=api user=alice" {
+			t.Errorf("session run's first line: want %q in\n%s", "=== BEGIN trigger=api user=alice", l.Content)
+		}
 	})
 }
 
