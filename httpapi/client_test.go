@@ -88,3 +88,39 @@ func TestHostRefused(t *testing.T) {
 		t.Errorf("health with a foreign Host = %d %s, want 200", w.Code, w.Body)
 	}
 }
+
+// FuzzClientAddr: whatever the peer and X-Forwarded-For, clientAddr does
+// not panic, and its answer is the peer or one of the hops (or the raw
+// RemoteAddr when it holds no IP).
+func FuzzClientAddr(f *testing.F) {
+	f.Add("10.0.0.1:80", "203.0.113.9, 10.0.0.2")
+	f.Add("[::1]:80", "[2001:db8::1]:443,  , x")
+	f.Add("192.0.2.1:1", "")
+	f.Add("pipe", "1.2.3.4")
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set(headerXFF, xff)
+		got := clientAddr(r, trusted)
+		if got == "" && remote != "" {
+			t.Fatalf("clientAddr(%q, %q) is empty", remote, xff)
+		}
+		a, ok := clientIP(r, trusted)
+		if !ok {
+			if got != remote {
+				t.Fatalf("no IP in %q: got %q, want RemoteAddr", remote, got)
+			}
+			return
+		}
+		if peer, _ := peerAddr(remote); a == peer {
+			return
+		}
+		for _, h := range xffHops([]string{xff}) {
+			if b, err := netip.ParseAddr(stripPort(h)); err == nil && b.Unmap().WithZone("") == a {
+				return
+			}
+		}
+		t.Fatalf("clientIP(%q, %q) = %v: neither the peer nor a hop", remote, xff, a)
+	})
+}
