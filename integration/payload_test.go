@@ -120,6 +120,20 @@ commands = ["echo none=${KARAJO_PAYLOAD-unset}${KARAJO_PAYLOAD_FILE-unset}${KARA
 		t.Errorf("nopayload: want no payload variables:\n%s", strings.Join(lines, "\n"))
 	}
 
+	t.Run("run now has no payload", func(t *testing.T) {
+		form := controlBody("viastdin")
+		r := s.raw(t, http.MethodPost, "/karajo/api/job_exec/run_now", map[string]string{
+			"Content-Type": "application/x-www-form-urlencoded", "X-Karajo-Sign": sign(testSecret, []byte(form)),
+		}, []byte(form))
+		wantEnvelope(t, r, http.StatusOK)
+		if st := s.waitRun(t, "viastdin", 2, 60*time.Second); st != "success" {
+			t.Fatalf("viastdin #2: %q", st)
+		}
+		if lines := logLines(t, "viastdin", s.logOf(t, "viastdin", 2).Content); !jhHas(lines, "second=0 file=unset") {
+			t.Errorf("viastdin #2 (run now): want an empty stdin and no payload file:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+
 	t.Run("100 KiB with env", func(t *testing.T) {
 		big := []byte(`{"pad":"` + strings.Repeat("x", 100<<10) + `"}`)
 		wantEnvelope(t, s.githubTrigger(t, "p-env", "gh", big), http.StatusOK)
