@@ -127,8 +127,7 @@ func (r *runChild) Receive(ctx actor.Context) {
 		// A run waiting for its next attempt ends as it stood.
 		root, parent, why := ctx.ActorSystem().Root, ctx.Parent(), msg.why
 		go func() {
-			root.Send(parent, r.abandon(why))
-			r.syncDir()
+			root.Send(parent, r.abandon(why)) // its Finish flushed the log
 		}()
 	case actor.AutoReceiveMessage, actor.SystemMessage:
 	}
@@ -154,7 +153,12 @@ func (r *runChild) startAttempt(ctx actor.Context, first bool) {
 		cancel()
 		<-pruned
 		root.Send(parent, fin)
-		r.syncDir()
+		if fin.retryIn > 0 {
+			// The run goes on after a gap: its entry (and counter) must
+			// not wait for the end. A finished log's final name is
+			// flushed by the store's group commit.
+			r.syncDir()
+		}
 	}()
 }
 
