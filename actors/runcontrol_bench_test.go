@@ -1,0 +1,54 @@
+package actors
+
+import (
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/karajo/karajo/config"
+)
+
+// BenchmarkRunControlWork measures the run control's own work on the way
+// from a trigger to the fork, per run: the overlap decision, the run's
+// token, its variables and the log's first line.
+func BenchmarkRunControlWork(b *testing.B) {
+	cfg := &config.Job{ID: "bench", RunControl: config.RunControl{Overlap: config.OverlapQueue, Timeout: time.Minute, Configured: true}}
+	p := overlapPolicy{overlap: cfg.Overlap}
+	b.ReportAllocs()
+	for i := range b.N {
+		if p.decide(byTrigger, phaseIdle, false) != actStart {
+			b.Fatal("not started")
+		}
+		tok := runToken("k0123456789ab", cfg.ID, int64(i))
+		_ = runVars(runTriggerEnv("webhook"), tok)
+		_ = execBegin(duePoint{}, cfg, "webhook")
+		_ = newRetryPolicy(cfg.RunControl)
+	}
+}
+
+// BenchmarkForker compares a fork/exec of "true" through the locked
+// forker threads (startCommand, for Pdeathsig) with cmd.Start from the
+// caller's goroutine, in alternating blocks of the same run: x-direct is
+// the ratio of their times.
+func BenchmarkForker(b *testing.B) {
+	run := func(start func(*exec.Cmd) error) time.Duration {
+		t0 := time.Now()
+		cmd := exec.Command("/bin/true")
+		if err := start(cmd); err != nil {
+			b.Fatal(err)
+		}
+		_ = cmd.Wait()
+		return time.Since(t0)
+	}
+	var viaForker, direct time.Duration
+	for i := range b.N {
+		if i%2 == 0 {
+			viaForker += run(startCommand)
+			direct += run((*exec.Cmd).Start)
+		} else {
+			direct += run((*exec.Cmd).Start)
+			viaForker += run(startCommand)
+		}
+	}
+	b.ReportMetric(float64(viaForker)/float64(direct), "x-direct")
+}
