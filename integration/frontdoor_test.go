@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -173,13 +174,7 @@ func TestFrontDoorConnectionsPerClient(t *testing.T) {
 	for range 50 {
 		conns = append(conns, fdConn(t, s, "127.0.0.1", ""))
 	}
-	closed := 0
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		if _, err := c.Read(make([]byte, 1)); err == io.EOF || err != nil && !isTimeout(err) {
-			closed++
-		}
-	}
+	closed := fdClosed(conns, 3*time.Second)
 	// The harness may hold one more idle connection from 127.0.0.1.
 	if closed < 40 || closed > 41 {
 		t.Errorf("%d of 50 idle connections from 127.0.0.1 closed at once, want 40 (41)", closed)
@@ -206,6 +201,25 @@ func TestFrontDoorConnectionsPerClient(t *testing.T) {
 	}
 }
 
+// fdClosed counts the connections the server has closed, waiting up to
+// wait for each (in parallel: one that stays open costs wait once).
+func fdClosed(conns []net.Conn, wait time.Duration) int {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(time.Now().Add(wait))
+			if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(n.Load())
+}
+
 // isTimeout reports whether err is a timeout.
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
@@ -216,7 +230,7 @@ func isTimeout(err error) bool {
 // gets a 503 envelope, and a stream ends after stream_max.
 func TestFrontDoorStreams(t *testing.T) {
 	t.Parallel()
-	s := start(t, "max_streams = 10\nstream_max = \"2s\"\n")
+	s := start(t, "max_streams = 10\nstream_max = \"5s\"\n")
 	var conns []net.Conn
 	var streams []*http.Response
 	defer func() {
@@ -236,7 +250,7 @@ func TestFrontDoorStreams(t *testing.T) {
 	}
 	r := s.get(t, "/karajo/api/events")
 	wantEnvelope(t, r, http.StatusServiceUnavailable)
-	// stream_max ends the streams (2 s), which frees room for new ones.
+	// stream_max ends the streams (5 s), which frees room for new ones.
 	t0 := time.Now()
 	for i, resp := range streams {
 		conns[i].SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -244,7 +258,7 @@ func TestFrontDoorStreams(t *testing.T) {
 			t.Errorf("stream not ended by stream_max: %v", err)
 		}
 	}
-	t.Logf("10 streams ended %v after the 11th was refused (stream_max 2s)", time.Since(t0).Round(time.Millisecond))
+	t.Logf("10 streams ended %v after the 11th was refused (stream_max 5s)", time.Since(t0).Round(time.Millisecond))
 	waitFor(t, 5*time.Second, "room for a stream again", func() bool {
 		c := fdConn(t, s, "", "GET /karajo/api/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		defer c.Close()
@@ -313,7 +327,14 @@ func TestFrontDoorTrustedProxy(t *testing.T) {
 	for range 3 { // one client's three stalled requests through the proxy
 		conns = append(conns, stalled("1.2.3.4, 203.0.113.9"))
 	}
-	time.Sleep(300 * time.Millisecond)
+	// All three are in their handlers once their first body byte is
+	// charged to the budget.
+	waitFor(t, 10*time.Second, "3 body bytes in flight", func() bool {
+		c := fdConn(t, s, "127.0.0.2", "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+		defer c.Close()
+		_, m, err := fdRead(c, 5*time.Second)
+		return err == nil && strings.Contains(m, "\nkarajo_http_body_bytes_in_flight 3\n")
+	})
 	c := stalled("9.9.9.9, 203.0.113.9") // the same client, whatever it claims on the left
 	resp, body, err := fdRead(c, 3*time.Second)
 	c.Close()
@@ -475,13 +496,7 @@ func TestFrontDoorIdleAndTotal(t *testing.T) {
 	for range 4 + 16 + 5 {
 		conns = append(conns, fdConn(t, s, "", ""))
 	}
-	closed := 0
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
-			closed++
-		}
-	}
+	closed := fdClosed(conns, 3*time.Second)
 	if closed < 4 || closed > 6 { // the harness may hold one more
 		t.Errorf("%d of 25 connections closed at once past max_connections 4 + reserve 16, want 5", closed)
 	}
