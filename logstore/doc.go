@@ -10,6 +10,7 @@
 //	$dir_base/var/lib/karajo/<kind>/<ID>/        work directory (cwd of an exec job's commands; unused for job_http)
 //	$dir_base/var/lib/karajo/<kind>/<ID>.state   job state file (IMP-8), JSON {"counter":N,"paused":B}
 //	$dir_base/var/log/karajo/<kind>/<ID>/        log files of the job
+//	$dir_base/var/run/karajo/job/.groups         process groups of the commands running now (GroupTable)
 //	$dir_base/var/run/karajo/job_http/           created, unused (as v0.9.3)
 //
 // An ID never contains '.', so "<ID>.state" never collides with a work
