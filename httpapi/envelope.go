@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/karajo/karajo/actors"
 )
@@ -110,7 +111,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// of it (the server would read it before answering).
 		w.Header().Set("Connection", "close")
 	}
-	s.log.Log(r.Context(), level, "request refused", "method", r.Method, "path", clip(r.URL.Path), "code", ae.Code, "err", clip(ae.Error()))
+	attrs := []any{"method", r.Method, "path", clip(r.URL.Path), "code", ae.Code, "err", clip(ae.Error())}
+	if level == slog.LevelWarn {
+		ok, dropped := s.refusedLines.allow(time.Now())
+		if !ok {
+			attrs = nil // over refusalBurst a second: counted, told with the next line
+		} else if dropped > 0 {
+			attrs = append(attrs, "refusals_not_logged_before", dropped)
+		}
+	}
+	if attrs != nil {
+		s.log.Log(r.Context(), level, "request refused", attrs...)
+	}
 	writeJSON(w, ae.Code, envelope{Message: ae.Message, Name: ae.Name, Code: ae.Code})
 }
 

@@ -76,11 +76,12 @@ func bodyUnread(r *http.Request) bool {
 // frontDoor is the state of the front-door limits of a Server: what is
 // open now, and the metrics that show it.
 type frontDoor struct {
-	conns     atomic.Int64 // connections open through LimitListener
-	streams   atomic.Int64 // event and log streams open
-	proxiedMu sync.Mutex
-	proxied   map[string]int // requests in progress through trusted proxies, by client
-	refusals  *prometheus.CounterVec
+	conns        atomic.Int64 // connections open through LimitListener
+	streams      atomic.Int64 // event and log streams open
+	proxiedMu    sync.Mutex
+	proxied      map[string]int // requests in progress through trusted proxies, by client
+	refusals     *prometheus.CounterVec
+	refusedLines refusalLog // bounds the log lines of refused requests
 }
 
 // registerFrontDoor registers the front-door metrics with reg (nil: none).
@@ -131,4 +132,36 @@ func (s *Server) stream(h httprouter.Handle) httprouter.Handle {
 		defer cancel()
 		h(w, r.WithContext(ctx), ps)
 	}
+}
+
+// refusalBurst is how many refused requests (4xx) a second the server
+// log tells of, one line each; a flood of hostile requests must not flood
+// the log (and the disk under it).
+const refusalBurst = 20
+
+// refusalLog bounds the log lines of refused requests to refusalBurst a
+// second; the lines left out are counted and the next line logged says
+// how many.
+type refusalLog struct {
+	mu      sync.Mutex
+	second  int64 // the Unix second being counted
+	n       int   // lines logged in it
+	dropped int   // lines left out since the last line logged
+}
+
+// allow reports whether a refused request at now gets its line, and how
+// many were left out before it.
+func (l *refusalLog) allow(now time.Time) (ok bool, dropped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sec := now.Unix(); sec != l.second {
+		l.second, l.n = sec, 0
+	}
+	if l.n >= refusalBurst {
+		l.dropped++
+		return false, 0
+	}
+	l.n++
+	dropped, l.dropped = l.dropped, 0
+	return true, dropped
 }

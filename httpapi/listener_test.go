@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/karajo/karajo/config"
 )
@@ -41,5 +42,28 @@ func TestListenerAdmit(t *testing.T) {
 	admit("127.0.0.99:1", "")
 	if got := f.s.conns.Load(); got != int64(4+loopbackReserve) {
 		t.Errorf("open connections = %d, want %d", got, 4+loopbackReserve)
+	}
+}
+
+// TestRefusalLog: at most refusalBurst lines a second; the next line
+// logged tells how many were left out.
+func TestRefusalLog(t *testing.T) {
+	var l refusalLog
+	t0 := time.Unix(1000, 0)
+	for i := range refusalBurst {
+		if ok, d := l.allow(t0); !ok || d != 0 {
+			t.Fatalf("line %d: allow = %v, %d", i, ok, d)
+		}
+	}
+	for range 7 {
+		if ok, _ := l.allow(t0.Add(500 * time.Millisecond)); ok {
+			t.Fatal("a line past the burst was allowed")
+		}
+	}
+	if ok, d := l.allow(t0.Add(time.Second)); !ok || d != 7 {
+		t.Fatalf("next second: allow = %v, %d; want true, 7", ok, d)
+	}
+	if ok, d := l.allow(t0.Add(time.Second)); !ok || d != 0 {
+		t.Fatalf("then: allow = %v, %d; want true, 0", ok, d)
 	}
 }
