@@ -20,6 +20,12 @@ type forkReq struct {
 	done chan error
 }
 
+// minForkers is the least number of forker threads: a fork holds its
+// thread until the child has exec'd (CLONE_VFORK), which under load can
+// take milliseconds, so forks of concurrent runs must not queue behind
+// each other for want of threads.
+const minForkers = 8
+
 var (
 	forkOnce sync.Once
 	forkReqs chan forkReq
@@ -30,7 +36,7 @@ var (
 func startCommand(cmd *exec.Cmd) error {
 	forkOnce.Do(func() {
 		forkReqs = make(chan forkReq)
-		for range max(goruntime.GOMAXPROCS(0), 2) {
+		for range max(2*goruntime.GOMAXPROCS(0), minForkers) {
 			go forker()
 		}
 	})
