@@ -564,3 +564,30 @@ http_url = "/karajo/api/health"
 		return r.status == http.StatusOK && strings.Contains(string(r.body), `"status":"success"`)
 	})
 }
+
+// TestRetryPendingAtShutdown: a run waiting for its next attempt when
+// karajo stops is recorded failed, with the reason, and the stop does not
+// wait for the retry's delay.
+func TestRetryPendingAtShutdown(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 1, `
+[job.later]
+path = "/later"
+retries = 5
+retry_delay = "1h"
+commands = ["false"]
+`)
+	wantEnvelope(t, s.trigger(t, "later", testSecret), http.StatusOK)
+	s.waitRunning(t, "later", 1, "next attempt in")
+	if took := s.stop(); took > 10*time.Second {
+		t.Errorf("stop took %v with a retry pending, want promptly", took)
+	}
+	b, err := os.ReadFile(filepath.Join(s.logDir("later"), "later.1.failed"))
+	if err != nil {
+		t.Fatalf("log: %v (files %v)", err, s.logFiles(t, "later"))
+	}
+	lines := logLines(t, "later", b)
+	if !strings.Contains(string(b), "no further attempt: karajo stops") || lines[len(lines)-1] != "!!! job: later: exit status 1" {
+		t.Errorf("log of a run stopped while waiting for a retry:\n%s", b)
+	}
+}
