@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,7 +44,16 @@ func TestSignalDuringStartup(t *testing.T) {
 			t.Logf("stderr:\n%s", tail(stderr.String(), 4000))
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// No process can catch a signal before its handler exists: wait until
+	// the kernel shows SIGHUP caught (karajo's first Go init installs it),
+	// which on an idle machine is a few ms after exec, long before the
+	// 10,000 jobs are started.
+	waitFor(t, 30*time.Second, "SIGHUP handler installed", func() bool {
+		return sigCaught(cmd.Process.Pid, syscall.SIGHUP)
+	})
+	if strings.Contains(stderr.String(), "karajo started") {
+		t.Fatal("start-up was over before the SIGHUP could be sent: the test proves nothing")
+	}
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatalf("SIGHUP: %v", err)
 	}
@@ -73,6 +83,21 @@ func TestSignalDuringStartup(t *testing.T) {
 		t.Fatalf("health after the reload: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// sigCaught tells whether process pid has a handler for sig, from the
+// SigCgt mask of /proc/<pid>/status.
+func sigCaught(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	m := regexp.MustCompile(`(?m)^SigCgt:\s*([0-9a-f]+)$`).FindSubmatch(b)
+	if m == nil {
+		return false
+	}
+	mask, err := strconv.ParseUint(string(m[1]), 16, 64)
+	return err == nil && mask&(1<<(uint(sig)-1)) != 0
 }
 
 // TestGeneratedSecretNotLogged: without a [karajo] secret, the generated
