@@ -48,12 +48,51 @@ func newMasker(secrets []string) *masker {
 // ends, or a piece that cannot continue a secret follows. The first error
 // of emit is returned.
 func (m *masker) feed(p []byte, final bool, emit func([]byte) error) error {
-	if len(m.pend) == 0 && m.carry == 0 && !final && len(p) >= m.maxLen {
+	switch {
+	case len(m.pend) == 0 && m.carry == 0:
 		// The common case: scan p in place, no copy.
 		return m.mask(p, final, emit)
+	case len(p) < m.maxLen:
+		m.work = append(append(m.work[:0], m.pend...), p...)
+		return m.mask(m.work, final, emit)
 	}
-	m.work = append(append(m.work[:0], m.pend...), p...)
-	return m.mask(m.work, final, emit)
+	// Settle the held-back bytes with the start of p, then scan p in place.
+	if err := m.settle(p, emit); err != nil {
+		return err
+	}
+	return m.mask(p, final, emit)
+}
+
+// settle emits the held-back bytes, masked, now that p (at least
+// maxLen-1 bytes) follows them: every secret that starts in them ends
+// within the first maxLen-1 bytes of p. A secret that runs on into p
+// becomes the carry of p; occurrences that start in p are left to the
+// scan of p.
+func (m *masker) settle(p []byte, emit func([]byte) error) error {
+	n := len(m.pend)
+	head := append(append(m.work[:0], m.pend...), p[:m.maxLen-1]...)
+	m.work = head
+	carry, pos := 0, 0
+	var err error
+	put := func(b []byte) {
+		if err == nil && len(b) > 0 {
+			err = emit(b)
+		}
+	}
+	for _, sp := range m.find(head) {
+		if sp[0] >= n {
+			break
+		}
+		put(head[pos:sp[0]])
+		if sp[0] > 0 || m.carry == 0 { // else it continues a secret already replaced
+			put([]byte(Masked))
+		}
+		pos = min(sp[1], n)
+		carry = max(sp[1]-n, 0)
+	}
+	put(head[pos:n])
+	m.pend, m.carry = m.pend[:0], carry
+	return err
 }
 
 // mask masks buf (pend already at its start) and keeps its held-back tail.
