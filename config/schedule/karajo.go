@@ -64,8 +64,10 @@ func ParseKarajo(expr string, l *time.Location) (Schedule, error) {
 	case "minutely":
 		return &base, nil
 	case "hourly":
-		base.min, err = intList(part(1), "minute", 0, 59, 0)
-		return &base, err
+		if base.min, err = intList(part(1), "minute", 0, 59, 0); err != nil {
+			return nil, err
+		}
+		return &base, nil
 	case "weekly":
 		if base.dow, err = dayList(part(1)); err != nil {
 			return nil, err
