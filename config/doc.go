@@ -12,8 +12,10 @@
 // *FieldError that names the file, the TOML key (for example
 // job."Backup".interval) and the reason.
 //
-// The package also owns the schedule maths (ParseSchedule and
-// Schedule.Next, SPEC 8.4) and ID normalisation (NormalizeID, SPEC 1.5).
+// Schedules are parsed and evaluated by the subpackage config/schedule
+// (cron expressions, karajo's syntax, time zones, DST rules); this package
+// checks the schedule keys (schedkeys.go) and owns ID normalisation
+// (NormalizeID, SPEC 1.5).
 // It starts no goroutines, keeps no global state and does no I/O besides
 // reading the configuration files and env files (env_file, parsed by
 // ParseDotenv), looking up the environment variables named by notif
