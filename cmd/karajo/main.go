@@ -1,6 +1,9 @@
 // Command karajo runs jobs the way cron does, driven and watched over HTTP.
 //
 //	karajo -config FILE   run the server (default /etc/karajo/karajo.toml)
+//	karajo serve -config FILE  the same
+//	karajo check -config FILE  validate a configuration (cli.go lists the
+//	                      client subcommands: status, run, logs, …)
 //	karajo version        print the version and exit
 //	karajo schedule [-timezone TZ] [-after RFC3339] [-n N] EXPR
 //	                      print the next runs of a cron expression or schedule
@@ -45,27 +48,20 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "version" || args[0] == "hash-password") {
-		earlysig.Release() // not the server: signals keep their default action
+	if code, ok := subcommand(args, stdout, stderr); ok { // cli.go
+		return code
 	}
-	if len(args) > 0 && args[0] == "version" {
-		fmt.Fprintf(stdout, "karajo version %s\n", version)
-		return 0
-	}
-	if len(args) > 0 && args[0] == "schedule" {
-		return scheduleCmd(args[1:], stdout, stderr, time.Now())
-	}
-	if len(args) > 0 && args[0] == "hash-password" {
-		return hashPassword(args[1:], os.Stdin, stdout, stderr)
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
 	}
 	fs := flag.NewFlagSet("karajo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "/etc/karajo/karajo.toml", "path of the main configuration file")
+	cfgPath := fs.String("config", defaultConfig, "path of the main configuration file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "karajo: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "karajo: unknown subcommand or argument %q (karajo help lists the subcommands)\n", fs.Arg(0))
 		return 2
 	}
 
