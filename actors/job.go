@@ -366,7 +366,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
 	j.status = StatusRunning
 	j.runCounter = counter
-	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, "timer")
+	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, due.reason, "timer")
 	j.attemptAt = j.startedAt
 	j.waitTrigger = ""
 	j.runPayload, j.waitPayload = j.waitPayload, nil

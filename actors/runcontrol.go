@@ -184,10 +184,10 @@ func setRunCounter(v any, counter int64) {
 }
 
 // runTriggerEnv maps a run's trigger reason to KARAJO_RUN_TRIGGER: timer,
-// webhook or api (run_now and the session's Run).
+// catch-up, webhook or api (run_now and the session's Run).
 func runTriggerEnv(reason string) string {
 	switch {
-	case reason == "timer", reason == "webhook":
+	case reason == triggerTimer, reason == triggerCatchUp, reason == "webhook":
 		return reason
 	case reason == "", strings.HasPrefix(reason, "tick"):
 		return "timer"
