@@ -121,58 +121,13 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 	}
 	api := httpapi.New(httpapi.Options{Env: env, Engine: engine, Log: log, Version: version, ListenAddress: addr,
 		Registry: reg, Metrics: metrics})
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No ReadTimeout: the API gives each request body body_timeout
-		// (httpapi), and streams have no body.
-		WriteTimeout:   10 * time.Minute,
-		IdleTimeout:    env.Limits.IdleTimeout,
-		MaxHeaderBytes: 1 << 20,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(env, api, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(api.LimitListener(ln)) }()
 	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
 
-	var failed error
-wait:
-	for {
-		select {
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				if sig = drainHUPs(sigs); sig == syscall.SIGHUP {
-					env = reload(env, engine, api, log)
-					continue
-				}
-			}
-			log.Info("stopping", "signal", sig.String(), "timeout", env.ShutdownTimeout)
-			break wait
-		case err := <-serveErr:
-			failed = fmt.Errorf("serve HTTP: %w", err)
-			break wait
-		}
-	}
-
-	// A second SIGTERM or SIGINT while stopping: kill every command's
-	// process group and exit at once; the next start finalises the runs.
-	stopped := make(chan struct{})
-	defer close(stopped)
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				if sig == syscall.SIGHUP {
-					continue
-				}
-				n := engine.Kill()
-				log.Warn("second signal: exiting at once", "signal", sig.String(), "killed_groups", n)
-				os.Exit(1)
-			case <-stopped:
-				return
-			}
-		}
-	}()
+	env, failed := awaitStop(env, engine, api, log, sigs, serveErr)
+	defer killOnSecondSignal(engine, log, sigs)()
 
 	start := time.Now()
 	budget := env.ShutdownTimeout
@@ -193,6 +148,65 @@ wait:
 	}
 	log.Info("stopped", "dur", time.Since(start).Round(time.Millisecond))
 	return failed
+}
+
+// newHTTPServer returns the HTTP server of api: headers within 10 s, no
+// ReadTimeout (the API gives each request body body_timeout, and streams
+// have no body), idle connections closed after idle_timeout.
+func newHTTPServer(env *config.Env, api *httpapi.Server, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       env.Limits.IdleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// awaitStop reloads on SIGHUP until a stop signal or a failure of the
+// HTTP server; it returns the configuration then in force and the
+// failure, if any.
+func awaitStop(env *config.Env, engine *actors.Engine, api *httpapi.Server, log *slog.Logger, sigs chan os.Signal, serveErr chan error) (*config.Env, error) {
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if sig = drainHUPs(sigs); sig == syscall.SIGHUP {
+					env = reload(env, engine, api, log)
+					continue
+				}
+			}
+			log.Info("stopping", "signal", sig.String(), "timeout", env.ShutdownTimeout)
+			return env, nil
+		case err := <-serveErr:
+			return env, fmt.Errorf("serve HTTP: %w", err)
+		}
+	}
+}
+
+// killOnSecondSignal watches for a second SIGTERM or SIGINT while
+// stopping: it kills every command's process group and exits at once
+// (the next start finalises the runs). The returned function ends the
+// watch.
+func killOnSecondSignal(engine *actors.Engine, log *slog.Logger, sigs chan os.Signal) (done func()) {
+	stopped := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue
+				}
+				n := engine.Kill()
+				log.Warn("second signal: exiting at once", "signal", sig.String(), "killed_groups", n)
+				os.Exit(1)
+			case <-stopped:
+				return
+			}
+		}
+	}()
+	return func() { close(stopped) }
 }
 
 // drainHUPs takes the signals already waiting in sigs after a SIGHUP:
