@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/config"
 )
 
@@ -196,4 +197,36 @@ func BenchmarkFrontDoorChecks(b *testing.B) {
 		f.s.ServeHTTP(w, req)
 	}
 	b.ReportMetric(float64(checks)/float64(time.Since(start)), "x-env")
+}
+
+// TestRunPausedPayload: a paused job that takes its payload answers a
+// signed webhook 412 (its payload not kept) and a badly signed one 403,
+// in SPEC order; resumed, the same webhook is accepted.
+func TestRunPausedPayload(t *testing.T) {
+	f := newAuthFixture(t, nil, func(env *config.Env) { env.Jobs[0].PassPayload = config.PayloadFile })
+	pid, _ := f.e.Job("e")
+	if _, err := actors.Ask[*actors.JobView](f.e.Root(), pid, &actors.Pause{}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("p"), 200<<10)
+	post := func(sig string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/karajo/api/job_exec/run/e", bytes.NewReader(body))
+		r.Host = "localhost"
+		r.Header.Set("X-Karajo-Sign", sig)
+		w := httptest.NewRecorder()
+		f.s.ServeHTTP(w, r)
+		return w
+	}
+	if w := post(strings.Repeat("0", 64)); w.Code != http.StatusForbidden {
+		t.Errorf("paused, bad signature: %d %s, want 403", w.Code, w.Body)
+	}
+	if w := post(signHMAC(authSecret, body)); w.Code != http.StatusPreconditionFailed {
+		t.Errorf("paused, good signature: %d %s, want 412", w.Code, w.Body)
+	}
+	if _, err := actors.Ask[*actors.JobView](f.e.Root(), pid, &actors.Resume{}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if w := post(signHMAC(authSecret, body)); w.Code != http.StatusOK {
+		t.Errorf("resumed: %d %s, want 200", w.Code, w.Body)
+	}
 }

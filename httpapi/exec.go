@@ -236,10 +236,13 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
-	body, err := s.signedBody(w, r, job)
+	body, err := s.signedBody(w, r, job, pid)
 	if err != nil {
-		if errors.Is(err, errForbidden) {
+		switch {
+		case errors.Is(err, errForbidden):
 			s.metrics.TriggerRefused("forbidden")
+		case errors.Is(err, actors.ErrJobPaused):
+			s.metrics.TriggerRefused("paused")
 		}
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
@@ -256,10 +259,13 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK, RunCounter: v.RunCounter})
 }
 
-// signedBody reads and verifies the body of a webhook for job, refusing
-// what it can before reading (see runJob). The body is kept (spooled past
-// 64 KiB) only when the job hands it to its run (keepsBody).
-func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job) (*verifiedBody, error) {
+// signedBody reads and verifies the body of a webhook for job (actor
+// pid), refusing what it can before reading (see runJob). The body is
+// kept (spooled past 64 KiB) only when the job hands it to its run
+// (keepsBody), and not when the job is paused as the request arrives: a
+// paused job gets no run, so its payload is hashed only, and once the
+// signature holds the answer is 412 (actors.ErrJobPaused).
+func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID) (*verifiedBody, error) {
 	if r.ContentLength > maxRunBody {
 		return nil, &http.MaxBytesError{Limit: maxRunBody}
 	}
@@ -271,13 +277,25 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		w.Header().Set("Retry-After", "1")
 		return nil, fmt.Errorf("%w: %d bytes announced, max_body_bytes_in_flight is %d", errBodyBudget, r.ContentLength, l.MaxBodyBytesInFlight)
 	}
+	keep, paused := keepsBody(job), false
+	if keep {
+		v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.GetJob{}, s.timeout)
+		paused = err == nil && v.Paused
+		keep = !paused
+	}
 	head := &prefixSink{}
-	body, err := readSigned(w, io.TeeReader(r.Body, head), maxRunBody, check, keepsBody(job), "")
-	if err == nil && head.isReadTarget() && job.Secret == s.conf.Load().env.Secret {
+	body, err := readSigned(w, io.TeeReader(r.Body, head), maxRunBody, check, keep, "")
+	switch {
+	case err != nil:
+		return nil, err
+	case head.isReadTarget() && job.Secret == s.conf.Load().env.Secret:
 		body.Close()
 		return nil, fmt.Errorf("body is a signed read's target, signed with the [karajo] secret: %w", errForbidden)
+	case paused:
+		body.Close()
+		return nil, fmt.Errorf("paused as the webhook arrived, payload not kept: %w", actors.ErrJobPaused)
 	}
-	return body, err
+	return body, nil
 }
 
 // control builds the handler of POST /karajo/api/job_exec/{pause,resume,cancel}
