@@ -19,18 +19,9 @@ import (
 // stdout, and returns 0.
 func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("karajo check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", defaultConfig, "path of the main configuration file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: karajo check [-config FILE]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "karajo check: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if ok, code := parseClient(fs, args, stderr, "check [-config FILE]", 0, 0); !ok {
+		return code
 	}
 	env, err := config.Load(*cfgPath)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ commands = ["true"]
 		{[]string{"-config", bad}, 2, nil, []string{bad + `: job."A".interval: `, bad + `: job."B".schedule: `, "invalid configuration (2 problems)"}},
 		{[]string{"-config", filepath.Join(dir, "none.toml")}, 2, nil, []string{"none.toml: no such file or directory", "(1 problem)"}},
 		{[]string{"-bogus"}, 2, nil, []string{"flag provided but not defined: -bogus"}},
-		{[]string{"-config", good, "extra"}, 2, nil, []string{`unexpected argument "extra"`}},
+		{[]string{"-config", good, "extra"}, 2, nil, []string{"wrong number of arguments"}},
 	}
 	for _, tt := range tests {
 		var out, errs bytes.Buffer
@@ -99,6 +100,27 @@ func TestHelpListsSubcommands(t *testing.T) {
 			if !strings.Contains(out.String(), "\n  "+sub+" ") {
 				t.Errorf("%s: no line for %q", arg, sub)
 			}
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args []string
+		wait bool
+		pos  string
+	}{
+		{[]string{"a", "-wait"}, true, "a"},
+		{[]string{"-wait", "a", "b"}, true, "a b"},
+		{[]string{"a", "--", "-wait"}, false, "a -wait"},
+		{[]string{"-", "-wait"}, true, "-"},
+		{nil, false, ""},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		wait := fs.Bool("wait", false, "")
+		if err := parseInterspersed(fs, tt.args); err != nil || *wait != tt.wait || strings.Join(fs.Args(), " ") != tt.pos {
+			t.Errorf("%q: err %v, wait %v, args %q; want %v, %q", tt.args, err, *wait, fs.Args(), tt.wait, tt.pos)
 		}
 	}
 }

@@ -31,18 +31,10 @@ func signature(secret string, body []byte) string {
 // the [karajo] secret of -config FILE.
 func signCmd(name string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("karajo "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	secret := fs.String("secret", "", "the [karajo] secret (default $KARAJO_SECRET)")
 	cfgPath := fs.String("config", "", "take the secret from this server configuration")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: karajo sign [-secret S | -config FILE] BODY   (BODY - reads stdin)")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		return usageErr(stderr, name, "want exactly one BODY argument (quote it; - reads stdin)")
+	if ok, code := parseClient(fs, args, stderr, "sign [-secret S | -config FILE] BODY   (BODY - reads stdin)", 1, 1); !ok {
+		return code
 	}
 	conn, err := connection("", *secret, *cfgPath)
 	if err != nil {

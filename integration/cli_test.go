@@ -1,0 +1,300 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cliResult is what one run of the karajo binary as a client gave.
+type cliResult struct {
+	out, err string
+	code     int
+}
+
+func (r cliResult) String() string {
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.code, shorten(r.out), r.err)
+}
+
+// cli runs the karajo binary with args and the extra environment env
+// (KARAJO_URL and KARAJO_SECRET are cleared unless env sets them).
+func cli(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "KARAJO_URL=", "KARAJO_SECRET=", "NO_COLOR=")
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := cliResult{out: out.String(), err: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("karajo %q: %v", args, err)
+	}
+	return r
+}
+
+// wantCLI requires exit code and that stdout contains every string of out.
+func wantCLI(t *testing.T, r cliResult, code int, out ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("want exit %d: %v", code, r)
+	}
+	for _, s := range out {
+		if !strings.Contains(r.out, s) {
+			t.Fatalf("stdout lacks %q: %v", s, r)
+		}
+	}
+}
+
+// wantCLIError requires exit code and exactly one line on stderr that
+// contains msg, and nothing on stdout.
+func wantCLIError(t *testing.T, r cliResult, code int, msg string) {
+	t.Helper()
+	if r.code != code || r.out != "" || strings.Count(r.err, "\n") != 1 || !strings.Contains(r.err, msg) {
+		t.Fatalf("want exit %d and one line with %q on stderr: %v", code, msg, r)
+	}
+}
+
+const cliJobs = `
+[job."Slow"]
+commands = ["echo started", "sleep 30"]
+
+[job."Quick"]
+commands = ["echo quick $KARAJO_JOB_COUNTER"]
+
+[job."Fails"]
+commands = ["echo about to fail", "false"]
+
+[job_http."Ping"]
+http_method = "GET"
+http_url = "/karajo/api/health"
+`
+
+func TestCLIClient(t *testing.T) {
+	s := start(t, cliJobs)
+	url := "-url=" + s.base
+	sec := "-secret=" + testSecret
+
+	// status: a table of every job, and JSON.
+	r := cli(t, nil, "status", url)
+	wantCLI(t, r, 0, "JOB", "KIND", "STATUS", "LAST RUN", "NEXT RUN", "RUNNING")
+	for _, id := range []string{"slow", "quick", "fails", "ping"} {
+		if !strings.Contains(r.out, "\n"+id+" ") {
+			t.Fatalf("status: no row for %s: %v", id, r)
+		}
+	}
+	if strings.Contains(r.out, "\x1b[") {
+		t.Fatalf("status: colour on a pipe: %v", r)
+	}
+	r = cli(t, nil, "status", url, "-o", "json", "quick", "ping")
+	wantCLI(t, r, 0)
+	var arr []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &arr); err != nil || len(arr) != 2 ||
+		arr[0]["id"] != "quick" || arr[0]["kind"] != "job_exec" || arr[1]["id"] != "ping" || arr[1]["kind"] != "job_http" {
+		t.Fatalf("status -o json: %v, %v", err, r)
+	}
+	wantCLIError(t, cli(t, nil, "status", url, "nope"), 3, "job not found: nope")
+	wantCLIError(t, cli(t, nil, "status", url, "-o", "yaml"), 2, `-o "yaml"`)
+
+	// run -wait: the log, and the exit code follows the run.
+	r = cli(t, nil, "run", url, sec, "-wait", "quick")
+	wantCLI(t, r, 0, "quick: run #1 triggered", "quick 1\n", "quick: run #1 ended success")
+	r = cli(t, nil, "run", url, sec, "-wait", "fails")
+	if r.code != 4 || !strings.Contains(r.out, "about to fail") || !strings.Contains(r.err, "fails: run #1 ended failed") {
+		t.Fatalf("run -wait of a failing job: %v", r)
+	}
+	wantCLI(t, cli(t, nil, "run", url, sec, "-wait", "ping"), 0, "ping: run #1 ended success")
+	wantCLIError(t, cli(t, nil, "run", url, sec, "nope"), 3, "job not found: nope")
+	wantCLIError(t, cli(t, nil, "run", url, "-secret=wrong", "quick"), 3, "empty or invalid signature")
+
+	// logs: the newest run without COUNTER, or the one asked for.
+	wantCLI(t, cli(t, nil, "run", url, sec, "-wait", "quick"), 0, "quick 2\n")
+	r = cli(t, nil, "logs", url, "quick")
+	wantCLI(t, r, 0, "quick 2\n")
+	if strings.Contains(r.out, "quick 1\n") {
+		t.Fatalf("logs quick gave an older run: %v", r)
+	}
+	wantCLI(t, cli(t, nil, "logs", url, "quick", "1"), 0, "quick 1\n")
+	wantCLI(t, cli(t, nil, "logs", url, "ping"), 0, "HTTP/1.1 200 OK")
+	wantCLIError(t, cli(t, nil, "logs", url, "quick", "99"), 3, "log #99 not found")
+	wantCLIError(t, cli(t, nil, "logs", url, "nope"), 3, "nope not found")
+	wantCLIError(t, cli(t, nil, "logs", url, "slow"), 3, "slow has no runs yet")
+	wantCLIError(t, cli(t, nil, "logs", url, "quick", "x"), 2, `COUNTER "x"`)
+
+	// pause, resume (both kinds), a paused job refuses to run.
+	wantCLI(t, cli(t, nil, "pause", url, sec, "quick"), 0, "quick: paused (status paused)")
+	wantCLIError(t, cli(t, nil, "run", url, sec, "quick"), 3, "job is paused")
+	wantCLI(t, cli(t, nil, "resume", url, sec, "quick"), 0, "quick: resumed (status started)")
+	wantCLI(t, cli(t, nil, "pause", url, sec, "ping"), 0, "ping: paused (status paused)")
+	wantCLI(t, cli(t, nil, "resume", url, sec, "ping"), 0, "ping: resumed (status started)")
+	wantCLIError(t, cli(t, nil, "pause", url, sec, "nope"), 3, "job not found: nope")
+	wantCLIError(t, cli(t, nil, "pause", url, "-secret=wrong", "quick"), 3, "empty or invalid signature")
+	wantCLIError(t, cli(t, nil, "cancel", url, sec, "ping"), 2, "only exec jobs")
+
+	// cancel the run in progress.
+	wantCLI(t, cli(t, nil, "run", url, sec, "slow"), 0, "slow: run #1 triggered")
+	s.waitRunning(t, "slow", 1, "started")
+	r = cli(t, nil, "status", url, "slow")
+	wantCLI(t, r, 0, "running", "#1")
+	wantCLI(t, cli(t, nil, "cancel", url, sec, "slow"), 0, "slow: cancel requested")
+	if st := s.waitRun(t, "Slow", 1, 60*time.Second); st == "success" {
+		t.Fatalf("canceled run ended %s", st)
+	}
+
+	// The environment instead of flags.
+	env := []string{"KARAJO_URL=" + s.base, "KARAJO_SECRET=" + testSecret}
+	wantCLI(t, cli(t, env, "pause", "quick"), 0, "quick: paused")
+	wantCLI(t, cli(t, env, "resume", "quick"), 0, "quick: resumed")
+}
+
+func TestCLIBadInput(t *testing.T) {
+	// Unreachable: a port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, args := range [][]string{{"status"}, {"run", "x"}, {"pause", "x"}, {"resume", "x"}, {"cancel", "x"}, {"logs", "x"}} {
+		wantCLIError(t, cli(t, nil, append(args, "-url", dead, "-secret", "s")...), 1, "unreachable")
+	}
+	// Bad flags and arguments: exit 2, one line.
+	for _, args := range [][]string{{"status", "-bogus"}, {"run"}, {"run", "a", "b"}, {"pause"}, {"logs"}, {"logs", "a", "1", "2"},
+		{"sign"}, {"check", "-bogus"}, {"status", "-url", "ftp://x"}, {"sign", "body"}} {
+		r := cli(t, nil, args...)
+		if r.code != 2 || r.out != "" || strings.Count(r.err, "\n") != 1 || !strings.HasPrefix(r.err, "karajo "+args[0]+": ") {
+			t.Fatalf("karajo %q: want exit 2 and one line: %v", args, r)
+		}
+	}
+	r := cli(t, nil, "bogus")
+	if r.code != 2 || !strings.Contains(r.err, `unknown subcommand or argument "bogus"`) {
+		t.Fatalf("karajo bogus: %v", r)
+	}
+	// A server that answers something that is not an envelope.
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, "<html>bad gateway</html>")
+	}))
+	defer html.Close()
+	wantCLIError(t, cli(t, nil, "status", "-url", html.URL), 1, "not a karajo answer")
+	wantCLIError(t, cli(t, nil, "pause", "-url", html.URL, "-secret", "s", "x"), 1, "HTTP 502")
+}
+
+func TestCLISign(t *testing.T) {
+	body := `{"_karajo_epoch":1700000000}`
+	want := sign(testSecret, []byte(body)) + "\n"
+	wantCLI(t, cli(t, nil, "sign", "-secret", testSecret, body), 0, want)
+	wantCLI(t, cli(t, []string{"KARAJO_SECRET=" + testSecret}, "sign", body), 0, want)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, configHeader(dir))
+	wantCLI(t, cli(t, nil, "sign", "-config", cfg, body), 0, want)
+}
+
+func TestCLIHelp(t *testing.T) {
+	for _, arg := range []string{"help", "--help", "-h"} {
+		r := cli(t, nil, arg)
+		wantCLI(t, r, 0)
+		for _, sub := range []string{"serve", "check", "status", "run", "pause", "resume", "cancel", "logs", "sign", "schedule", "hash-password", "version"} {
+			if !strings.Contains(r.out, "\n  "+sub+" ") {
+				t.Fatalf("karajo %s does not list %s: %v", arg, sub, r)
+			}
+		}
+	}
+	r := cli(t, nil, "status", "-h")
+	if r.code != 0 || !strings.Contains(r.err, "usage: karajo status") || !strings.Contains(r.err, "-url") {
+		t.Fatalf("status -h: %v", r)
+	}
+}
+
+func TestCLICheck(t *testing.T) {
+	dir := t.TempDir()
+	good := writeConfig(t, dir, configHeader(dir)+cliJobs)
+	wantCLI(t, cli(t, nil, "check", "-config", good), 0, good+": ok: 3 jobs, 1 http job, 0 notifs, 0 users, listening on 127.0.0.1:0")
+	if _, err := os.Stat(filepath.Join(dir, "var")); err == nil {
+		t.Fatal("check created dir_base's var/: it must not write anything")
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte(configHeader(dir)+`
+[job."A"]
+interval = "5"
+commands = ["true"]
+[job."B"]
+commands = []
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, nil, "check", "-config", bad)
+	if r.code != 2 || r.out != "" || !strings.Contains(r.err, bad+`: job."A".interval: invalid duration "5"`) ||
+		!strings.Contains(r.err, bad+`: job."B".commands: `) || !strings.Contains(r.err, "invalid configuration (2 problems)") {
+		t.Fatalf("check of a bad config: %v", r)
+	}
+	r = cli(t, nil, "check", "-config", filepath.Join(dir, "none.toml"))
+	if r.code != 2 || !strings.Contains(r.err, "none.toml: no such file or directory") ||
+		strings.Count(r.err, "invalid configuration") != 1 {
+		t.Fatalf("check of a missing file: %v", r)
+	}
+}
+
+// TestCLIServeAndConfig starts the server with `karajo serve -config`,
+// talks to it with `-config FILE` (its listen address and secret), and
+// with users configured (signed reads).
+func TestCLIServeAndConfig(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	hdr := strings.Replace(configHeader(dir), "127.0.0.1:0", addr, 1)
+	cfg := writeConfig(t, dir, hdr+cliJobs)
+	if err := os.WriteFile(filepath.Join(dir, "etc", "karajo", "user.toml"),
+		[]byte("[user.\"alice\"]\npassword = \"$2a$04$0HqcOEn6yJHmNNY3yxSlDOX76pJc2ulMzDS8U.eDO8dC5kU.rMiHi\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(binPath, "serve", "-config", cfg)
+	var logb syncBuffer
+	srv.Stderr = &logb
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	defer func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = srv.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", tail(logb.String(), 4000))
+		}
+	}()
+	var r cliResult
+	waitFor(t, 60*time.Second, "karajo serve answers karajo status -config", func() bool {
+		r = cli(t, nil, "status", "-config", cfg)
+		return r.code == 0
+	})
+	wantCLI(t, r, 0, "quick", "ping")
+	// With users, a read needs a session or a signature.
+	wantCLIError(t, cli(t, nil, "status", "-url", "http://"+addr), 3, "unauthorized")
+	wantCLIError(t, cli(t, nil, "status", "-url", "http://"+addr, "-secret", "wrong"), 3, "unauthorized")
+	wantCLI(t, cli(t, nil, "run", "-config", cfg, "-wait", "quick"), 0, "quick 1\n")
+	wantCLI(t, cli(t, nil, "logs", "-config", cfg, "quick"), 0, "quick 1\n")
+}
