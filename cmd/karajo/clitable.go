@@ -18,7 +18,7 @@ func useColor(w io.Writer) bool {
 	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }
 
-// statusColor is the ANSI colour of a job or run status.
+// statusColor is the ANSI colour (each code 5 bytes long) of a job or run status.
 func statusColor(s string) string {
 	switch s {
 	case "success":
@@ -35,28 +35,29 @@ func statusColor(s string) string {
 
 // writeTable prints the jobs as an aligned table: job, kind, status,
 // last run with its age, next run with the time left, and the runs in
-// progress or waiting. Colour codes (when color) wrap only the status,
-// padded first so that the columns stay aligned.
+// progress or waiting. With color, every status cell (the header's too)
+// is wrapped in escape codes of the same length, so that tabwriter, which
+// counts their bytes, keeps the columns aligned.
 func writeTable(w io.Writer, jobs []*jobState, now time.Time, color bool) {
-	width := len("STATUS")
-	for _, j := range jobs {
-		width = max(width, len(orDash(j.Status)))
-	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tKIND\t"+pad("STATUS", width)+"\tLAST RUN\tNEXT RUN\tRUNNING")
-	for _, j := range jobs {
-		st := pad(orDash(j.Status), width)
-		if c := statusColor(j.Status); color && c != "" {
-			st = c + st + "\x1b[0m"
+	paint := func(s, status string) string {
+		if !color {
+			return s
 		}
+		c := statusColor(status)
+		if c == "" {
+			c = "\x1b[39m" // the default colour: as long as the others
+		}
+		return c + s + "\x1b[0m"
+	}
+	fmt.Fprintln(tw, "JOB\tKIND\t"+paint("STATUS", "")+"\tLAST RUN\tNEXT RUN\tRUNNING")
+	for _, j := range jobs {
+		st := paint(orDash(j.Status), j.Status)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, strings.TrimPrefix(j.Kind, "job_"), st,
 			when(j.LastRun, now), when(j.NextRun, now), inProgress(j))
 	}
 	tw.Flush()
 }
-
-// pad right-pads s with spaces to n bytes.
-func pad(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len(s))) }
 
 // orDash is s, or "-" when empty.
 func orDash(s string) string {
