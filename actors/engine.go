@@ -82,6 +82,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		return nil, fmt.Errorf("dir_base: %w", err)
 	}
 	e.sweeper = newSweeper(tokenPrefix(base), log)
+	e.sweeper.subreaper = becomeSubreaper()
 	if n := e.sweeper.sweepAll(); n > 0 {
 		log.Warn("killed processes of runs that a crash left running", "count", n)
 	}

@@ -135,7 +135,7 @@ func (s *supervisor) engineState(self *actor.PID) *EngineState {
 		Queue:         make([]QueuedRun, 0, len(s.queue)),
 		Running:       []RunState{},
 		RetryPending:  []RetryState{},
-		KillMechanism: KillMechanism,
+		KillMechanism: s.rt.sweeper.mechanism(),
 		Supervisor:    ActorHealth{Handled: s.handled, Restarts: s.rt.restarts.get(self.Id)},
 		Jobs:          make(map[string]ActorHealth, len(s.views)+len(s.httpViews)),
 	}

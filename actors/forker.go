@@ -50,6 +50,10 @@ func startCommand(cmd *exec.Cmd) error {
 func forker() {
 	goruntime.LockOSThread() // never unlocked: the thread lives as long as karajo
 	for r := range forkReqs {
-		r.done <- r.cmd.Start()
+		err := r.cmd.Start()
+		if err == nil {
+			rememberChild(r.cmd.Process.Pid) // before anyone can see it as a stranger (reaper.go)
+		}
+		r.done <- err
 	}
 }

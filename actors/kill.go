@@ -20,9 +20,22 @@ import (
 // environment escapes it.
 const tokenVar = "KARAJO_RUN_TOKEN"
 
-// KillMechanism names how a run's processes are killed, as GET
-// /karajo/api/engine reports it.
-const KillMechanism = "process-group+env-token"
+// Kill mechanisms, as GET /karajo/api/engine reports them: the process
+// group, then the run's token in the environment of karajo's children
+// (karajo is their subreaper, reaper.go) or, when prctl refuses that, of
+// every process of /proc.
+const (
+	KillSubreaper = "process-group+subreaper+env-token"
+	KillProcScan  = "process-group+env-token"
+)
+
+// mechanism returns the kill mechanism in use.
+func (s *sweeper) mechanism() string {
+	if s != nil && s.subreaper {
+		return KillSubreaper
+	}
+	return KillProcScan
+}
 
 // tokenPrefix returns the prefix of the run tokens of an engine whose
 // dir_base is base: "k" and 12 hex digits of its absolute path's SHA-256,
@@ -52,6 +65,9 @@ type sweeper struct {
 	busy    bool
 	last    time.Time  // start of the latest pass
 	idle    *sync.Cond // signalled when a pass ends with nothing pending
+
+	subreaper bool         // karajo is a child subreaper: escapees are its children (reaper.go)
+	strangers map[int]bool // children neither started nor reaped by os/exec, as of the last pass; loop only
 }
 
 func newSweeper(prefix string, log *slog.Logger) *sweeper {
@@ -107,7 +123,19 @@ func (s *sweeper) loop() {
 		if last, ok := lastPID(); !ok || last < floor {
 			floor = 0 // PIDs wrapped around since (or unknown): read all
 		}
-		if n := sweepProc(s.self, floor, func(tok string) bool { _, ok := set[tok]; return ok }); n > 0 {
+		match := func(tok string) bool { _, ok := set[tok]; return ok }
+		var n int
+		if s.subreaper {
+			var dead bool
+			if n, dead = s.sweepChildren(match); dead {
+				s.mu.Lock()
+				s.pending[""] = 0 // one more pass, after sweepGap, reaps them
+				s.mu.Unlock()
+			}
+		} else {
+			n = sweepProc(s.self, floor, match)
+		}
+		if n > 0 {
 			s.log.Warn("killed processes that left their run's process group", "count", n)
 		}
 		s.mu.Lock()

@@ -233,7 +233,11 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		r.copyOutput(pr)
 	}()
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		forgetChild(pgid) // reaped by os/exec (reaper.go)
+		waited <- err
+	}()
 
 	select {
 	case err = <-waited:
