@@ -52,3 +52,22 @@ func BenchmarkForker(b *testing.B) {
 	}
 	b.ReportMetric(float64(viaForker)/float64(direct), "x-direct")
 }
+
+// BenchmarkSweepPass measures one pass of the sweep over karajo's own
+// children (the subreaper way, with nothing to kill) against one pass over
+// all of /proc (the fallback without a PID floor), in turn, each in ns
+// per pass.
+func BenchmarkSweepPass(b *testing.B) {
+	s := newSweeper("kbench", nil)
+	none := func(string) bool { return false }
+	var kids, scan time.Duration
+	for range b.N {
+		t0 := time.Now()
+		s.sweepChildren(none)
+		t1 := time.Now()
+		sweepProc(0, 0, none)
+		kids, scan = kids+t1.Sub(t0), scan+time.Since(t1)
+	}
+	b.ReportMetric(float64(kids.Nanoseconds())/float64(b.N), "ns/children-pass")
+	b.ReportMetric(float64(scan.Nanoseconds())/float64(b.N), "ns/proc-pass")
+}
