@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -297,4 +299,65 @@ func TestCLIServeAndConfig(t *testing.T) {
 	wantCLIError(t, cli(t, nil, "status", "-url", "http://"+addr, "-secret", "wrong"), 3, "unauthorized")
 	wantCLI(t, cli(t, nil, "run", "-config", cfg, "-wait", "quick"), 0, "quick 1\n")
 	wantCLI(t, cli(t, nil, "logs", "-config", cfg, "quick"), 0, "quick 1\n")
+}
+
+// TestCLILogsFollow follows a run in progress: lines arrive while the run
+// goes, and the command ends with the run, its exit code following it.
+func TestCLILogsFollow(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "go")
+	s := start(t, fmt.Sprintf(`
+[job."Steps"]
+commands = ["echo one", "while [ ! -e %s ]; do sleep 0.1; done", "echo two", "test -e %[1]s.ok"]
+`, gate))
+	url := "-url=" + s.base
+	wantCLI(t, cli(t, nil, "run", url, "-secret", testSecret, "steps"), 0, "steps: run #1 triggered")
+	s.waitRunning(t, "steps", 1, "one")
+
+	cmd := exec.Command(binPath, "logs", "-f", "steps", url)
+	cmd.Env = append(os.Environ(), "KARAJO_URL=", "KARAJO_SECRET=")
+	pr, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(pr)
+	var got strings.Builder
+	for !strings.Contains(got.String(), "one\n") {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("logs -f ended before the run: %v; got %q, stderr %q", err, got.String(), errb.String())
+		}
+		got.WriteString(line)
+	}
+	// The run is held at the gate: the command must still be following.
+	if strings.Contains(got.String(), "two") {
+		t.Fatalf("saw the end of a run that cannot have ended: %q", got.String())
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	got.Write(rest)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(got.String(), "two\n") ||
+		!strings.Contains(errb.String(), "steps: run #1 ended failed") {
+		t.Fatalf("logs -f of a failing run: %v, stdout %q, stderr %q", err, got.String(), errb.String())
+	}
+
+	// A finished run: the whole log at once; run -wait of a good run.
+	if err := os.WriteFile(gate+".ok", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCLI(t, cli(t, nil, "run", url, "-secret", testSecret, "-wait", "steps"), 0, "one\n", "two\n", "steps: run #2 ended success")
+	wantCLI(t, cli(t, nil, "logs", "-f", url, "steps"), 0, "one\n", "two\n")
+	r := cli(t, nil, "logs", "-f", url, "steps", "1")
+	if r.code != 4 || !strings.Contains(r.out, "two\n") {
+		t.Fatalf("logs -f steps 1: %v", r)
+	}
+	wantCLIError(t, cli(t, nil, "logs", "-f", url, "nope"), 3, "nope not found")
 }

@@ -17,8 +17,9 @@ import (
 // client is one client subcommand's connection to a server.
 type client struct {
 	conn
-	name string // the subcommand, for messages
-	http *http.Client
+	name    string // the subcommand, for messages
+	http    *http.Client
+	timeout time.Duration // of one request; of a stream's first answer
 }
 
 // answer is a server's JSON envelope (SPEC 4.3).
@@ -65,7 +66,7 @@ func (f clientFlags) connect(name string) (*client, error) {
 	if err != nil {
 		return nil, failf(exitUsage, "%v", err)
 	}
-	return &client{conn: c, name: name, http: &http.Client{Timeout: *f.timeout}}, nil
+	return &client{conn: c, name: name, http: &http.Client{Timeout: *f.timeout}, timeout: *f.timeout}, nil
 }
 
 // epoch is the _karajo_epoch of a request sent now.
@@ -75,15 +76,7 @@ func epoch() string { return strconv.FormatInt(time.Now().Unix(), 10) }
 // request target when a secret is known (signed reads, needed when the
 // server has users), and decodes the envelope's data into v.
 func (c *client) read(path string, q url.Values, v any) error {
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("_karajo_epoch", epoch())
-	target := path + "?" + q.Encode()
-	hdr := http.Header{}
-	if c.Secret != "" {
-		hdr.Set("X-Karajo-Sign", signature(c.Secret, []byte(target)))
-	}
+	target, hdr := c.signedTarget(path, q)
 	a, err := c.do(http.MethodGet, target, hdr, nil)
 	if err != nil {
 		return err
@@ -114,12 +107,23 @@ func (c *client) postQuery(path, id string) (*answer, error) {
 // not an envelope (exit 1), a refusal (4xx, exit 3) or a server error
 // (5xx, exit 1), with the envelope's message.
 func (c *client) do(method, target string, hdr http.Header, body []byte) (*answer, error) {
+	res, err := c.send(c.http, method, target, hdr, body)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	return c.envelope(res)
+}
+
+// send sends one request with hc and returns the response, whatever its
+// status; an unreachable server is a *cliError (exit 1).
+func (c *client) send(hc *http.Client, method, target string, hdr http.Header, body []byte) (*http.Response, error) {
 	req, err := http.NewRequest(method, c.URL+target, bytes.NewReader(body))
 	if err != nil {
 		return nil, failf(exitUsage, "server URL %q: %v", c.URL, err)
 	}
 	copyHeader(req.Header, hdr)
-	res, err := c.http.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -127,7 +131,12 @@ func (c *client) do(method, target string, hdr http.Header, body []byte) (*answe
 		}
 		return nil, failf(exitServer, "server %s unreachable: %v", c.URL, err)
 	}
-	defer res.Body.Close()
+	return res, nil
+}
+
+// envelope reads res's body as an envelope: the answer when it is a
+// success, else the *cliError that do documents.
+func (c *client) envelope(res *http.Response) (*answer, error) {
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
 		return nil, failf(exitServer, "read the answer of %s: %v", c.URL, err)
@@ -149,6 +158,21 @@ func (c *client) do(method, target string, hdr http.Header, body []byte) (*answe
 		}
 		return nil, failf(exitServer, "server error: %s (HTTP %d)", a.Message, code)
 	}
+}
+
+// signedTarget is path?query with _karajo_epoch added, and the headers
+// of a signed read of it (no signature without a secret).
+func (c *client) signedTarget(path string, q url.Values) (string, http.Header) {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("_karajo_epoch", epoch())
+	target := path + "?" + q.Encode()
+	hdr := http.Header{}
+	if c.Secret != "" {
+		hdr.Set("X-Karajo-Sign", signature(c.Secret, []byte(target)))
+	}
+	return target, hdr
 }
 
 // decode unmarshals the envelope's data into v.

@@ -112,11 +112,14 @@ func controlCmd(name string, args []string, stdout, stderr io.Writer) int {
 // pastTense is what a control subcommand did.
 var pastTense = map[string]string{"pause": "paused", "resume": "resumed", "cancel": "cancel requested"}
 
-// logsCmd runs `karajo logs ID [COUNTER]`: the log text of run COUNTER,
-// or of the newest run, on stdout as it is stored.
+// logsCmd runs `karajo logs [-f] ID [COUNTER]`: the log text of run
+// COUNTER, or of the newest run, on stdout as it is stored. With -f it
+// follows a run in progress through the log stream until the run ends,
+// and exits like run -wait: 0 on success, exitRunFailed otherwise.
 func logsCmd(name string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("karajo "+name, flag.ContinueOnError)
 	cf := addClientFlags(fs)
+	follow := fs.Bool("f", false, "follow the run in progress until it ends (exit 4 when it does not succeed)")
 	if ok, code := parseClient(fs, args, stderr, "logs [flags] ID [COUNTER]", 1, 2); !ok {
 		return code
 	}
@@ -134,7 +137,18 @@ func logsCmd(name string, args []string, stdout, stderr io.Writer) int {
 			return err
 		}
 		id := fs.Arg(0)
-		l, err := c.log(id, counter)
+		j, counter, err := c.resolve(id, counter)
+		if err != nil {
+			return err
+		}
+		if *follow {
+			st, err := c.follow(j, id, counter, stdout)
+			if err == nil && st != "success" {
+				err = failf(exitRunFailed, "%s: run #%d ended %s", id, counter, st)
+			}
+			return err
+		}
+		l, err := c.readLog(j, id, counter)
 		if err != nil {
 			return err
 		}
@@ -150,26 +164,33 @@ type runLog struct {
 	Content []byte `json:"content"`
 }
 
-// log reads run counter of job id (the newest when counter is 0).
-func (c *client) log(id string, counter int64) (*runLog, error) {
+// resolve finds job id (nil when the server has none: the log endpoints
+// then say so) and, for counter 0, its newest run.
+func (c *client) resolve(id string, counter int64) (*jobState, int64, error) {
 	j, err := c.job(id)
 	if err != nil {
-		return nil, err
-	}
-	path := "/karajo/api/job_exec/log"
-	if j != nil && j.Kind == kindHTTP {
-		path = "/karajo/api/job_http/log"
+		return nil, 0, err
 	}
 	if counter == 0 && j != nil {
 		if counter = j.newest(); counter == 0 {
-			return nil, failf(exitRefused, "%s has no runs yet", id)
+			return nil, 0, failf(exitRefused, "%s has no runs yet", id)
 		}
 	}
 	if counter == 0 { // unknown job: the server says so
 		counter = 1
 	}
+	return j, counter, nil
+}
+
+// readLog reads run counter of job j (nil: unknown to the client, asked
+// as an exec job).
+func (c *client) readLog(j *jobState, id string, counter int64) (*runLog, error) {
+	path := "/karajo/api/job_exec/log"
+	if j != nil && j.Kind == kindHTTP {
+		path = "/karajo/api/job_http/log"
+	}
 	var l runLog
-	err = c.read(path, url.Values{"id": {id}, "counter": {strconv.FormatInt(counter, 10)}}, &l)
+	err := c.read(path, url.Values{"id": {id}, "counter": {strconv.FormatInt(counter, 10)}}, &l)
 	return &l, err
 }
 

@@ -45,45 +45,45 @@ func runCmd(name string, args []string, stdout, stderr io.Writer) int {
 		if !*wait {
 			return nil
 		}
-		l, err := c.waitRun(id, a.RunCounter, max(*poll, 50*time.Millisecond))
+		st, err := c.waitRun(j, id, a.RunCounter, max(*poll, 50*time.Millisecond), stdout)
 		if err != nil {
 			return err
 		}
-		if _, err := stdout.Write(l.Content); err != nil {
-			return err
+		if st != "success" {
+			return failf(exitRunFailed, "%s: run #%d ended %s", id, a.RunCounter, st)
 		}
-		if l.Status != "success" {
-			return failf(exitRunFailed, "%s: run #%d ended %s", id, l.Counter, l.Status)
-		}
-		fmt.Fprintf(stdout, "%s: run #%d ended success\n", id, l.Counter)
+		fmt.Fprintf(stdout, "%s: run #%d ended success\n", id, a.RunCounter)
 		return nil
 	}())
 }
 
-// waitRun polls run counter of job id until its log has a final status.
-// A run not yet started (queued for a slot) has no log; when its job is
-// paused with the run neither in progress nor logged, the server dropped
-// it, and waiting ends with a refusal.
-func (c *client) waitRun(id string, counter int64, every time.Duration) (*runLog, error) {
+// waitRun waits for run counter of job id to start (polling its log
+// every so often: a run queued for a slot has none yet), then prints its
+// log as the run goes (the log stream) and returns its final status. When
+// the job is paused with the run neither started nor logged, the server
+// dropped it, and waiting ends with a refusal.
+func (c *client) waitRun(j *jobState, id string, counter int64, every time.Duration, stdout io.Writer) (string, error) {
 	for {
-		l, err := c.log(id, counter)
-		if err == nil && l.Status != "running" && l.Status != "" {
-			return l, nil
+		l, err := c.readLog(j, id, counter)
+		if err == nil {
+			if l.Status == "running" || l.Status == "" {
+				return c.follow(j, id, counter, stdout)
+			}
+			_, err = stdout.Write(l.Content)
+			return l.Status, err
 		}
+		if ce, ok := err.(*cliError); !ok || ce.code != exitRefused {
+			return "", err
+		}
+		now, err := c.job(id)
 		if err != nil {
-			if ce, ok := err.(*cliError); !ok || ce.code != exitRefused {
-				return nil, err
-			}
-			j, err := c.job(id)
-			if err != nil {
-				return nil, err
-			}
-			if j == nil {
-				return nil, failf(exitRefused, "job not found: %s (removed while waiting)", id)
-			}
-			if j.Status == "paused" && !slices.Contains(j.InProgress, counter) && j.newest() < counter {
-				return nil, failf(exitRefused, "%s: run #%d was dropped: the job is paused", id, counter)
-			}
+			return "", err
+		}
+		if now == nil {
+			return "", failf(exitRefused, "job not found: %s (removed while waiting)", id)
+		}
+		if now.Status == "paused" && !slices.Contains(now.InProgress, counter) && now.newest() < counter {
+			return "", failf(exitRefused, "%s: run #%d was dropped: the job is paused", id, counter)
 		}
 		time.Sleep(every)
 	}
