@@ -47,7 +47,7 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 		r.lastErr = err
 		r.line(fmt.Sprintf("!!! job: %s: attempt %d/%d: %v; next attempt in %v", r.id, r.attempt, r.retry.attempts(), err, wait.Round(time.Millisecond)))
 		r.sweep()
-		return &runFinished{counter: r.counter, attempt: r.attempt, retryIn: wait, err: err}
+		return &runFinished{counter: r.counter, attempt: r.attempt, again: true, retryIn: wait, err: err}
 	}
 	return r.finish(o, err)
 }
@@ -130,19 +130,26 @@ func (r *execRun) abandon(why string) *runFinished {
 // those that left the process group (setsid, double fork).
 func (r *execRun) sweep() {
 	if r.sweeper != nil && r.token != "" {
-		r.sweeper.kill(r.token, r.firstPID)
+		r.sweeper.kill(attemptToken(r.token, r.attempt), r.firstPID)
 	}
 }
 
 // runVars returns the run control variables of a run's environment,
-// for runFacts.extra: the first attempt's number (attemptEnv changes it),
-// the trigger and the token.
+// for runFacts.extra: the first attempt's number and token (attemptEnv
+// changes them) and the trigger.
 func runVars(trigger, token string) []config.Var {
 	return []config.Var{
 		{Name: attemptVar, Value: "1"},
 		{Name: config.VarRunTrigger, Value: trigger},
-		{Name: tokenVar, Value: token},
+		{Name: tokenVar, Value: attemptToken(token, 1)},
 	}
+}
+
+// attemptToken is the token of one attempt of the run with token: each
+// attempt has its own, so that the sweep after an attempt never reaches
+// the next one's processes.
+func attemptToken(token string, attempt int) string {
+	return token + "." + strconv.Itoa(attempt)
 }
 
 // attemptVar holds the number of the attempt, 1-based.
@@ -156,8 +163,11 @@ func (r *execRun) attemptEnv() []string {
 	}
 	env := slices.Clone(r.env)
 	for i, kv := range env {
-		if strings.HasPrefix(kv, attemptVar+"=") {
+		switch {
+		case strings.HasPrefix(kv, attemptVar+"="):
 			env[i] = attemptVar + "=" + strconv.Itoa(r.attempt)
+		case strings.HasPrefix(kv, tokenVar+"="):
+			env[i] = tokenVar + "=" + attemptToken(r.token, r.attempt)
 		}
 	}
 	return env

@@ -444,7 +444,7 @@ func (j *job) prune() []string {
 }
 
 func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
-	if msg.retryIn > 0 {
+	if msg.again {
 		j.onRetryPending(ctx, msg)
 		return
 	}

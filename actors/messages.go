@@ -240,7 +240,8 @@ type runFinished struct {
 	dur     time.Duration
 
 	attempt  int           // the attempt that ended, 1-based
-	retryIn  time.Duration // > 0: not the end of the run, the next attempt is due after this
+	again    bool          // not the end of the run: the next attempt is due after retryIn
+	retryIn  time.Duration // may be 0
 	timedOut bool          // the last attempt was killed by its timeout
 }
 

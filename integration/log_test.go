@@ -72,8 +72,8 @@ commands = ["echo partial-output", "sleep 30"]
 		var got []string
 		for _, l := range lines {
 			if tok, ok := strings.CutPrefix(l, "KARAJO_RUN_TOKEN="); ok {
-				if !regexp.MustCompile(`^k[0-9a-f]{12}\.out\.1\.[0-9a-f]{12}$`).MatchString(tok) {
-					t.Errorf("KARAJO_RUN_TOKEN = %q, want k<instance>.out.1.<random>", tok)
+				if !regexp.MustCompile(`^k[0-9a-f]{12}\.out\.1\.[0-9a-f]{12}\.1$`).MatchString(tok) {
+					t.Errorf("KARAJO_RUN_TOKEN = %q, want k<instance>.out.1.<random>.1 (attempt 1)", tok)
 				}
 				continue
 			}

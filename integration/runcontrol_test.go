@@ -144,6 +144,12 @@ retry_delay = "100ms"
 retry_jitter = 0
 commands = ["test $KARAJO_RUN_ATTEMPT -ge 2"]
 
+[job.zero]
+path = "/zero"
+retries = 1
+retry_delay = "0s"
+commands = ["test $KARAJO_RUN_ATTEMPT -ge 2"]
+
 [job.slow]
 path = "/slow"
 retries = 3
@@ -194,6 +200,11 @@ commands = ["false"]
 	}
 	if text := string(s.logOf(t, "second", 1).Content); !strings.Contains(text, "=== ATTEMPT 2/6") || strings.Contains(text, "ATTEMPT 3/") {
 		t.Errorf("second: want success at attempt 2:\n%s", text)
+	}
+
+	wantEnvelope(t, s.trigger(t, "zero", testSecret), http.StatusOK)
+	if st := s.waitRun(t, "zero", 1, 60*time.Second); st != "success" {
+		t.Errorf("zero #1 (retry_delay 0s): %q, want success at attempt 2\n%s", st, s.logOf(t, "zero", 1).Content)
 	}
 
 	for _, tc := range []struct{ id, action string }{{"slow", "cancel"}, {"slow2", "pause"}} {
