@@ -138,6 +138,26 @@ func TestCLIClient(t *testing.T) {
 	wantCLIError(t, cli(t, nil, "logs", url, "slow"), 3, "slow has no runs yet")
 	wantCLIError(t, cli(t, nil, "logs", url, "quick", "x"), 2, `COUNTER "x"`)
 
+	// history: the runs kept, newest first, with start and duration.
+	r = cli(t, nil, "history", url, "quick")
+	wantCLI(t, r, 0, "RUN", "STATUS", "STARTED", "DURATION", "TRIGGER")
+	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 3 ||
+		!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "#2 success 20") ||
+		!strings.HasPrefix(strings.Join(strings.Fields(lines[2]), " "), "#1 success 20") {
+		t.Fatalf("history quick: %v", r)
+	}
+	r = cli(t, nil, "history", url, "-o", "json", "-n", "1", "fails")
+	var runs []struct {
+		Counter int64     `json:"counter"`
+		Status  string    `json:"status"`
+		Started time.Time `json:"started"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &runs); err != nil || len(runs) != 1 || runs[0].Counter != 1 ||
+		runs[0].Status != "failed" || time.Since(runs[0].Started) > time.Hour {
+		t.Fatalf("history -o json fails: %v, %v", err, r)
+	}
+	wantCLIError(t, cli(t, nil, "history", url, "nope"), 3, "job not found: nope")
+
 	// pause, resume (both kinds), a paused job refuses to run.
 	wantCLI(t, cli(t, nil, "pause", url, sec, "quick"), 0, "quick: paused (status paused)")
 	wantCLIError(t, cli(t, nil, "run", url, sec, "quick"), 3, "job is paused")
@@ -172,12 +192,12 @@ func TestCLIBadInput(t *testing.T) {
 	}
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
-	for _, args := range [][]string{{"status"}, {"run", "x"}, {"pause", "x"}, {"resume", "x"}, {"cancel", "x"}, {"logs", "x"}} {
+	for _, args := range [][]string{{"status"}, {"run", "x"}, {"pause", "x"}, {"resume", "x"}, {"cancel", "x"}, {"logs", "x"}, {"history", "x"}} {
 		wantCLIError(t, cli(t, nil, append(args, "-url", dead, "-secret", "s")...), 1, "unreachable")
 	}
 	// Bad flags and arguments: exit 2, one line.
 	for _, args := range [][]string{{"status", "-bogus"}, {"run"}, {"run", "a", "b"}, {"pause"}, {"logs"}, {"logs", "a", "1", "2"},
-		{"sign"}, {"check", "-bogus"}, {"status", "-url", "ftp://x"}, {"sign", "body"}} {
+		{"sign"}, {"check", "-bogus"}, {"history"}, {"history", "-n", "0", "x"}, {"status", "-url", "ftp://x"}, {"sign", "body"}} {
 		r := cli(t, nil, args...)
 		if r.code != 2 || r.out != "" || strings.Count(r.err, "\n") != 1 || !strings.HasPrefix(r.err, "karajo "+args[0]+": ") {
 			t.Fatalf("karajo %q: want exit 2 and one line: %v", args, r)
@@ -211,7 +231,7 @@ func TestCLIHelp(t *testing.T) {
 	for _, arg := range []string{"help", "--help", "-h"} {
 		r := cli(t, nil, arg)
 		wantCLI(t, r, 0)
-		for _, sub := range []string{"serve", "check", "status", "run", "pause", "resume", "cancel", "logs", "sign", "schedule", "hash-password", "version"} {
+		for _, sub := range []string{"serve", "check", "status", "run", "pause", "resume", "cancel", "logs", "history", "sign", "schedule", "hash-password", "version"} {
 			if !strings.Contains(r.out, "\n  "+sub+" ") {
 				t.Fatalf("karajo %s does not list %s: %v", arg, sub, r)
 			}

@@ -96,7 +96,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 		if !ok || code != 0 {
 			t.Fatalf("%s = %d, %v", arg, code, ok)
 		}
-		for _, sub := range []string{"serve", "check", "status", "run", "pause", "resume", "cancel", "logs", "sign", "schedule", "hash-password", "version", "help"} {
+		for _, sub := range []string{"serve", "check", "status", "run", "pause", "resume", "cancel", "logs", "history", "sign", "schedule", "hash-password", "version", "help"} {
 			if !strings.Contains(out.String(), "\n  "+sub+" ") {
 				t.Errorf("%s: no line for %q", arg, sub)
 			}

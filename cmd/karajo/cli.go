@@ -26,7 +26,8 @@ Client (talks to a running server; see "Connection" below):
   pause ID                  pause a job
   resume ID                 resume a paused job
   cancel ID                 cancel the run in progress of an exec job
-  logs ID [COUNTER]         print a run's log (the newest without COUNTER)
+  logs ID [COUNTER]         print a run's log (the newest without COUNTER; -f follows it)
+  history ID                the runs the server keeps: status, start, duration, trigger
   sign [-secret S] BODY     print the X-Karajo-Sign signature of BODY
 
 Tools:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadLogStream(t *testing.T) {
@@ -22,5 +23,18 @@ func TestReadLogStream(t *testing.T) {
 	_, err = readLogStream(strings.NewReader("event: log\ndata: 12\n\n"), &out)
 	if !errors.As(err, &ce) || ce.code != exitServer {
 		t.Errorf("bad data: %v", err)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	log := "2026-11-28 16:40:10 UTC job: a: === BEGIN trigger=timer scheduled_at=2026-11-28T16:40:10Z\n" +
+		"2026-11-28 16:40:10 UTC job: a: multi\nline without prefix\n" +
+		"2026-11-28 16:41:15 UTC job: a: !!! job: a: exit status 1\n"
+	r := summarize([]byte(log))
+	if r.Started != time.Date(2026, 11, 28, 16, 40, 10, 0, time.UTC) || r.Seconds != 65 || r.Trigger != "timer" || r.LogBytes != len(log) {
+		t.Errorf("summarize = %+v", r)
+	}
+	if r := summarize([]byte("garbage\n")); !r.Started.IsZero() || r.Seconds != 0 {
+		t.Errorf("summarize garbage = %+v", r)
 	}
 }

@@ -40,23 +40,27 @@ func statusColor(s string) string {
 // counts their bytes, keeps the columns aligned.
 func writeTable(w io.Writer, jobs []*jobState, now time.Time, color bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	paint := func(s, status string) string {
-		if !color {
-			return s
-		}
-		c := statusColor(status)
-		if c == "" {
-			c = "\x1b[39m" // the default colour: as long as the others
-		}
-		return c + s + "\x1b[0m"
-	}
-	fmt.Fprintln(tw, "JOB\tKIND\t"+paint("STATUS", "")+"\tLAST RUN\tNEXT RUN\tRUNNING")
+	fmt.Fprintln(tw, "JOB\tKIND\t"+paint("STATUS", "", color)+"\tLAST RUN\tNEXT RUN\tRUNNING")
 	for _, j := range jobs {
-		st := paint(orDash(j.Status), j.Status)
+		st := paint(orDash(j.Status), j.Status, color)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, strings.TrimPrefix(j.Kind, "job_"), st,
 			when(j.LastRun, now), when(j.NextRun, now), inProgress(j))
 	}
 	tw.Flush()
+}
+
+// paint wraps s in the colour of status when color is set; every
+// colour, the default one too, has codes of the same length, so that a
+// tabwriter, which counts their bytes, keeps columns aligned.
+func paint(s, status string, color bool) string {
+	if !color {
+		return s
+	}
+	c := statusColor(status)
+	if c == "" {
+		c = "\x1b[39m" // the default colour: as long as the others
+	}
+	return c + s + "\x1b[0m"
 }
 
 // orDash is s, or "-" when empty.
