@@ -381,3 +381,29 @@ commands = ["echo one", "while [ ! -e %s ]; do sleep 0.1; done", "echo two", "te
 	}
 	wantCLIError(t, cli(t, nil, "logs", "-f", url, "nope"), 3, "nope not found")
 }
+
+// TestCLIColour runs status on a terminal (util-linux script gives it a
+// pty): the status is coloured, unless NO_COLOR is set.
+func TestCLIColour(t *testing.T) {
+	scriptPath, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no util-linux script(1) to give the command a terminal")
+	}
+	s := start(t, cliJobs)
+	wantCLI(t, cli(t, nil, "run", "-url", s.base, "-secret", testSecret, "-wait", "quick"), 0)
+	for _, noColor := range []string{"", "1"} {
+		cmd := exec.Command(scriptPath, "-qec", binPath+" status -url "+s.base, "/dev/null")
+		cmd.Env = append(os.Environ(), "KARAJO_URL=", "KARAJO_SECRET=", "NO_COLOR="+noColor)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("script: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "quick") {
+			t.Fatalf("NO_COLOR=%q: no table: %q", noColor, out)
+		}
+		green := strings.Contains(string(out), "\x1b[32msuccess")
+		if green != (noColor == "") {
+			t.Fatalf("NO_COLOR=%q: coloured %v: %q", noColor, green, out)
+		}
+	}
+}
