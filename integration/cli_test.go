@@ -265,6 +265,12 @@ commands = []
 		!strings.Contains(r.err, bad+`: job."B".commands: `) || !strings.Contains(r.err, "invalid configuration (2 problems)") {
 		t.Fatalf("check of a bad config: %v", r)
 	}
+	// The server says the same, once.
+	r = cli(t, nil, "serve", "-config", filepath.Join(dir, "none.toml"))
+	if r.code != 2 || !strings.Contains(r.err, "none.toml: no such file or directory") ||
+		strings.Count(r.err, "invalid configuration") != 1 {
+		t.Fatalf("serve with a missing file: %v", r)
+	}
 	r = cli(t, nil, "check", "-config", filepath.Join(dir, "none.toml"))
 	if r.code != 2 || !strings.Contains(r.err, "none.toml: no such file or directory") ||
 		strings.Count(r.err, "invalid configuration") != 1 {

@@ -74,7 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	env, err := config.Load(*cfgPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "karajo: invalid configuration:\n%v\n", err)
+		fmt.Fprintln(stderr, "karajo: invalid configuration:")
+		for _, p := range configProblems(err) { // check.go
+			fmt.Fprintln(stderr, p)
+		}
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
