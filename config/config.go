@@ -120,7 +120,8 @@ type Job struct {
 	Path           string            // trimmed of spaces; "" = no webhook
 	AuthKind       string            // AuthHMACSHA256, AuthGitHub or AuthSourcehut
 	HeaderSign     string            // default "X-Karajo-Sign"
-	Secret         string            // trimmed; the env secret when not configured
+	Secret         string            // trimmed; the env secret when not configured; Secrets[0]
+	Secrets        []string          // every secret that verifies a webhook, Secret first (a list rotates; issue 15)
 	LogRetention   int               // at least 1, default 5
 	MaxLogBytes    int64             // cap on a run\'s output in its log; 0 = none; default [karajo] max_log_bytes
 	Commands       []string          // never empty
@@ -145,7 +146,8 @@ type JobHTTP struct {
 	ID              string            // NormalizeID(Name)
 	File            string            // the file that defined it
 	Description     string            // may hold HTML
-	Secret          string            // as configured; "" = requests are sent unsigned (never the env secret)
+	Secret          string            // as configured (the first of a list); "" = requests are sent unsigned (never the env secret)
+	Secrets         []string          // the configured list (Secret first); only Secret signs
 	HeaderSign      string            // default "X-Karajo-Sign"
 	Schedule        string            // as for Job
 	Sched           schedule.Schedule // as for Job

@@ -64,7 +64,7 @@ type jobTOML struct {
 	Path           string   `toml:"path"`
 	AuthKind       string   `toml:"auth_kind"`
 	HeaderSign     string   `toml:"header_sign"`
-	Secret         string   `toml:"secret"`
+	Secret         any      `toml:"secret"` // a string or a list of strings (secretList)
 	LogRetention   int      `toml:"log_retention"`
 	Commands       []string `toml:"commands"`
 	NotifOnSuccess []string `toml:"notif_on_success"`
@@ -86,7 +86,7 @@ type jobTOML struct {
 
 type jobHTTPTOML struct {
 	Description     string   `toml:"description"`
-	Secret          string   `toml:"secret"`
+	Secret          any      `toml:"secret"` // a string or a list of strings (secretList)
 	HeaderSign      string   `toml:"header_sign"`
 	Schedule        string   `toml:"schedule"`
 	Interval        duration `toml:"interval"`

@@ -40,6 +40,11 @@ var invalidCases = map[string][]string{
 	"http_url_relative.toml":   {`job_http."ping".http_url: invalid http_url "karajo/api"`},
 	"http_url_no_host.toml":    {`job_http."ping".http_url: invalid http_url "https:///x": no host`},
 	"http_url_bad_path.toml":   {`job_http."ping".http_url: invalid http_url "/a%zz"`},
+	// Secret lists (issue 15): file, job, key (with the position) and reason.
+	"secret_list_empty_entry.toml": {`secret_list_empty_entry.toml: job."deploy".secret[1]: empty secret in the list`},
+	"secret_list_empty.toml":       {`secret_list_empty.toml: job."deploy".secret: empty list`},
+	"secret_wrong_type.toml":       {`secret_wrong_type.toml: job_http."ping".secret: is an integer, want a string or a list of strings`},
+	"secret_list_wrong_type.toml":  {`secret_list_wrong_type.toml: job."deploy".secret[1]: is an integer, want a string`},
 	// Notifs.
 	"notif_kind.toml":      {`notif_kind.toml: notif."chat".kind: unknown kind "slack"`},
 	"notif_kind_case.toml": {`notif."mail".kind: unknown kind "Email"`},

@@ -127,9 +127,13 @@ func TestLoadValid(t *testing.T) {
 	for _, j := range want.Jobs {
 		j.RunControl = defaultRunControl
 		j.Timing = defaultTiming(j.Sched != nil)
+		j.Secrets = []string{j.Secret}
 	}
 	for _, j := range want.JobHTTPs {
 		j.Timing = defaultTiming(j.Sched != nil)
+		if j.Secret != "" {
+			j.Secrets = []string{j.Secret}
+		}
 	}
 	if !reflect.DeepEqual(got, want) {
 		compareEnv(t, got, want)

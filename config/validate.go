@@ -216,7 +216,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		Path:           strings.TrimSpace(t.Path),
 		AuthKind:       strings.ToLower(strings.TrimSpace(t.AuthKind)),
 		HeaderSign:     c.headerSign(file, table+".header_sign", t.HeaderSign),
-		Secret:         strings.TrimSpace(t.Secret),
+		Secrets:        c.secretList(file, table+".secret", t.Secret, true),
 		LogRetention:   retention(t.LogRetention),
 		Commands:       t.Commands,
 		NotifOnSuccess: t.NotifOnSuccess,
@@ -237,13 +237,15 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		if reason := checkPath(j.Path); reason != "" {
 			c.fail(file, table+".path", "%q %s", j.Path, reason)
 		}
-		if j.Secret == "" && envSecret == "" && j.AuthKind != AuthSourcehut {
+		_, listed := t.Secret.([]any) // a refused list already said why
+		if len(j.Secrets) == 0 && !listed && envSecret == "" && j.AuthKind != AuthSourcehut {
 			c.fail(file, table+".secret", "webhook needs a secret: set secret here or in [karajo]")
 		}
 	}
-	if j.Secret == "" {
-		j.Secret = env.Secret
+	if len(j.Secrets) == 0 {
+		j.Secrets = []string{env.Secret}
 	}
+	j.Secret = j.Secrets[0]
 	if len(j.Commands) == 0 {
 		c.fail(file, table+".commands", "missing: an exec job needs at least one command")
 	}
@@ -293,7 +295,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		ID:              NormalizeID(name),
 		File:            file,
 		Description:     SanitizeDescription(t.Description),
-		Secret:          t.Secret,
+		Secrets:         c.secretList(file, table+".secret", t.Secret, false),
 		HeaderSign:      c.headerSign(file, table+".header_sign", t.HeaderSign),
 		Schedule:        t.Schedule,
 		HTTPMethod:      t.HTTPMethod,
@@ -310,6 +312,9 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 	}
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
+	if len(j.Secrets) > 0 {
+		j.Secret = j.Secrets[0] // the first signs (issue 15)
+	}
 	if j.Method == "" {
 		j.HTTPMethod, j.Method = "GET", "GET"
 	}

@@ -25,7 +25,7 @@ func TestReadSigned(t *testing.T) {
 		_, _ = rand.Read(body)
 		h := http.Header{"X-Karajo-Sign": {signHMAC("k", body)}}
 		for _, keep := range []bool{false, true} {
-			check, err := newWebhookCheck(config.AuthHMACSHA256, "", "k", h)
+			check, err := newWebhookCheck(config.AuthHMACSHA256, "", []string{"k"}, h)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,13 +51,13 @@ func TestReadSigned(t *testing.T) {
 		}
 		// A body that does not match its signature is refused at its end.
 		bad := append(append([]byte{}, body...), 'x')
-		check, _ := newWebhookCheck(config.AuthHMACSHA256, "", "k", h)
+		check, _ := newWebhookCheck(config.AuthHMACSHA256, "", []string{"k"}, h)
 		if _, err := readSigned(httptest.NewRecorder(), bytes.NewReader(bad), 1<<20, check, true, t.TempDir()); !errors.Is(err, errForbidden) {
 			t.Errorf("%d bytes + 1: err = %v, want errForbidden", n, err)
 		}
 	}
 	// Over the cap: a *http.MaxBytesError.
-	check, _ := newWebhookCheck(config.AuthHMACSHA256, "", "k", http.Header{"X-Karajo-Sign": {"00"}})
+	check, _ := newWebhookCheck(config.AuthHMACSHA256, "", []string{"k"}, http.Header{"X-Karajo-Sign": {"00"}})
 	_, err := readSigned(httptest.NewRecorder(), strings.NewReader(strings.Repeat("a", 2000)), 1000, check, false, "")
 	var mbe *http.MaxBytesError
 	if !errors.As(err, &mbe) {
@@ -139,7 +139,7 @@ func BenchmarkReadSigned(b *testing.B) {
 				start := time.Now()
 				for range b.N {
 					if i == 0 {
-						check, err := newWebhookCheck(config.AuthHMACSHA256, "", authSecret, h)
+						check, err := newWebhookCheck(config.AuthHMACSHA256, "", []string{authSecret}, h)
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,7 +270,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 	if r.ContentLength > maxRunBody {
 		return nil, &http.MaxBytesError{Limit: maxRunBody}
 	}
-	check, err := newWebhookCheck(job.AuthKind, job.HeaderSign, job.Secret, r.Header)
+	check, err := newWebhookCheck(job.AuthKind, job.HeaderSign, jobSecrets(job), r.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +289,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 	switch {
 	case err != nil:
 		return nil, err
-	case head.isReadTarget() && job.Secret == s.conf.Load().env.Secret:
+	case head.isReadTarget() && slices.Contains(jobSecrets(job), s.conf.Load().env.Secret):
 		body.Close()
 		return nil, fmt.Errorf("body is a signed read's target, signed with the [karajo] secret: %w", errForbidden)
 	case paused:

@@ -120,12 +120,27 @@ func equalMAC(h func() hash.Hash, secret string, payload []byte, sig string) boo
 // errForbidden whose text names the reason (never the signature). It is
 // newWebhookCheck fed the whole body at once.
 func verifyWebhook(authKind, headerSign, secret string, h http.Header, body []byte) error {
-	c, err := newWebhookCheck(authKind, headerSign, secret, h)
+	return verifyWebhookAny(authKind, headerSign, []string{secret}, h, body)
+}
+
+// verifyWebhookAny is verifyWebhook where any of secrets verifies (a
+// rotated job secret, issue 15).
+func verifyWebhookAny(authKind, headerSign string, secrets []string, h http.Header, body []byte) error {
+	c, err := newWebhookCheck(authKind, headerSign, secrets, h)
 	if err != nil {
 		return err
 	}
 	c.Write(body)
 	return c.verify()
+}
+
+// jobSecrets is the secrets that verify job's webhooks: Secrets, or
+// [Secret] for a Job built without config.Load (which always fills both).
+func jobSecrets(job *config.Job) []string {
+	if len(job.Secrets) == 0 && job.Secret != "" {
+		return []string{job.Secret}
+	}
+	return job.Secrets
 }
 
 // webhookCheck checks a webhook's signature over its body as the body
@@ -140,10 +155,10 @@ type webhookCheck struct {
 // of verifyWebhook. A request whose signature header is missing, empty or
 // malformed is refused here, before any of its body is read: the answer
 // (403) does not depend on it.
-func newWebhookCheck(authKind, headerSign, secret string, h http.Header) (*webhookCheck, error) {
+func newWebhookCheck(authKind, headerSign string, secrets []string, h http.Header) (*webhookCheck, error) {
 	switch strings.ToLower(authKind) {
 	case config.AuthGitHub:
-		return githubCheck(secret, h)
+		return githubCheck(secrets, h)
 	case config.AuthSourcehut:
 		return sourcehutCheck(sourcehutKey, h)
 	}
@@ -154,35 +169,87 @@ func newWebhookCheck(authKind, headerSign, secret string, h http.Header) (*webho
 	if sig == "" {
 		return nil, fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
 	}
-	return macCheck(sha256.New, secret, sig, func() error {
+	return macCheck(sha256.New, secrets, sig, func() error {
 		return fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)
 	}), nil
 }
 
-// macCheck checks that sig is the lowercase hex HMAC (hash h, key secret)
-// of the bytes written, in constant time; else it returns fail's error
-// (built only then). An empty secret refuses everything (anyone can
-// compute an HMAC with it).
-func macCheck(h func() hash.Hash, secret, sig string, fail func() error) *webhookCheck {
-	m := hmac.New(h, []byte(secret))
-	return &webhookCheck{Hash: m, verify: func() error {
-		if secret == "" {
-			return fail()
+// macCheck checks that sig is the lowercase hex HMAC (hash h) of the
+// bytes written under any of secrets, each compared in constant time and
+// all of them compared (how many match, or which, changes nothing of the
+// time taken); else it returns fail's error (built only then). An empty
+// secret matches nothing (anyone can compute an HMAC with it), so no
+// secrets at all refuse everything.
+func macCheck(h func() hash.Hash, secrets []string, sig string, fail func() error) *webhookCheck {
+	ms := make([]hash.Hash, len(secrets))
+	for i, s := range secrets {
+		ms[i] = hmac.New(h, []byte(s))
+	}
+	return &webhookCheck{Hash: multiHash(ms), verify: func() error {
+		ok := 0
+		for i, m := range ms {
+			want := hex.EncodeToString(m.Sum(nil))
+			// ConstantTimeCompare returns at once on a length mismatch;
+			// the length of a hex digest is public, so that leaks nothing.
+			if secrets[i] != "" {
+				ok |= subtle.ConstantTimeCompare([]byte(sig), []byte(want))
+			}
 		}
-		want := hex.EncodeToString(m.Sum(nil))
-		// ConstantTimeCompare returns at once on a length mismatch; the
-		// length of a hex digest is public, so that leaks nothing.
-		if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
+		if ok != 1 {
 			return fail()
 		}
 		return nil
 	}}
 }
 
+// multiHash writes to every hash of a list: the HMACs of a job's secrets
+// are computed in one pass over a streaming body. Only Write is used.
+type multiHash []hash.Hash
+
+// Write writes p to every hash; a hash.Hash never fails a Write.
+func (m multiHash) Write(p []byte) (int, error) {
+	for _, h := range m {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+// Sum is the sum of the first hash (nil when there is none); the checks
+// read each hash's own sum instead.
+func (m multiHash) Sum(b []byte) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	return m[0].Sum(b)
+}
+
+// Reset resets every hash.
+func (m multiHash) Reset() {
+	for _, h := range m {
+		h.Reset()
+	}
+}
+
+// Size is the size of a sum.
+func (m multiHash) Size() int {
+	if len(m) == 0 {
+		return 0
+	}
+	return m[0].Size()
+}
+
+// BlockSize is the block size of the hashes.
+func (m multiHash) BlockSize() int {
+	if len(m) == 0 {
+		return 1
+	}
+	return m[0].BlockSize()
+}
+
 // githubCheck checks a "github" webhook (SPEC 5.2, IMP-21).
-func githubCheck(secret string, h http.Header) (*webhookCheck, error) {
+func githubCheck(secrets []string, h http.Header) (*webhookCheck, error) {
 	if sig := h.Get(headerHubSign256); sig != "" {
-		return macCheck(sha256.New, secret, strings.TrimPrefix(sig, "sha256="), func() error {
+		return macCheck(sha256.New, secrets, strings.TrimPrefix(sig, "sha256="), func() error {
 			return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign256, errForbidden)
 		}), nil
 	}
@@ -190,7 +257,7 @@ func githubCheck(secret string, h http.Header) (*webhookCheck, error) {
 	if sig == "" {
 		return nil, fmt.Errorf("github: headers %s and %s missing or empty: %w", headerHubSign256, headerHubSign1, errForbidden)
 	}
-	return macCheck(sha1.New, secret, strings.TrimPrefix(sig, "sha1="), func() error {
+	return macCheck(sha1.New, secrets, strings.TrimPrefix(sig, "sha1="), func() error {
 		return fmt.Errorf("github: header %s does not match the body: %w", headerHubSign1, errForbidden)
 	}), nil
 }

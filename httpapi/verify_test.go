@@ -620,3 +620,38 @@ func BenchmarkVerifySourcehut(b *testing.B) {
 		b.ReportMetric(float64(ed)/float64(mac), "x-hmac")
 	}
 }
+
+// TestVerifyWebhookRotated: with a list of secrets (issue 15), a signature
+// by any of them verifies, for hmac-sha256 and github; one by a secret not
+// listed, or by an empty entry, does not.
+func TestVerifyWebhookRotated(t *testing.T) {
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	secrets := []string{"new-secret", "old-secret"}
+	for _, tt := range []struct {
+		name   string
+		kind   string
+		h      http.Header
+		listed []string
+		ok     bool
+	}{
+		{"hmac new", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("new-secret", body)}}, secrets, true},
+		{"hmac old", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("old-secret", body)}}, secrets, true},
+		{"hmac removed", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("old-secret", body)}}, secrets[:1], false},
+		{"hmac other", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("other", body)}}, secrets, false},
+		{"hmac empty entry", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("", body)}}, []string{"", "x"}, false},
+		{"hmac none listed", "hmac-sha256", http.Header{"X-Karajo-Sign": {signHMAC("", body)}}, nil, false},
+		{"github old sha256", "github", http.Header{"X-Hub-Signature-256": {"sha256=" + signHMAC("old-secret", body)}}, secrets, true},
+		{"github old sha1", "github", http.Header{"X-Hub-Signature": {"sha1=" + macHex(sha1.New, "old-secret", body)}}, secrets, true},
+		{"github other", "github", http.Header{"X-Hub-Signature-256": {signHMAC("other", body)}}, secrets, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := verifyWebhookAny(tt.kind, "", tt.listed, tt.h, body)
+			if (err == nil) != tt.ok {
+				t.Fatalf("verifyWebhookAny() = %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, errForbidden) {
+				t.Errorf("error %v does not wrap errForbidden", err)
+			}
+		})
+	}
+}
