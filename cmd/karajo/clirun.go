@@ -41,6 +41,13 @@ func runCmd(name string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		if a.RunCounter < 1 { // a server older than run_counter
+			fmt.Fprintf(stdout, "%s: run triggered\n", id)
+			if *wait {
+				return failf(exitServer, "%s did not say which run it started (no run_counter): cannot wait", c.URL)
+			}
+			return nil
+		}
 		fmt.Fprintf(stdout, "%s: run #%d triggered\n", id, a.RunCounter)
 		if !*wait {
 			return nil
