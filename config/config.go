@@ -48,7 +48,22 @@ const (
 	AuthGitHub = "github"
 	// AuthSourcehut verifies sourcehut's Ed25519 X-Payload-Signature.
 	AuthSourcehut = "sourcehut"
+	// AuthGitLab compares GitLab's X-Gitlab-Token with the secret.
+	AuthGitLab = "gitlab"
+	// AuthGitea verifies Gitea's X-Gitea-Signature or Forgejo's
+	// X-Forgejo-Signature: hex HMAC-SHA256 of the body.
+	AuthGitea = "gitea"
+	// AuthHMACSHA1 is AuthHMACSHA256 with HMAC-SHA1 and an optional
+	// "sha1=" prefix.
+	AuthHMACSHA1 = "hmac-sha1"
+	// AuthHMACSHA512 is AuthHMACSHA256 with HMAC-SHA512 and an optional
+	// "sha512=" prefix.
+	AuthHMACSHA512 = "hmac-sha512"
 )
+
+// AuthKinds are the accepted values of auth_kind (issue 15 added gitlab,
+// gitea, hmac-sha1 and hmac-sha512).
+var AuthKinds = []string{AuthHMACSHA256, AuthGitHub, AuthSourcehut, AuthGitLab, AuthGitea, AuthHMACSHA1, AuthHMACSHA512}
 
 // Request types of JobHTTP requests (SPEC 6.2): the values of
 // JobHTTP.RequestType.
@@ -118,7 +133,7 @@ type Job struct {
 	Sched          schedule.Schedule // parsed Schedule or Cron, in Location; nil when neither is set
 	Interval       time.Duration     // 0 when none or when Schedule is set; else at least 1m
 	Path           string            // trimmed of spaces; "" = no webhook
-	AuthKind       string            // AuthHMACSHA256, AuthGitHub or AuthSourcehut
+	AuthKind       string            // one of AuthKinds
 	HeaderSign     string            // default "X-Karajo-Sign"
 	Secret         string            // trimmed; the env secret when not configured; Secrets[0]
 	Secrets        []string          // every secret that verifies a webhook, Secret first (a list rotates; issue 15)

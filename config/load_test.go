@@ -118,7 +118,6 @@ func TestLoadValid(t *testing.T) {
 			"Alice": {Name: "Alice", PasswordHash: "$2y$12$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
 		},
 		Warnings: []string{
-			a + `: job."Interval".auth_kind: unknown kind "unknown": using hmac-sha256`,
 			main + `: job."Test success".interval: ignored because schedule is set`,
 			main + `: job_http."Ping".interval: 30s raised to 1m0s`,
 		},

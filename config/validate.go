@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -225,13 +226,11 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
-	switch j.AuthKind {
-	case AuthHMACSHA256, AuthGitHub, AuthSourcehut:
-	case "":
+	switch {
+	case j.AuthKind == "":
 		j.AuthKind = AuthHMACSHA256
-	default:
-		c.warn(file, table+".auth_kind", "unknown kind %q: using %s", t.AuthKind, AuthHMACSHA256)
-		j.AuthKind = AuthHMACSHA256
+	case !slices.Contains(AuthKinds, j.AuthKind):
+		c.fail(file, table+".auth_kind", "unknown kind %q: want one of %s", t.AuthKind, strings.Join(AuthKinds, ", "))
 	}
 	if j.Path != "" {
 		if reason := checkPath(j.Path); reason != "" {

@@ -238,6 +238,14 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		return
 	}
 	body, err := s.signedBody(w, r, job, pid)
+	if ping := isPing(job.AuthKind, r.Header); ping && (err == nil || errors.Is(err, actors.ErrJobPaused)) {
+		if body != nil {
+			body.Close()
+		}
+		// A sender's ping (issue 15): authentic, but not work.
+		writeJSON(w, http.StatusOK, envelope{Code: http.StatusOK, Message: "pong"})
+		return
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, errForbidden):

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -161,17 +162,109 @@ func newWebhookCheck(authKind, headerSign string, secrets []string, h http.Heade
 		return githubCheck(secrets, h)
 	case config.AuthSourcehut:
 		return sourcehutCheck(sourcehutKey, h)
+	case config.AuthGitLab:
+		return gitlabCheck(secrets, h)
+	case config.AuthGitea:
+		return giteaCheck(secrets, h)
 	}
 	if headerSign == "" {
 		headerSign = config.DefaultHeaderSign
 	}
+	kind, alg, prefix := config.AuthHMACSHA256, sha256.New, "" // v0.9.3: no prefix
+	switch strings.ToLower(authKind) {
+	case config.AuthHMACSHA1:
+		kind, alg, prefix = config.AuthHMACSHA1, sha1.New, "sha1="
+	case config.AuthHMACSHA512:
+		kind, alg, prefix = config.AuthHMACSHA512, sha512.New, "sha512="
+	}
 	sig := h.Get(headerSign)
 	if sig == "" {
-		return nil, fmt.Errorf("hmac-sha256: header %s missing or empty: %w", headerSign, errForbidden)
+		return nil, fmt.Errorf("%s: header %s missing or empty: %w", kind, headerSign, errForbidden)
+	}
+	if prefix != "" {
+		sig = strings.TrimPrefix(sig, prefix)
+	}
+	return macCheck(alg, secrets, sig, func() error {
+		return fmt.Errorf("%s: header %s does not match the body: %w", kind, headerSign, errForbidden)
+	}), nil
+}
+
+// Header names of the senders added by issue 15.
+const (
+	headerGitLabToken  = "X-Gitlab-Token"
+	headerGiteaSign    = "X-Gitea-Signature"
+	headerForgejoSign  = "X-Forgejo-Signature"
+	headerGitHubEvent  = "X-GitHub-Event"
+	headerGiteaEvent   = "X-Gitea-Event"
+	headerForgejoEvent = "X-Forgejo-Event"
+	headerGitLabEvent  = "X-Gitlab-Event"
+	pingEvent          = "ping"
+)
+
+// giteaCheck checks a "gitea" webhook (Gitea and Forgejo): X-Gitea-Signature,
+// or X-Forgejo-Signature when that one is absent, is the lowercase hex
+// HMAC-SHA256 of the body, no prefix. Only one header is looked at.
+func giteaCheck(secrets []string, h http.Header) (*webhookCheck, error) {
+	name := headerGiteaSign
+	sig := h.Get(name)
+	if sig == "" {
+		name = headerForgejoSign
+		sig = h.Get(name)
+	}
+	if sig == "" {
+		return nil, fmt.Errorf("gitea: headers %s and %s missing or empty: %w", headerGiteaSign, headerForgejoSign, errForbidden)
 	}
 	return macCheck(sha256.New, secrets, sig, func() error {
-		return fmt.Errorf("hmac-sha256: header %s does not match the body: %w", headerSign, errForbidden)
+		return fmt.Errorf("gitea: header %s does not match the body: %w", name, errForbidden)
 	}), nil
+}
+
+// gitlabCheck checks a "gitlab" webhook: X-Gitlab-Token is the secret
+// itself (GitLab signs nothing). The token is compared with every listed
+// secret through their SHA-256 sums, in constant time, so that neither
+// the content nor the length of a secret shows in the time taken. The
+// body is read (and hashed, for nothing) like any other.
+func gitlabCheck(secrets []string, h http.Header) (*webhookCheck, error) {
+	token := h.Get(headerGitLabToken)
+	if token == "" {
+		return nil, fmt.Errorf("gitlab: header %s missing or empty: %w", headerGitLabToken, errForbidden)
+	}
+	got := sha256.Sum256([]byte(token))
+	ok := 0
+	for _, s := range secrets {
+		want := sha256.Sum256([]byte(s))
+		if s != "" {
+			ok |= subtle.ConstantTimeCompare(got[:], want[:])
+		}
+	}
+	return &webhookCheck{Hash: sha256.New(), verify: func() error {
+		if ok != 1 {
+			return fmt.Errorf("gitlab: header %s does not match the secret: %w", headerGitLabToken, errForbidden)
+		}
+		return nil
+	}}, nil
+}
+
+// isPing reports whether a delivery to a job of authKind is a sender's
+// ping (GitHub sends one when a hook is created; Gitea, Forgejo and
+// GitLab are treated alike): answered 200 "pong" without a run, once its
+// signature holds. Other kinds have no event header: never a ping.
+func isPing(authKind string, h http.Header) bool {
+	var names []string
+	switch authKind {
+	case config.AuthGitHub:
+		names = []string{headerGitHubEvent}
+	case config.AuthGitea:
+		names = []string{headerGiteaEvent, headerForgejoEvent}
+	case config.AuthGitLab:
+		names = []string{headerGitLabEvent}
+	}
+	for _, n := range names {
+		if strings.EqualFold(strings.TrimSpace(h.Get(n)), pingEvent) {
+			return true
+		}
+	}
+	return false
 }
 
 // macCheck checks that sig is the lowercase hex HMAC (hash h) of the

@@ -155,7 +155,7 @@ func TestVerifyWebhook(t *testing.T) {
 		{"hmac header name any case", "hmac-sha256", "x-karajo-sign", "s3cret", hdr("X-KARAJO-SIGN", webhookSig), webhookBody, true},
 		{"hmac empty header_sign means X-Karajo-Sign", "hmac-sha256", "", "s3cret", hdr("X-Karajo-Sign", webhookSig), webhookBody, true},
 		{"hmac empty kind is hmac-sha256", "", "X-Karajo-Sign", "s3cret", hdr("X-Karajo-Sign", webhookSig), webhookBody, true},
-		{"hmac unknown kind is hmac-sha256", "gitlab", "X-Karajo-Sign", "s3cret", hdr("X-Karajo-Sign", webhookSig), webhookBody, true},
+		{"hmac unknown kind is hmac-sha256", "bitbucket", "X-Karajo-Sign", "s3cret", hdr("X-Karajo-Sign", webhookSig), webhookBody, true},
 		{"hmac empty body", "hmac-sha256", "X-Karajo-Sign", "s3cret", hdr("X-Karajo-Sign", "91dfac70c5348b04e1babb8b421ac92cec08b565b49ca16130dccb72503647b7"), "", true},
 		{"hmac go client body", "hmac-sha256", "X-Karajo-Sign", "s3cret", hdr("X-Karajo-Sign", "85318c7cd5a00fc9e91be9ffc3f5af3e857545417f5e00448f8d61049bb56ed3"), `{"id":"","_karajo_epoch":1700000000}`, true},
 		{"hmac own header", "hmac-sha256", "X-My-Sign", "s3cret", hdr("X-My-Sign", webhookSig), webhookBody, true},

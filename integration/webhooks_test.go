@@ -1,6 +1,12 @@
 package integration
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,5 +93,137 @@ commands = ["true"]
 	}
 	if strings.Contains(stderr, "kept-secret-value-z9") {
 		t.Errorf("stderr quotes a secret:\n%s", stderr)
+	}
+}
+
+// macHexOf is the lowercase hex HMAC of body with the hash h.
+func macHexOf(h func() hash.Hash, secret string, body []byte) string {
+	m := hmac.New(h, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestWebhookSenders (issue 15): GitLab, Gitea, Forgejo, hmac-sha1 and
+// hmac-sha512 deliveries run their jobs through the real binary; a wrong
+// token or signature is refused with a 403 envelope; a GitHub, Gitea or
+// GitLab ping answers 200 "pong" and starts no run (but an unsigned ping
+// is still 403).
+func TestWebhookSenders(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.gl]
+path = "/gl"
+auth_kind = "gitlab"
+secret = ["gl-token-new", "gl-token-old"]
+commands = ["echo gitlab"]
+
+[job.gt]
+path = "/gt"
+auth_kind = "gitea"
+secret = "gitea-secret"
+commands = ["echo gitea"]
+
+[job.s1]
+path = "/s1"
+auth_kind = "hmac-sha1"
+secret = "sha1-secret"
+commands = ["echo sha1"]
+
+[job.s512]
+path = "/s512"
+auth_kind = "hmac-sha512"
+header_sign = "X-Signature"
+secret = "sha512-secret"
+commands = ["echo sha512"]
+
+[job.gh]
+path = "/gh"
+auth_kind = "github"
+secret = "gh-secret"
+commands = ["echo github"]
+`)
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	post := func(path string, hdr map[string]string) response {
+		hdr["Content-Type"] = "application/json"
+		return s.raw(t, http.MethodPost, "/karajo/api/job_exec/run/"+path, hdr, body)
+	}
+	ok := []struct {
+		job, path string
+		hdr       map[string]string
+	}{
+		{"gl", "gl", map[string]string{"X-Gitlab-Token": "gl-token-old", "X-Gitlab-Event": "Push Hook"}},
+		{"gt", "gt", map[string]string{"X-Gitea-Signature": macHexOf(sha256.New, "gitea-secret", body), "X-Gitea-Event": "push"}},
+		{"gt", "gt", map[string]string{"X-Forgejo-Signature": macHexOf(sha256.New, "gitea-secret", body), "X-Forgejo-Event": "push"}},
+		{"s1", "s1", map[string]string{"X-Karajo-Sign": "sha1=" + macHexOf(sha1.New, "sha1-secret", body)}},
+		{"s512", "s512", map[string]string{"X-Signature": "sha512=" + macHexOf(sha512.New, "sha512-secret", body)}},
+		{"s512", "s512", map[string]string{"X-Signature": macHexOf(sha512.New, "sha512-secret", body)}},
+	}
+	counters := map[string]int64{}
+	for _, d := range ok {
+		e := wantEnvelope(t, post(d.path, d.hdr), http.StatusOK)
+		counters[d.job]++
+		if st := s.waitRun(t, d.job, counters[d.job], 60*time.Second); st != "success" {
+			t.Errorf("%s #%d: %q (%+v)", d.job, counters[d.job], st, e)
+		}
+	}
+	bad := []struct {
+		path string
+		hdr  map[string]string
+	}{
+		{"gl", map[string]string{"X-Gitlab-Token": "gl-token"}},
+		{"gl", map[string]string{}},
+		{"gt", map[string]string{"X-Gitea-Signature": macHexOf(sha256.New, "other", body)}},
+		{"s1", map[string]string{"X-Karajo-Sign": "sha1=" + macHexOf(sha1.New, "other", body)}},
+		{"s512", map[string]string{"X-Karajo-Sign": macHexOf(sha512.New, "sha512-secret", body)}}, // wrong header
+		{"gh", map[string]string{"X-GitHub-Event": "ping"}},                                       // a ping must be signed too
+	}
+	for _, d := range bad {
+		wantEnvelope(t, post(d.path, d.hdr), http.StatusForbidden)
+	}
+	pings := []struct {
+		job string
+		hdr map[string]string
+	}{
+		{"gh", map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=" + macHexOf(sha256.New, "gh-secret", body)}},
+		{"gt", map[string]string{"X-Gitea-Event": "ping", "X-Gitea-Signature": macHexOf(sha256.New, "gitea-secret", body)}},
+		{"gl", map[string]string{"X-Gitlab-Event": "ping", "X-Gitlab-Token": "gl-token-new"}},
+	}
+	for _, p := range pings {
+		r := post(p.job, p.hdr)
+		e := wantEnvelope(t, r, http.StatusOK)
+		if e.Message != "pong" {
+			t.Errorf("ping to %s: message %q, want pong: %s", p.job, e.Message, r)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a run a ping wrongly started would be listed by now
+	for job, n := range map[string]int{"gh": 0, "gt": 2, "gl": 1} {
+		if got := len(logNames(s.job(t, job))); got != n {
+			t.Errorf("%s has %d runs, want %d (pings and refusals start none)", job, got, n)
+		}
+	}
+	if v := s.job(t, "s512"); v.AuthKind != "hmac-sha512" {
+		t.Errorf("s512 auth_kind %q in the API", v.AuthKind)
+	}
+}
+
+// TestWebhookUnknownAuthKind (issue 15): an unknown auth_kind stops the
+// start (exit 2) naming the file, the job, the key and the accepted kinds.
+func TestWebhookUnknownAuthKind(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, configHeader(dir)+`
+[job."deploy"]
+path = "/deploy"
+auth_kind = "bitbucket"
+commands = ["true"]
+`)
+	code, stderr := runToExit(t, cfg)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+	for _, w := range []string{cfg, `auth_kind`, `deploy`, `unknown kind \"bitbucket\"`, "gitlab, gitea, hmac-sha1, hmac-sha512"} {
+		if !strings.Contains(stderr, w) && !strings.Contains(stderr, strings.ReplaceAll(w, `\"`, `"`)) {
+			t.Errorf("stderr does not mention %q:\n%s", w, stderr)
+		}
 	}
 }

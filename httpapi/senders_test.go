@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"testing"
+
+	"github.com/karajo/karajo/config"
+)
+
+// senderVector is one entry of testdata/webhooks/vectors.json: a delivery
+// signed as a sender does, with where the figures come from.
+type senderVector struct {
+	Name     string            `json:"name"`
+	AuthKind string            `json:"auth_kind"`
+	Secret   string            `json:"secret"`
+	Body     string            `json:"body"`
+	Headers  map[string]string `json:"headers"`
+	Source   string            `json:"source"`
+}
+
+func loadVectors(t *testing.T) []senderVector {
+	t.Helper()
+	b, err := os.ReadFile("testdata/webhooks/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []senderVector
+	if err := json.Unmarshal(b, &vs); err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) < 8 {
+		t.Fatalf("%d vectors, want every sender", len(vs))
+	}
+	return vs
+}
+
+// TestSenderVectors (issue 15): each sender's vector verifies, with its
+// secret first or second in a rotated list; the same delivery with one
+// body byte changed, or under another secret, is refused (403). GitLab
+// signs nothing, so only a wrong token refuses it.
+func TestSenderVectors(t *testing.T) {
+	for _, v := range loadVectors(t) {
+		t.Run(v.Name, func(t *testing.T) {
+			h := http.Header{}
+			for k, val := range v.Headers {
+				h.Set(k, val)
+			}
+			for _, secrets := range [][]string{{v.Secret}, {"other-secret", v.Secret}} {
+				if err := verifyWebhookAny(v.AuthKind, "", secrets, h, []byte(v.Body)); err != nil {
+					t.Errorf("secrets %d: %v (source: %s)", len(secrets), err, v.Source)
+				}
+			}
+			wantForbidden(t, "other secret", verifyWebhookAny(v.AuthKind, "", []string{"other-secret"}, h, []byte(v.Body)))
+			if v.AuthKind != config.AuthGitLab {
+				tampered := []byte(v.Body)
+				tampered[len(tampered)-1] ^= 1
+				wantForbidden(t, "tampered body", verifyWebhookAny(v.AuthKind, "", []string{v.Secret}, h, tampered))
+			}
+			wantForbidden(t, "no headers", verifyWebhookAny(v.AuthKind, "", []string{v.Secret}, http.Header{}, []byte(v.Body)))
+		})
+	}
+}
+
+func wantForbidden(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, errForbidden) {
+		t.Errorf("%s: %v, want errForbidden", what, err)
+	}
+}
+
+// TestSenderHeaderRules: the details of each new kind's headers.
+func TestSenderHeaderRules(t *testing.T) {
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	const secret = "k3y"
+	for _, tt := range []struct {
+		name string
+		kind string
+		h    http.Header
+		ok   bool
+	}{
+		{"gitea wins over forgejo", "gitea", http.Header{headerGiteaSign: {signHMAC("bad", body)}, headerForgejoSign: {signHMAC(secret, body)}}, false},
+		{"gitea uppercase hex refused", "gitea", http.Header{headerGiteaSign: {upperHex(signHMAC(secret, body))}}, false},
+		{"gitea prefix refused", "gitea", http.Header{headerGiteaSign: {"sha256=" + signHMAC(secret, body)}}, false},
+		{"gitlab empty token", "gitlab", http.Header{headerGitLabToken: {""}}, false},
+		{"gitlab prefix of the secret", "gitlab", http.Header{headerGitLabToken: {"k3"}}, false},
+		{"gitlab exact", "gitlab", http.Header{headerGitLabToken: {secret}}, true},
+		{"sha512 with the sha1 prefix", "hmac-sha512", http.Header{"X-Karajo-Sign": {"sha1=" + macHex(sha512.New, secret, body)}}, false},
+		{"sha1 in a sha512 job", "hmac-sha512", http.Header{"X-Karajo-Sign": {macHex(sha1.New, secret, body)}}, false},
+		{"sha256 keeps no prefix", "hmac-sha256", http.Header{"X-Karajo-Sign": {"sha256=" + signHMAC(secret, body)}}, false},
+		{"sha512 in its own header", "hmac-sha512", http.Header{"X-Sign": {"sha512=" + macHex(sha512.New, secret, body)}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := ""
+			if tt.h.Get("X-Sign") != "" {
+				hs = "X-Sign"
+			}
+			err := verifyWebhookAny(tt.kind, hs, []string{secret}, tt.h, body)
+			if (err == nil) != tt.ok {
+				t.Errorf("verify = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func upperHex(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'f' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// TestIsPing: a ping is recognised by the event header of the sender
+// kinds that have one, and never for the generic kinds.
+func TestIsPing(t *testing.T) {
+	for _, tt := range []struct {
+		kind string
+		h    http.Header
+		want bool
+	}{
+		{"github", http.Header{headerGitHubEvent: {"ping"}}, true},
+		{"github", http.Header{headerGitHubEvent: {"push"}}, false},
+		{"gitea", http.Header{headerGiteaEvent: {"ping"}}, true},
+		{"gitea", http.Header{headerForgejoEvent: {"Ping"}}, true},
+		{"gitlab", http.Header{headerGitLabEvent: {"ping"}}, true},
+		{"gitlab", http.Header{headerGitLabEvent: {"Push Hook"}}, false},
+		{"hmac-sha256", http.Header{headerGitHubEvent: {"ping"}}, false},
+		{"sourcehut", http.Header{headerGitHubEvent: {"ping"}}, false},
+	} {
+		h := http.Header{}
+		for k, v := range tt.h {
+			h.Set(k, v[0]) // canonical names, as a server receives them
+		}
+		if got := isPing(tt.kind, h); got != tt.want {
+			t.Errorf("isPing(%s, %v) = %v, want %v", tt.kind, tt.h, got, tt.want)
+		}
+	}
+}
