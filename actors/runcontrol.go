@@ -125,7 +125,8 @@ func (j *job) resumeRun(ctx actor.Context) {
 
 // cancel handles Cancel: it drops the trigger and tick waiting behind the
 // run, withdraws a run waiting for a slot, and ends the run in progress;
-// the answer waits until that run has ended (at most kill_grace + 1 s).
+// the answer waits until that run has ended (at most kill_grace + 1 s,
+// and 8 s).
 func (j *job) cancel(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	j.nextTrigger = ""
@@ -148,8 +149,13 @@ func (j *job) cancel(ctx actor.Context) {
 	}
 	j.cancelWaiters = append(j.cancelWaiters, ctx.Sender())
 	root, self := ctx.ActorSystem().Root, ctx.Self()
-	time.AfterFunc(j.rt.killGrace()+time.Second, func() { root.Send(self, &cancelAnswerDue{}) })
+	wait := min(j.rt.killGrace()+time.Second, maxCancelWait)
+	time.AfterFunc(wait, func() { root.Send(self, &cancelAnswerDue{}) })
 }
+
+// maxCancelWait bounds how long a Cancel's answer waits for the run to
+// end, below the API's 10 s wait for an actor's answer.
+const maxCancelWait = 8 * time.Second
 
 // answerCancel answers every Cancel waiting for the run to end with the
 // job as it is now.
