@@ -45,6 +45,7 @@ type karajoTOML struct {
 	envTOML
 
 	durabilityTOML // max_log_bytes (durability.go)
+	metricsTOML    // metrics_token (metrics.go)
 }
 
 type notifTOML struct {

@@ -80,6 +80,7 @@ func Load(path string) (*Env, error) {
 	c.collisions(env)
 
 	env.Users = c.users(filepath.Join(etc, "user.toml"))
+	c.metricsAccess(path, env)
 
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)

@@ -120,6 +120,7 @@ func TestLoadValid(t *testing.T) {
 		Warnings: []string{
 			main + `: job."Test success".interval: ignored because schedule is set`,
 			main + `: job_http."Ping".interval: 30s raised to 1m0s`,
+			main + `: karajo.metrics_token: not set and users are configured: /metrics needs a logged-in session (set metrics_token for Prometheus)`,
 		},
 	}
 	want.Location = time.UTC

@@ -56,6 +56,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 		c.fail(file, "karajo.shutdown_timeout", "must be at least 1s, got %v", env.ShutdownTimeout)
 	}
 	env.CookieSecure = k.CookieSecure
+	env.MetricsToken = c.metricsToken(file, k.metricsTOML)
 	c.envRun(file, env, &k.karajoRunTOML)
 	env.Limits = c.limits(file, &k.limitsTOML)
 	env.MaxLogBytes = c.maxLogBytes(file, "karajo.max_log_bytes", k.durabilityTOML, 0)

@@ -126,5 +126,12 @@ func (s *Server) metricsHandler() httprouter.Handle {
 		}
 	}
 	h := promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
-	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { h.ServeHTTP(w, r) }
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		if err := s.authorizeMetrics(r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="karajo metrics"`)
+			s.writeError(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
 }

@@ -227,3 +227,45 @@ commands = ["true"]
 		}
 	}
 }
+
+// TestMetricsToken (issue 15): with [karajo] metrics_token, /metrics
+// answers a 401 envelope (WWW-Authenticate: Bearer) without the right
+// bearer token, and the metrics with it; the token never shows in the
+// log. With users and no token, a warning at start, and /metrics needs a
+// session; with neither, it is public (TestMetrics covers that).
+func TestMetricsToken(t *testing.T) {
+	t.Parallel()
+	const token = "prom-scrape-token-4f9a1c"
+	dir := t.TempDir()
+	writeConfig(t, dir, strings.Replace(configHeader(dir), "[karajo]\n", "[karajo]\nmetrics_token = \""+token+"\"\n", 1)+"\n[job.h]\npath = \"/h\"\ncommands = [\"true\"]\n")
+	s := startDir(t, dir)
+	for _, hdr := range []map[string]string{nil, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic " + token}, {"Authorization": "Bearer " + token[:10]}} {
+		r := s.raw(t, http.MethodGet, "/metrics", hdr, nil)
+		wantEnvelope(t, r, http.StatusUnauthorized)
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("401 without WWW-Authenticate: Bearer: %v", r.header)
+		}
+	}
+	r := s.raw(t, http.MethodGet, "/metrics", map[string]string{"Authorization": "Bearer " + token}, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "karajo_") {
+		t.Fatalf("GET /metrics with the token: %s", r)
+	}
+	if strings.Contains(s.stderr.String(), token) {
+		t.Error("the metrics token is in the server's log")
+	}
+
+	// Users, no token: a session is needed.
+	u := startWithUser(t)
+	if !strings.Contains(u.stderr.String(), "metrics_token: not set and users are configured") {
+		t.Errorf("no warning at start about /metrics needing a session:\n%s", tail(u.stderr.String(), 3000))
+	}
+	wantEnvelope(t, u.get(t, "/metrics"), http.StatusUnauthorized)
+	status, _, ck := u.login(t, httpClient, "alice", "pw")
+	if status != http.StatusOK || ck == nil {
+		t.Fatalf("login: %d", status)
+	}
+	r = u.raw(t, http.MethodGet, "/metrics", map[string]string{"Cookie": "karajo=" + ck.Value}, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "karajo_") {
+		t.Fatalf("GET /metrics with a session: %s", r)
+	}
+}
