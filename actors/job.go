@@ -51,6 +51,7 @@ type job struct {
 	reserved     *logstore.RunLog // log made by a trigger for the run waiting for its slot (runstart.go)
 	lastError    string           // why the last run could not start or log; "" after a good run
 	census       *logstore.Census // what the shared directories held at start; nil after load
+	replay       *replayWindow    // delivery ids accepted (issue 15); loaded on first use (replay.go)
 
 	waiting        bool       // asked the supervisor for a slot
 	waitSince      time.Time  // when it asked
@@ -123,7 +124,7 @@ func (j *job) Receive(ctx actor.Context) {
 	case *GetJob:
 		ctx.Respond(j.reply())
 	case *Trigger:
-		v, err := j.trigger(ctx, msg.Reason, msg.Payload)
+		v, err := j.trigger(ctx, msg, msg.Payload)
 		respond(ctx, v, err)
 	case *Pause, *Resume:
 		_, pause := msg.(*Pause)
@@ -204,15 +205,15 @@ func (j *job) busy() bool { return j.run != nil || j.waiting }
 
 // trigger handles a Trigger. It owns p: kept for the run it starts or
 // queues, else closed.
-func (j *job) trigger(ctx actor.Context, reason string, p *Payload) (any, error) {
-	v, err := j.triggerRun(ctx, reason, p)
+func (j *job) trigger(ctx actor.Context, t *Trigger, p *Payload) (any, error) {
+	v, err := j.triggerRun(ctx, t.Reason, t.DeliveryID, p)
 	if err != nil {
 		p.close()
 	}
 	return v, err
 }
 
-func (j *job) triggerRun(ctx actor.Context, reason string, p *Payload) (any, error) {
+func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload) (any, error) {
 	switch {
 	case j.stopping:
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrStopping)
@@ -221,6 +222,11 @@ func (j *job) triggerRun(ctx actor.Context, reason string, p *Payload) (any, err
 	case j.paused:
 		j.rt.metrics.TriggerRefused("paused")
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
+	}
+	now := time.Now()
+	if err := j.checkReplay(delivery, now); err != nil {
+		j.rt.metrics.TriggerRefused("replayed")
+		return nil, err
 	}
 	v := j.reply() // the job as it is when the trigger is queued
 	counter := j.counter + 1
@@ -255,6 +261,7 @@ func (j *job) triggerRun(ctx actor.Context, reason string, p *Payload) (any, err
 		j.rt.metrics.TriggerRefused("busy")
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobBusy)
 	}
+	j.recordReplay(delivery, counter, now)
 	setRunCounter(v, counter)
 	return v, nil
 }

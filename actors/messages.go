@@ -158,6 +158,10 @@ type GetJobs struct{}
 type Trigger struct {
 	Reason  string   // "webhook", "api": written to the server log
 	Payload *Payload // the webhook's request for the run (pass_payload…); nil for none. The job owns it from here on.
+	// DeliveryID is the sender's id of a verified webhook delivery ("" =
+	// none): one the job accepted within its replay_window is refused
+	// with a *ReplayedError (issue 15).
+	DeliveryID string
 }
 
 // Pause asks a job to start no new run until Resume. A run in progress goes

@@ -138,6 +138,7 @@ type Job struct {
 	HeaderSign     string            // default "X-Karajo-Sign"
 	Secret         string            // trimmed; the env secret when not configured; Secrets[0]
 	Secrets        []string          // every secret that verifies a webhook, Secret first (a list rotates; issue 15)
+	ReplayWindow   time.Duration     // delivery ids accepted within it are refused again (409); default 24h
 	LogRetention   int               // at least 1, default 5
 	MaxLogBytes    int64             // cap on a run\'s output in its log; 0 = none; default [karajo] max_log_bytes
 	Commands       []string          // never empty

@@ -83,6 +83,7 @@ type jobTOML struct {
 	timingTOML
 
 	durabilityTOML // max_log_bytes (durability.go)
+	replayTOML     // replay_window (replay.go)
 }
 
 type jobHTTPTOML struct {

@@ -46,6 +46,7 @@ var invalidCases = map[string][]string{
 	"secret_wrong_type.toml":       {`secret_wrong_type.toml: job_http."ping".secret: is an integer, want a string or a list of strings`},
 	"secret_list_wrong_type.toml":  {`secret_list_wrong_type.toml: job."deploy".secret[1]: is an integer, want a string`},
 	"unknown_auth_kind.toml":       {`unknown_auth_kind.toml: job."deploy".auth_kind: unknown kind "bitbucket": want one of hmac-sha256, github, sourcehut, gitlab, gitea, hmac-sha1, hmac-sha512`},
+	"replay_window_short.toml":     {`replay_window_short.toml: job."deploy".replay_window: must be at least 1m, got 10s`},
 	// Notifs.
 	"notif_kind.toml":      {`notif_kind.toml: notif."chat".kind: unknown kind "slack"`},
 	"notif_kind_case.toml": {`notif."mail".kind: unknown kind "Email"`},

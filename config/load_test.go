@@ -128,6 +128,7 @@ func TestLoadValid(t *testing.T) {
 		j.RunControl = defaultRunControl
 		j.Timing = defaultTiming(j.Sched != nil)
 		j.Secrets = []string{j.Secret}
+		j.ReplayWindow = DefaultReplayWindow
 	}
 	for _, j := range want.JobHTTPs {
 		j.Timing = defaultTiming(j.Sched != nil)

@@ -227,6 +227,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
+	j.ReplayWindow = c.replayWindow(file, table+".replay_window", t.replayTOML)
 	switch {
 	case j.AuthKind == "":
 		j.AuthKind = AuthHMACSHA256

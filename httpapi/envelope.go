@@ -51,6 +51,7 @@ const (
 	nameAlreadyRun   = "ERR_JOB_ALREADY_RUN"
 	nameInvalidJobID = "ERR_INVALID_JOB_ID"
 	nameInternal     = "ERR_INTERNAL"
+	nameReplayed     = "ERR_REPLAYED" // issue 15
 )
 
 // toAPIError maps any error to its answer: the one table of statuses.
@@ -76,6 +77,13 @@ func toAPIError(err error) *apiError {
 		return &apiError{Code: http.StatusUnauthorized, Message: "stale or invalid _karajo_epoch", Err: err}
 	case errors.Is(err, actors.ErrJobPaused):
 		return &apiError{Code: http.StatusPreconditionFailed, Name: nameJobPaused, Message: "job is paused", Err: err}
+	case errors.Is(err, actors.ErrReplayed):
+		var re *actors.ReplayedError
+		msg := "delivery already accepted"
+		if errors.As(err, &re) {
+			msg = fmt.Sprintf("delivery %s already accepted as run #%d", re.DeliveryID, re.Counter)
+		}
+		return &apiError{Code: http.StatusConflict, Name: nameReplayed, Message: msg, Err: err}
 	case errors.Is(err, actors.ErrJobBusy):
 		return &apiError{Code: http.StatusTooManyRequests, Name: nameAlreadyRun, Message: "job already run", Err: err}
 	case errors.Is(err, actors.ErrNotDurable), errors.Is(err, actors.ErrLogCreate):

@@ -256,11 +256,17 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
 	}
+	delivery, err := deliveryID(job.AuthKind, r.Header)
+	if err != nil {
+		body.Close()
+		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
+		return
+	}
 	payload := webhookPayload(job, r.Header, body)
 	if payload == nil || payload.Body == nil {
 		defer body.Close()
 	} // else the job owns the body from the Trigger on
-	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload}, s.timeout)
+	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload, DeliveryID: delivery}, s.timeout)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/karajo/karajo/config"
@@ -140,6 +141,34 @@ func TestIsPing(t *testing.T) {
 		}
 		if got := isPing(tt.kind, h); got != tt.want {
 			t.Errorf("isPing(%s, %v) = %v, want %v", tt.kind, tt.h, got, tt.want)
+		}
+	}
+}
+
+// TestDeliveryID: the id header of each sender kind; none for the generic
+// kinds; a long or non-ASCII id is a 400.
+func TestDeliveryID(t *testing.T) {
+	long := strings.Repeat("a", maxDeliveryIDLen+1)
+	for _, tt := range []struct {
+		kind, header, value, want string
+		bad                       bool
+	}{
+		{"github", "X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958", "72d3162e-cc78-11e3-81ab-4c9367dc0958", false},
+		{"gitea", "X-Gitea-Delivery", "g-1", "g-1", false},
+		{"gitea", "X-Forgejo-Delivery", "f-1", "f-1", false},
+		{"gitlab", "X-Gitlab-Event-UUID", "u-1", "u-1", false},
+		{"sourcehut", "X-Payload-Nonce", "n-1", "n-1", false},
+		{"hmac-sha256", "X-GitHub-Delivery", "x", "", false},
+		{"github", "X-Gitlab-Event-UUID", "x", "", false},
+		{"github", "X-GitHub-Delivery", long, "", true},
+		{"github", "X-GitHub-Delivery", "has space", "", true},
+		{"github", "X-GitHub-Delivery", "é", "", true},
+	} {
+		h := http.Header{}
+		h.Set(tt.header, tt.value)
+		got, err := deliveryID(tt.kind, h)
+		if got != tt.want || (err != nil) != tt.bad || (err != nil && !errors.Is(err, errBadRequest)) {
+			t.Errorf("deliveryID(%s, %s: %.20q) = %q, %v; want %q, bad %v", tt.kind, tt.header, tt.value, got, err, tt.want, tt.bad)
 		}
 	}
 }

@@ -431,3 +431,38 @@ func parseEpoch(s string) (int64, bool) {
 	v, err := strconv.ParseInt(s, 10, 64) // fails only on overflow now
 	return v, err == nil
 }
+
+// deliveryHeaders are the headers of a sender's delivery id, by kind
+// (issue 15), first present wins. sourcehut's nonce is signed with the
+// body; the others are not signed by their senders.
+var deliveryHeaders = map[string][]string{
+	config.AuthGitHub:    {"X-GitHub-Delivery"},
+	config.AuthGitea:     {"X-Gitea-Delivery", "X-Forgejo-Delivery"},
+	config.AuthGitLab:    {"X-Gitlab-Event-UUID"},
+	config.AuthSourcehut: {headerNonce},
+}
+
+// maxDeliveryIDLen is the longest delivery id accepted (UUIDs are 36).
+const maxDeliveryIDLen = 128
+
+// deliveryID returns the delivery id of a request to a job of authKind,
+// "" when the kind has none or the request carries none. An id that is
+// longer than maxDeliveryIDLen or not visible ASCII is a 400.
+func deliveryID(authKind string, h http.Header) (string, error) {
+	for _, name := range deliveryHeaders[authKind] {
+		id := strings.TrimSpace(h.Get(name))
+		if id == "" {
+			continue
+		}
+		if len(id) > maxDeliveryIDLen {
+			return "", fmt.Errorf("%w: header %s longer than %d bytes", errBadRequest, name, maxDeliveryIDLen)
+		}
+		for i := 0; i < len(id); i++ {
+			if id[i] < 0x21 || id[i] > 0x7e {
+				return "", fmt.Errorf("%w: header %s is not visible ASCII", errBadRequest, name)
+			}
+		}
+		return id, nil
+	}
+	return "", nil
+}

@@ -269,3 +269,70 @@ func TestMetricsToken(t *testing.T) {
 		t.Fatalf("GET /metrics with a session: %s", r)
 	}
 }
+
+// TestWebhookReplay (issue 15): the same signed GitHub delivery twice →
+// one run and a 409 ERR_REPLAYED naming it; after a restart still 409;
+// a new delivery id runs; a delivery without an id is accepted each time
+// as in v0.9.3; GitLab's X-Gitlab-Event-UUID is remembered too.
+func TestWebhookReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeConfig(t, dir, configHeader(dir)+`
+[job.gh]
+path = "/gh"
+auth_kind = "github"
+secret = "gh-secret"
+commands = ["echo github $KARAJO_JOB_COUNTER"]
+
+[job.gl]
+path = "/gl"
+auth_kind = "gitlab"
+secret = "gl-token"
+replay_window = "1h"
+commands = ["true"]
+`)
+	s := startDir(t, dir)
+	body := []byte(`{"ref":"refs/heads/main","after":"4f7d2b1c"}`)
+	gh := func(s *server, delivery string) response {
+		hdr := map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "push",
+			"X-Hub-Signature-256": "sha256=" + macHexOf(sha256.New, "gh-secret", body)}
+		if delivery != "" {
+			hdr["X-GitHub-Delivery"] = delivery
+		}
+		return s.raw(t, http.MethodPost, "/karajo/api/job_exec/run/gh", hdr, body)
+	}
+	const d1 = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+	wantEnvelope(t, gh(s, d1), http.StatusOK)
+	if st := s.waitRun(t, "gh", 1, 60*time.Second); st != "success" {
+		t.Fatalf("gh #1: %q", st)
+	}
+	r := gh(s, d1)
+	wantError(t, r, http.StatusConflict, "delivery "+d1+" already accepted as run #1", "ERR_REPLAYED")
+
+	wantEnvelope(t, gh(s, "a-second-delivery"), http.StatusOK)
+	if st := s.waitRun(t, "gh", 2, 60*time.Second); st != "success" {
+		t.Fatalf("gh #2: %q", st)
+	}
+	for i := 3; i <= 4; i++ { // no delivery id: v0.9.3 accepts every one
+		wantEnvelope(t, gh(s, ""), http.StatusOK)
+		if st := s.waitRun(t, "gh", int64(i), 60*time.Second); st != "success" {
+			t.Fatalf("gh #%d: %q", i, st)
+		}
+	}
+	gl := func(s *server, uuid string) response {
+		return s.raw(t, http.MethodPost, "/karajo/api/job_exec/run/gl",
+			map[string]string{"X-Gitlab-Token": "gl-token", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": uuid}, body)
+	}
+	wantEnvelope(t, gl(s, "uuid-gl-1"), http.StatusOK)
+	s.waitRun(t, "gl", 1, 60*time.Second)
+	wantError(t, gl(s, "uuid-gl-1"), http.StatusConflict, "delivery uuid-gl-1 already accepted as run #1", "ERR_REPLAYED")
+
+	s2 := s.restart(t)
+	wantError(t, gh(s2, d1), http.StatusConflict, "delivery "+d1+" already accepted as run #1", "ERR_REPLAYED")
+	wantError(t, gh(s2, "a-second-delivery"), http.StatusConflict, "delivery a-second-delivery already accepted as run #2", "ERR_REPLAYED")
+	wantError(t, gl(s2, "uuid-gl-1"), http.StatusConflict, "delivery uuid-gl-1 already accepted as run #1", "ERR_REPLAYED")
+	time.Sleep(300 * time.Millisecond)
+	if n := len(logNames(s2.job(t, "gh"))); n != 4 {
+		t.Errorf("gh has %d runs, want 4 (replays start none)", n)
+	}
+}

@@ -1,0 +1,89 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReplayWindow(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	w := newReplayWindow()
+	const win = time.Hour
+	if _, ok := w.seen("a", t0, win); ok {
+		t.Fatal("empty window saw a")
+	}
+	w.add("a", 41, t0, win)
+	w.add("b", 42, t0.Add(30*time.Minute), win)
+	for _, tt := range []struct {
+		id   string
+		at   time.Duration
+		want int64
+		ok   bool
+	}{
+		{"a", time.Minute, 41, true},
+		{"b", time.Minute, 42, true},
+		{"c", time.Minute, 0, false},
+		{"a", win, 41, true},               // the bound is inside
+		{"a", win + time.Second, 0, false}, // forgotten
+		{"b", win + time.Second, 42, true}, // still within its own window
+		{"b", 2*win + time.Second, 0, false},
+	} {
+		c, ok := w.seen(tt.id, t0.Add(tt.at), win)
+		if ok != tt.ok || c != tt.want {
+			t.Errorf("seen(%s, +%v) = %d %v, want %d %v", tt.id, tt.at, c, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestReplayWindowBound: past MaxReplayIDs the oldest ids go first, so a
+// job's memory is bounded whatever the rate of deliveries.
+func TestReplayWindowBound(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	w := newReplayWindow()
+	for i := range MaxReplayIDs + 10 {
+		w.add(fmt.Sprintf("id-%d", i), int64(i+1), t0, 24*time.Hour)
+	}
+	if len(w.entries) != MaxReplayIDs || len(w.index) != MaxReplayIDs {
+		t.Fatalf("%d entries, %d indexed, want %d", len(w.entries), len(w.index), MaxReplayIDs)
+	}
+	if _, ok := w.seen("id-0", t0, 24*time.Hour); ok {
+		t.Error("the oldest id is still remembered past the bound")
+	}
+	if c, ok := w.seen(fmt.Sprintf("id-%d", MaxReplayIDs+9), t0, 24*time.Hour); !ok || c != MaxReplayIDs+10 {
+		t.Errorf("the newest id: %d %v", c, ok)
+	}
+}
+
+func TestReplayEncodeDecode(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 123)
+	w := newReplayWindow()
+	w.add("72d3162e-cc78-11e3-81ab-4c9367dc0958", 7, t0, time.Hour)
+	w.add("nonce-1", 8, t0.Add(time.Second), time.Hour)
+	data := append(w.encode(), []byte("garbage line\n1 x y\n1 2 has space\n")...)
+	got, bad := decodeReplay(data)
+	if bad != 3 { // too few fields; a counter that is no number; an id with a space
+		t.Errorf("%d bad lines, want 3", bad)
+	}
+	for id, want := range map[string]int64{"72d3162e-cc78-11e3-81ab-4c9367dc0958": 7, "nonce-1": 8} {
+		if c, ok := got.seen(id, t0.Add(time.Minute), time.Hour); !ok || c != want {
+			t.Errorf("after decode, %s: %d %v, want %d", id, c, ok, want)
+		}
+	}
+}
+
+func TestReplayedError(t *testing.T) {
+	var err error = fmt.Errorf("wrapped: %w", &ReplayedError{Job: "deploy", DeliveryID: "d1", Counter: 41})
+	if !errors.Is(err, ErrReplayed) {
+		t.Error("not ErrReplayed")
+	}
+	var re *ReplayedError
+	if !errors.As(err, &re) || re.Counter != 41 {
+		t.Errorf("As: %v", re)
+	}
+	if want := "already accepted as run #41"; !strings.Contains(err.Error(), want) {
+		t.Errorf("%q lacks %q", err, want)
+	}
+}
