@@ -68,7 +68,11 @@ func (w *replayWindow) prune(now time.Time, window time.Duration) {
 		n++
 	}
 	if n > 0 {
-		w.entries = append(w.entries[:0:0], w.entries[n:]...)
+		// Re-slicing is O(1); append reallocates (and drops what was
+		// cut) once the backing array is full, so memory stays within
+		// about twice MaxReplayIDs entries.
+		clear(w.entries[:n])
+		w.entries = w.entries[n:]
 	}
 }
 

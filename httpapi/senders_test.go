@@ -172,3 +172,39 @@ func TestDeliveryID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDeliveryID: whatever the headers hold, deliveryID never panics, and
+// an id it returns is what the replay store can keep: 1 to 128 visible
+// ASCII bytes, found in one of the kind's id headers (trimmed).
+func FuzzDeliveryID(f *testing.F) {
+	f.Add(uint8(0), "72d3162e-cc78-11e3-81ab-4c9367dc0958", "")
+	f.Add(uint8(1), "", "f-1")
+	f.Add(uint8(2), " has space ", "x")
+	f.Add(uint8(3), "\x00\xff", "")
+	kinds := []string{config.AuthGitHub, config.AuthGitea, config.AuthGitLab, config.AuthSourcehut, config.AuthHMACSHA256}
+	f.Fuzz(func(t *testing.T, k uint8, v1, v2 string) {
+		kind := kinds[int(k)%len(kinds)]
+		h := http.Header{}
+		names := deliveryHeaders[kind]
+		if len(names) > 0 {
+			h[http.CanonicalHeaderKey(names[0])] = []string{v1}
+			h[http.CanonicalHeaderKey(names[len(names)-1])] = append(h[http.CanonicalHeaderKey(names[len(names)-1])], v2)
+		}
+		id, err := deliveryID(kind, h)
+		if err != nil {
+			if !errors.Is(err, errBadRequest) || id != "" {
+				t.Fatalf("deliveryID error %v with id %q", err, id)
+			}
+			return
+		}
+		if id == "" {
+			return
+		}
+		if len(id) > maxDeliveryIDLen || strings.IndexFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+			t.Fatalf("deliveryID returned %q", id)
+		}
+		if id != strings.TrimSpace(v1) && id != strings.TrimSpace(v2) {
+			t.Fatalf("deliveryID returned %q, from neither header", id)
+		}
+	})
+}
