@@ -336,3 +336,50 @@ commands = ["true"]
 		t.Errorf("gh has %d runs, want 4 (replays start none)", n)
 	}
 }
+
+// TestJobHTTPSignsWithFirstSecret (issue 15): a JobHttp whose secret is a
+// list signs with the first entry only: listed first, the target's
+// secret is accepted; listed second, the call is refused (403).
+func TestJobHTTPSignsWithFirstSecret(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job."target"]
+path = "/target"
+secret = "hook-new-secret"
+commands = ["echo target $KARAJO_JOB_COUNTER"]
+
+[job_http."first new"]
+interval = "1m"
+http_method = "POST"
+http_url = "/karajo/api/job_exec/run/target"
+http_request_type = "json"
+secret = ["hook-new-secret", "hook-old-secret"]
+
+[job_http."first old"]
+interval = "1m"
+http_method = "POST"
+http_url = "/karajo/api/job_exec/run/target"
+http_request_type = "json"
+secret = ["hook-old-secret", "hook-new-secret"]
+`)
+	if st := s.jhWaitRun(t, "first_new", 1, 60*time.Second); st != "success" {
+		t.Errorf("first_new #1 = %q, want success (signed with the first secret)", st)
+	}
+	if st := s.jhWaitRun(t, "first_old", 1, 60*time.Second); st != "failed" {
+		t.Errorf("first_old #1 = %q, want failed (the second secret never signs)", st)
+	}
+	ql := jhLines(t, "first_old", s.jhLog(t, "first_old", 1).Content)
+	if got, want := jhLast(ql), "!!! job_http: first_old: execute: 403 Forbidden"; got != want {
+		t.Errorf("first_old last line = %q, want %q", got, want)
+	}
+	if st := s.waitRun(t, "target", 1, 60*time.Second); st != "success" {
+		t.Errorf("target #1 = %q", st)
+	}
+	all := string(s.jhLog(t, "first_new", 1).Content) + string(s.jhLog(t, "first_old", 1).Content) +
+		s.stderr.String() + string(s.get(t, "/karajo/api/environment").body)
+	for _, secret := range []string{"hook-new-secret", "hook-old-secret"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("a listed secret appears in a run log, the server log or the environment")
+		}
+	}
+}
