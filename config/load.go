@@ -199,3 +199,26 @@ func generateSecret() string {
 	}
 	return string(out)
 }
+
+// KeepSecret makes kept the [karajo] secret of an Env whose secret Load
+// generated, also for every job that inherited the generated one: a
+// reload keeps the running server's generated secret, so that a webhook
+// signed with it yesterday still verifies after a SIGHUP. An Env with a
+// configured secret is left as it is.
+func (e *Env) KeepSecret(kept string) {
+	if !e.SecretGenerated || kept == "" {
+		return
+	}
+	generated := e.Secret
+	e.Secret = kept
+	for _, j := range e.Jobs {
+		for i, s := range j.Secrets {
+			if s == generated {
+				j.Secrets[i] = kept
+			}
+		}
+		if len(j.Secrets) > 0 {
+			j.Secret = j.Secrets[0]
+		}
+	}
+}

@@ -265,8 +265,8 @@ func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *sl
 			"dir_base", next.DirBase, "listen_address", next.ListenAddress)
 		return cur
 	}
-	if next.SecretGenerated && cur.SecretGenerated {
-		next.Secret = cur.Secret // keep this run's generated secret
+	if cur.SecretGenerated {
+		next.KeepSecret(cur.Secret) // and in the jobs that inherit it
 	}
 	for _, w := range next.Warnings {
 		log.Warn("config", "note", w)
