@@ -319,21 +319,10 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 // the signed form body (IMP-18). Order: 400, 413 → 401 → 404 → 200.
 func (s *Server) control(msg func() any) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		body, err := readBody(w, r, maxOtherBody)
+		body, form, err := readControlForm(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
-		}
-		if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		form := url.Values{}
-		if isForm(r) {
-			if form, err = parseStrictQuery(string(body)); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
 		}
 		if !validHMAC(s.conf.Load().env.Secret, body, r.Header.Get("X-Karajo-Sign")) {
 			s.writeError(w, r, errBadSignature)
@@ -360,6 +349,26 @@ func (s *Server) control(msg func() any) httprouter.Handle {
 		}
 		writeJSON(w, http.StatusOK, envelope{Data: v, Code: http.StatusOK})
 	}
+}
+
+// readControlForm reads the body of a control request (bounded), checks
+// the query strictly and, for a form body, parses it strictly: the body
+// stays as sent, for its signature.
+func readControlForm(w http.ResponseWriter, r *http.Request) ([]byte, url.Values, error) {
+	body, err := readBody(w, r, maxOtherBody)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
+		return nil, nil, err
+	}
+	form := url.Values{}
+	if isForm(r) {
+		if form, err = parseStrictQuery(string(body)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return body, form, nil
 }
 
 // isForm reports whether the request body is a URL-encoded form.

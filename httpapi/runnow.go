@@ -33,21 +33,10 @@ func (s *Server) runNow(httpJob bool) httprouter.Handle {
 	}
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		w.Header().Set("Cache-Control", "no-store")
-		body, err := readBody(w, r, maxOtherBody)
+		body, form, err := readControlForm(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
-		}
-		if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		form := url.Values{}
-		if isForm(r) {
-			if form, err = parseStrictQuery(string(body)); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
 		}
 		reason, err := s.runNowAuth(r, body, form)
 		if err != nil {

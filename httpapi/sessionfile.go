@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/karajo/karajo/logstore"
 )
 
 // The session file, $dir_base/var/lib/karajo/sessions.json (mode 0600),
@@ -123,44 +125,12 @@ func (st *sessionStore) load(life lifetimes, valid validity) (int, error) {
 	return len(st.sessions), nil
 }
 
-// writeFileAtomic writes v as JSON to path (mode 0600): a temporary file
-// in the same directory is written, fsynced and renamed over path, then
-// the directory is fsynced. Readers see the old or the new content.
-func writeFileAtomic(path string, v any) (err error) {
+// writeFileAtomic writes v as JSON to path (mode 0600), atomically
+// (logstore.WriteAtomic).
+func writeFileAtomic(path string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return logstore.WriteAtomic(path, append(data, '\n'))
 }

@@ -20,7 +20,7 @@ func (s *Store) SaveDeliveries(kind Kind, id string, data []byte) error {
 	if err := checkJob(kind, id); err != nil {
 		return fmt.Errorf("save deliveries of %s %s: %w", kind, id, err)
 	}
-	if err := writeAtomic(s.DeliveriesPath(kind, id), "."+id+".deliveries.*.tmp", data); err != nil {
+	if err := WriteAtomic(s.DeliveriesPath(kind, id), data); err != nil {
 		return fmt.Errorf("save deliveries of %s %s: %w", kind, id, err)
 	}
 	return nil
@@ -39,36 +39,4 @@ func (s *Store) LoadDeliveries(kind Kind, id string) ([]byte, error) {
 		return nil, fmt.Errorf("load deliveries of %s %s: %w", kind, id, err)
 	}
 	return data, nil
-}
-
-// writeAtomic writes data to path through a temporary file named by
-// pattern in the same directory (mode 0600).
-func writeAtomic(path, pattern string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
 }

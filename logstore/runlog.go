@@ -301,6 +301,12 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 // fdatasync flushes f's data and the metadata needed to read it back (its
 // size), not its times: cheaper than fsync for a log.
 func fdatasync(f *os.File) error {
+	return fdCall(f, "fdatasync", syscall.Fdatasync)
+}
+
+// fdCall calls call on f's descriptor, again while it is interrupted
+// (EINTR), and names op and the file in its error.
+func fdCall(f *os.File, op string, call func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -308,8 +314,7 @@ func fdatasync(f *os.File) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			serr = syscall.Fdatasync(int(fd))
-			if serr != syscall.EINTR {
+			if serr = call(int(fd)); serr != syscall.EINTR {
 				return
 			}
 		}
@@ -317,7 +322,7 @@ func fdatasync(f *os.File) error {
 		return err
 	}
 	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+		return &os.PathError{Op: op, Path: f.Name(), Err: serr}
 	}
 	return nil
 }

@@ -159,7 +159,7 @@ func (s *Store) SaveState(kind Kind, id string, st State) error {
 	return nil
 }
 
-func (s *Store) saveState(kind Kind, id string, st State) (err error) {
+func (s *Store) saveState(kind Kind, id string, st State) error {
 	if err := checkJob(kind, id); err != nil {
 		return err
 	}
@@ -168,34 +168,7 @@ func (s *Store) saveState(kind Kind, id string, st State) (err error) {
 		return err
 	}
 	data = append(data, '\n')
-	path := s.StatePath(kind, id)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+id+".state.*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close() // may already be closed; the write error matters
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return WriteAtomic(s.StatePath(kind, id), data)
 }
 
 // LoadState reads the job's state file. A missing file gives (State{}, false,
@@ -279,6 +252,40 @@ func checkFile(kind Kind, id, name string) error {
 
 // syncDir fsyncs a directory so that a rename or a new entry in it is
 // durable. File systems that cannot fsync a directory (EINVAL) are tolerated.
+// WriteAtomic writes data to path (mode 0600, its directory made when
+// missing): a temporary file beside it is written, fsynced and renamed
+// over path, then the directory is fsynced. Readers see the old content
+// or the new, never a part; a crash leaves at most a temporary file.
+func WriteAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close() // may already be closed; the first error matters
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
