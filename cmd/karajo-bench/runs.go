@@ -228,18 +228,11 @@ func (b *bench) hammer(bin string, nj, mjr int) (map[string]float64, error) {
 		id := "h" + strconv.Itoa(i)
 		jobs = append(jobs, jobSpec{name: id, path: "/" + id, retention: 5, commands: []string{"true"}})
 	}
-	mainPath, err := karajoConfig{maxJobRunning: mjr, jobs: jobs}.write(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := b.startBin(bin, dir, mainPath)
+	s, err := b.startBinReady(bin, dir, karajoConfig{maxJobRunning: mjr, jobs: jobs}, time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return nil, err
-	}
 	tc := &triggerClient{s: s, sig: sign(triggerBody)}
 	tr := &http.Transport{MaxIdleConnsPerHost: nj}
 	defer tr.CloseIdleConnections()
@@ -307,18 +300,11 @@ func (b *bench) drain(bin string, n int) (map[string]float64, error) {
 	for i := range jobs {
 		jobs[i] = jobSpec{name: "d" + strconv.Itoa(i), interval: "1h", commands: []string{"true"}}
 	}
-	mainPath, err := karajoConfig{maxJobRunning: 8, jobs: jobs}.write(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := b.startBin(bin, dir, mainPath)
+	s, err := b.startBinReady(bin, dir, karajoConfig{maxJobRunning: 8, jobs: jobs}, time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return nil, err
-	}
 	var first time.Time
 	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		f, err := s.finished()
@@ -399,18 +385,11 @@ func (b *bench) refused(bin string) (map[string]float64, error) {
 	}
 	defer b.removeDir(dir)
 	jobs := []jobSpec{{name: "busy", path: "/busy", commands: []string{"sleep 60"}}}
-	mainPath, err := karajoConfig{maxJobRunning: 1, jobs: jobs}.write(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := b.startBin(bin, dir, mainPath)
+	s, err := b.startBinReady(bin, dir, karajoConfig{maxJobRunning: 1, jobs: jobs}, time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	defer b.stopServer(s)
-	if _, err := s.waitReady(time.Minute); err != nil {
-		return nil, err
-	}
 	tc := &triggerClient{s: s, sig: sign(triggerBody)}
 	tr := &http.Transport{MaxIdleConnsPerHost: 8}
 	defer tr.CloseIdleConnections()

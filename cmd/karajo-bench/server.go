@@ -240,7 +240,17 @@ func (s *server) waitDirs(limit time.Duration) (time.Duration, error) {
 // startReady starts the server as startServer does and waits up to limit
 // for its first 200; a server that does not get there is stopped.
 func (b *bench) startReady(dir string, cfg karajoConfig, limit time.Duration) (*server, error) {
-	s, err := b.startServer(dir, cfg)
+	return b.startBinReady(b.bin, dir, cfg, limit)
+}
+
+// startBinReady is startReady for binary bin (the runs scenario drives a
+// second binary with -compare).
+func (b *bench) startBinReady(bin, dir string, cfg karajoConfig, limit time.Duration) (*server, error) {
+	mainPath, err := cfg.write(dir)
+	if err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	s, err := b.startBin(bin, dir, mainPath)
 	if err != nil {
 		return nil, err
 	}
