@@ -100,6 +100,15 @@ func (s *Server) authorizeRead(r *http.Request) error {
 	return nil
 }
 
+// readQuery authorizes a read (authorizeRead) and then parses its query
+// strictly: the start of every read handler.
+func (s *Server) readQuery(r *http.Request) (url.Values, error) {
+	if err := s.authorizeRead(r); err != nil {
+		return nil, err
+	}
+	return parseStrictQuery(r.URL.RawQuery)
+}
+
 // usersConfigured reports whether user.toml defines at least one user.
 func (s *Server) usersConfigured() bool { return len(s.conf.Load().env.Users) > 0 }
 

@@ -16,11 +16,7 @@ const pathEngine = "/karajo/api/engine"
 // mechanism and the actors' health (actors.EngineState). Read access as
 // the environment (401 without it); 200 {"data":<state>,"code":200}.
 func (s *Server) engineState(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
+	if _, err := s.readQuery(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

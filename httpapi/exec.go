@@ -93,11 +93,7 @@ var envGzipWriters = sync.Pool{New: func() any {
 // served as they are, so a poll costs one actor round trip and a write.
 // Gzipped when the client accepts it (IMP-38).
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if _, err := parseStrictQuery(r.URL.RawQuery); err != nil {
+	if _, err := s.readQuery(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -393,10 +389,7 @@ func (s *Server) execLog(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 // parse the query and find the job named by id (lower-cased, SPEC
 // 4.4.5): an unknown exec job is 404, an unknown JobHttp 400 (4.4.7).
 func (s *Server) logJob(r *http.Request, httpJob bool) (*actor.PID, url.Values, error) {
-	if err := s.authorizeRead(r); err != nil {
-		return nil, nil, err
-	}
-	q, err := parseStrictQuery(r.URL.RawQuery)
+	q, err := s.readQuery(r)
 	if err != nil {
 		return nil, nil, err
 	}

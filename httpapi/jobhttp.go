@@ -26,11 +26,7 @@ func invalidJobID(id string) error {
 // httpJob handles GET /karajo/api/job_http?id= (SPEC 4.4.6): the JobHttp
 // with exactly this ID. Unknown or empty id → 400 ERR_INVALID_JOB_ID.
 func (s *Server) httpJob(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q, err := parseStrictQuery(r.URL.RawQuery)
+	q, err := s.readQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -57,11 +57,7 @@ func previewCount(raw string) (int, error) {
 // read authorization as the environment.
 func (s *Server) jobSchedule(httpJob bool) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-		if err := s.authorizeRead(r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		q, err := parseStrictQuery(r.URL.RawQuery)
+		q, err := s.readQuery(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -96,11 +92,7 @@ func (s *Server) jobSchedule(httpJob bool) httprouter.Handle {
 // the next n runs of any expression a job's cron or schedule accepts, in a
 // zone (default UTC), strictly after after (RFC 3339, default now).
 func (s *Server) previewSchedule(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	q, err := parseStrictQuery(r.URL.RawQuery)
+	q, err := s.readQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
