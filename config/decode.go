@@ -31,7 +31,7 @@ type karajoTOML struct {
 	DirPublic     string   `toml:"dir_public"`
 	Secret        string   `toml:"secret"`
 	HTTPTimeout   duration `toml:"http_timeout"`
-	MaxJobRunning int      `toml:"max_job_running"`
+	MaxJobRunning *int     `toml:"max_job_running"` // nil: absent (default 1)
 	IsDevelopment bool     `toml:"is_development"`
 
 	ShutdownTimeout duration `toml:"shutdown_timeout"`
@@ -65,8 +65,8 @@ type jobTOML struct {
 	Path           string   `toml:"path"`
 	AuthKind       string   `toml:"auth_kind"`
 	HeaderSign     string   `toml:"header_sign"`
-	Secret         any      `toml:"secret"` // a string or a list of strings (secretList)
-	LogRetention   int      `toml:"log_retention"`
+	Secret         any      `toml:"secret"`        // a string or a list of strings (secretList)
+	LogRetention   *int     `toml:"log_retention"` // nil: absent (default 5)
 	Commands       []string `toml:"commands"`
 	NotifOnSuccess []string `toml:"notif_on_success"`
 	NotifOnFailed  []string `toml:"notif_on_failed"`
@@ -99,7 +99,7 @@ type jobHTTPTOML struct {
 	HTTPTimeout     duration `toml:"http_timeout"`
 	HTTPInsecure    bool     `toml:"http_insecure"`
 	HTTPRedirects   string   `toml:"http_redirects"`
-	LogRetention    int      `toml:"log_retention"`
+	LogRetention    *int     `toml:"log_retention"` // nil: absent (default 5)
 	NotifOnSuccess  []string `toml:"notif_on_success"`
 	NotifOnFailed   []string `toml:"notif_on_failed"`
 
@@ -150,13 +150,14 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// decodeFile decodes the TOML file at path strictly into v. An unknown key
-// whose key path has a first part for which table returns true is an
-// error; others are ignored (a job.d file keeps only [job.*]). A nil table
-// keeps every unknown key. ok is false when v could not be filled (the
+// decodeFile decodes the TOML file at path strictly into v: every key or
+// table v has no place for is an error. misplaced, when not nil, gives the
+// reason for a table that exists in karajo but not in this file (a [notif]
+// table in job.d, say): it returns "" for a table it does not know, which
+// is then reported as unknown. ok is false when v could not be filled (the
 // file is missing or unreadable, or a syntax or type error stopped the
 // decoder); unknown keys alone leave ok true.
-func decodeFile(path string, v any, table func(string) bool) (ok bool, errs []error) {
+func decodeFile(path string, v any, misplaced func(table string) string) (ok bool, errs []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return false, []error{fmt.Errorf("%w: %w", ErrInvalid, err)}
@@ -169,10 +170,13 @@ func decodeFile(path string, v any, table func(string) bool) (ok bool, errs []er
 	if errors.As(err, &serr) {
 		for i := range serr.Errors {
 			derr := &serr.Errors[i]
-			key := derr.Key()
-			if table == nil || len(key) > 0 && table(key[0]) {
-				errs = append(errs, decodeError(path, derr, unknownReason(derr)))
+			reason := unknownReason(derr)
+			if key := derr.Key(); misplaced != nil && len(key) > 0 {
+				if why := misplaced(key[0]); why != "" {
+					reason = "table " + formatKey(key) + " is not read here: " + why
+				}
 			}
+			errs = append(errs, decodeError(path, derr, reason))
 		}
 		return true, errs
 	}
@@ -185,6 +189,27 @@ func decodeFile(path string, v any, table func(string) bool) (ok bool, errs []er
 		return false, []error{decodeError(path, derr, reason)}
 	}
 	return false, []error{fmt.Errorf("%s: %w: %w", path, ErrInvalid, err)}
+}
+
+// placement returns the misplaced function of decodeFile for a file of a
+// .d directory that holds only [keep] tables (keep is "job" or
+// "job_http"); main is the path of the main file, named in the reasons.
+func placement(keep, main string) func(table string) string {
+	return func(table string) string {
+		switch {
+		case table == keep:
+			return ""
+		case table == "karajo" || table == "notif":
+			return "[" + table + "] is read from the main file " + main + " only; move it there"
+		case table == "job":
+			return "[job] tables live in the main file or in job.d/; move it there"
+		case table == "job_http":
+			return "[job_http] tables live in the main file or in job_http.d/; move it there"
+		case table == "user":
+			return "[user] tables live in user.toml; move it there"
+		}
+		return ""
+	}
 }
 
 // goType matches the Go names in go-toml's type errors ("into struct field

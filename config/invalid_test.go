@@ -77,7 +77,20 @@ var invalidCases = map[string][]string{
 	"webhook_no_secret.toml":        {`webhook_no_secret.toml: job."Deploy".secret: webhook needs a secret: set secret here or in [karajo]`},
 	"webhook_no_secret_github.toml": {`job."Deploy".secret: webhook needs a secret`},
 	"bad_header_sign.toml":          {`job."a".header_sign: "X Sign" is not a valid HTTP header name`},
+	// Silent corrections of v0.9.3, refused since issue 16.
+	"log_retention_zero.toml":     {`log_retention_zero.toml: job."a".log_retention: must be at least 1, got 0 (leave the key out for the default 5)`},
+	"log_retention_negative.toml": {`log_retention_negative.toml: job_http."ping".log_retention: must be at least 1, got -1`},
+	"max_job_running_zero.toml":   {`max_job_running_zero.toml: karajo.max_job_running: must be at least 1, got 0 (leave the key out for the default 1)`},
 	// dir_base layouts.
+	"misplaced": {
+		`misplaced/etc/karajo/job.d/a.toml:1:2: invalid configuration: table karajo is not read here: [karajo] is read from the main file testdata/invalid/misplaced/etc/karajo/karajo.toml only; move it there`,
+		`misplaced/etc/karajo/job.d/a.toml:4:2: invalid configuration: table notif."ops" is not read here: [notif] is read from the main file testdata/invalid/misplaced/etc/karajo/karajo.toml only; move it there`,
+		`misplaced/etc/karajo/job.d/a.toml:12:2: invalid configuration: table job_http."Ping" is not read here: [job_http] tables live in the main file or in job_http.d/; move it there`,
+		`misplaced/etc/karajo/job.d/a.toml:15:2: invalid configuration: table user."bob" is not read here: [user] tables live in user.toml; move it there`,
+		`misplaced/etc/karajo/job_http.d/b.toml:1:2: invalid configuration: table job."Not here" is not read here: [job] tables live in the main file or in job.d/; move it there`,
+		`misplaced/etc/karajo/job_http.d/b.toml:8:2: invalid configuration: unknown table jobs.typo`,
+		`misplaced/etc/karajo/karajo.toml: job."Backup".notif_on_failed: unknown notif "ops"`,
+	},
 	"baduser": {
 		`baduser/etc/karajo/user.toml:6:1: invalid configuration: unknown key pasword in table user."bob"`,
 		`baduser/etc/karajo/user.toml:8:2: invalid configuration: unknown table admin`,

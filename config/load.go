@@ -20,9 +20,9 @@ import (
 // directory, not to path. In the .d directories only regular files whose
 // names end in ".toml" and do not start with '.' are read, in lexical
 // order; symlinks, sub-directories and missing directories are skipped. A
-// job.d file contributes only its [job.*] tables and a job_http.d file only
-// its [job_http.*] tables (other tables in them are ignored, unknown keys
-// inside those tables are not). A job defined again later replaces the
+// job.d file holds only [job.*] tables and a job_http.d file only
+// [job_http.*] tables: any other table there is refused with a reason
+// that says where it belongs. A job defined again later replaces the
 // earlier definition of the same name completely.
 //
 // Load checks every value and applies every default. It returns all the
@@ -50,7 +50,7 @@ func Load(path string) (*Env, error) {
 	addDefs(jobs, path, main.Job)
 	for _, file := range c.dotD(filepath.Join(etc, "job.d")) {
 		var f jobDFile
-		ok, errs := decodeFile(file, &f, func(t string) bool { return t == "job" })
+		ok, errs := decodeFile(file, &f, placement("job", path))
 		c.errs = append(c.errs, errs...)
 		if ok {
 			addDefs(jobs, file, f.Job)
@@ -60,7 +60,7 @@ func Load(path string) (*Env, error) {
 	addDefs(httpJobs, path, main.JobHTTP)
 	for _, file := range c.dotD(filepath.Join(etc, "job_http.d")) {
 		var f jobHTTPDFile
-		ok, errs := decodeFile(file, &f, func(t string) bool { return t == "job_http" })
+		ok, errs := decodeFile(file, &f, placement("job_http", path))
 		c.errs = append(c.errs, errs...)
 		if ok {
 			addDefs(httpJobs, file, f.JobHTTP)

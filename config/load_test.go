@@ -118,8 +118,11 @@ func TestLoadValid(t *testing.T) {
 			"Alice": {Name: "Alice", PasswordHash: "$2y$12$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
 		},
 		Warnings: []string{
+			b + `: job."Replaced": ` + noTrigger,
 			main + `: job."Test success".interval: ignored because schedule is set`,
+			main + `: job."defaults": ` + noTrigger,
 			main + `: job_http."Ping".interval: 30s raised to 1m0s`,
+			main + `: job_http."defaults": ` + noTrigger,
 			main + `: karajo.metrics_token: not set and users are configured: /metrics needs a logged-in session (set metrics_token for Prometheus)`,
 		},
 	}
@@ -265,8 +268,10 @@ func TestLoadValues(t *testing.T) {
 			func(e *Env) (any, any) { return e.Jobs[0].Interval, time.Minute }},
 		{"interval 1m kept", "[job.j]\ncommands = [\"x\"]\ninterval = \"1m\"\n",
 			func(e *Env) (any, any) { return [2]any{e.Jobs[0].Interval, len(e.Warnings)}, [2]any{time.Minute, 1} }},
-		{"negative log_retention and max_job_running", "[karajo]\nmax_job_running = -1\n[job.j]\ncommands = [\"x\"]\nlog_retention = -2\n",
+		{"log_retention and max_job_running absent", "[job.j]\ncommands = [\"x\"]\n",
 			func(e *Env) (any, any) { return [2]int{e.MaxJobRunning, e.Jobs[0].LogRetention}, [2]int{1, 5} }},
+		{"log_retention and max_job_running set", "[karajo]\nmax_job_running = 3\n[job.j]\ncommands = [\"x\"]\nlog_retention = 1\n",
+			func(e *Env) (any, any) { return [2]int{e.MaxJobRunning, e.Jobs[0].LogRetention}, [2]int{3, 1} }},
 		{"listen address port 0 and empty host", "[karajo]\nlisten_address = \":0\"\n",
 			func(e *Env) (any, any) { return e.ListenAddress, ":0" }},
 		{"jobs sorted by ID", "[job.b]\ncommands=[\"x\"]\n[job.A]\ncommands=[\"x\"]\n[job.\"9\"]\ncommands=[\"x\"]\n",

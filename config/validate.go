@@ -43,7 +43,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 		DirPublic:     k.DirPublic,
 		Secret:        k.Secret,
 		HTTPTimeout:   c.duration(file, "karajo.http_timeout", k.HTTPTimeout),
-		MaxJobRunning: max(k.MaxJobRunning, 1),
+		MaxJobRunning: c.atLeastOne(file, "karajo.max_job_running", k.MaxJobRunning, 1),
 		IsDevelopment: k.IsDevelopment,
 	}
 	if env.HTTPTimeout == 0 {
@@ -197,12 +197,18 @@ func (c *checker) headerSign(file, key, s string) string {
 	return s
 }
 
-// retention applies the default of log_retention.
-func retention(n int) int {
-	if n <= 0 {
-		return DefaultLogRetention
+// atLeastOne returns *n, or def when the key is absent (n is nil). A
+// value below 1 is refused: v0.9.3 silently replaced it by the default,
+// which hid the mistake (issue 16, "strict means strict").
+func (c *checker) atLeastOne(file, key string, n *int, def int) int {
+	switch {
+	case n == nil:
+		return def
+	case *n < 1:
+		c.fail(file, key, "must be at least 1, got %d (leave the key out for the default %d)", *n, def)
+		return def
 	}
-	return n
+	return *n
 }
 
 // job checks a [job."name"] table (SPEC 2.5). envSecret is [karajo]
@@ -219,13 +225,16 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		AuthKind:       strings.ToLower(strings.TrimSpace(t.AuthKind)),
 		HeaderSign:     c.headerSign(file, table+".header_sign", t.HeaderSign),
 		Secrets:        c.secretList(file, table+".secret", t.Secret, true),
-		LogRetention:   retention(t.LogRetention),
+		LogRetention:   c.atLeastOne(file, table+".log_retention", t.LogRetention, DefaultLogRetention),
 		Commands:       t.Commands,
 		NotifOnSuccess: t.NotifOnSuccess,
 		NotifOnFailed:  t.NotifOnFailed,
 	}
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
 	j.RunControl = c.runControl(env, file, table, &t.runControlTOML)
+	if j.Sched == nil && j.Interval == 0 && j.Path == "" {
+		c.warn(file, table, "%s", noTrigger)
+	}
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
 	j.ReplayWindow = c.replayWindow(file, table+".replay_window", t.replayTOML)
 	switch {
@@ -259,6 +268,10 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	j.RunAs = c.account(file, table, strings.TrimSpace(t.User), strings.TrimSpace(t.Group))
 	return j
 }
+
+// noTrigger is the warning for a job without schedule, cron, interval or
+// webhook path.
+const noTrigger = "no schedule, cron, interval or path: nothing starts it but run now (the API's run_now, the dashboard, karajo run)"
 
 // checkPath returns why a non-empty webhook path is unusable, or "".
 func checkPath(p string) string {
@@ -307,11 +320,14 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		HTTPHeaders:     t.HTTPHeaders,
 		HTTPInsecure:    t.HTTPInsecure,
 		HTTPRedirects:   c.redirects(file, table+".http_redirects", t.HTTPRedirects),
-		LogRetention:    retention(t.LogRetention),
+		LogRetention:    c.atLeastOne(file, table+".log_retention", t.LogRetention, DefaultLogRetention),
 		NotifOnSuccess:  t.NotifOnSuccess,
 		NotifOnFailed:   t.NotifOnFailed,
 	}
 	j.Sched, j.Interval, j.Timing = c.timer(env, file, table, t.Schedule, t.Interval, &t.timingTOML)
+	if j.Sched == nil && j.Interval == 0 {
+		c.warn(file, table, "%s", noTrigger)
+	}
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
 	if len(j.Secrets) > 0 {
 		j.Secret = j.Secrets[0] // the first signs (issue 15)

@@ -36,7 +36,6 @@ commands = ["true"]
 
 [job."Interval"]
 interval = "30s"
-log_retention = -1
 commands = ["echo interval"]
 `)
 	ver, err := exec.Command(binPath, "version").Output()

@@ -964,7 +964,6 @@ http_timeout = "0s"
 [job_http."Negative timeout"]
 http_url = "/y"
 http_timeout = "-5s"
-log_retention = -1
 
 [job_http."Default timeout"]
 http_url = "/z"

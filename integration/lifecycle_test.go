@@ -235,6 +235,7 @@ commands = ["touch %s/ran"]
 		name        string
 		jobs        string            // appended to karajo.toml
 		jobD        map[string]string // job.d files
+		jobHTTPD    map[string]string // job_http.d files
 		wants       []string          // all must appear in stderr (besides the file name)
 		file        string            // file name expected in stderr
 		noEnvSecret bool              // write secret = "" in [karajo]
@@ -247,6 +248,21 @@ commands = ["touch %s/ran"]
 		{name: "same ID", jobs: "[job.\"A b\"]\ncommands = [\"true\"]\n[job.\"a_b\"]\ncommands = [\"true\"]\n", wants: []string{"A b", "a_b"}, file: "karajo.toml"},
 		{name: "bad interval", jobs: "[job.a]\ninterval = \"1 minute\"\ncommands = [\"true\"]\n", wants: []string{"interval"}, file: "karajo.toml"},
 		{name: "unknown notif", jobs: "[job.a]\ncommands = [\"true\"]\nnotif_on_failed = [\"nobody\"]\n", wants: []string{"notif_on_failed", "nobody"}, file: "karajo.toml"},
+		// Strict means strict (issue 16): nothing is dropped without a word.
+		{name: "notif table in job.d", jobD: map[string]string{"n.toml": "[notif.ops]\nkind = \"email\"\nsmtp_server = \"smtp://h\"\n[job.n]\ninterval = \"5m\"\ncommands = [\"true\"]\nnotif_on_failed = [\"ops\"]\n"},
+			wants: []string{`table notif."ops" is not read here: [notif] is read from the main file`, "n.toml:1:2"}, file: "n.toml"},
+		{name: "karajo table in job.d", jobD: map[string]string{"k.toml": "[karajo]\nmax_job_running = 3\n"},
+			wants: []string{"table karajo is not read here"}, file: "k.toml"},
+		{name: "job_http table in job.d", jobD: map[string]string{"h.toml": "[job_http.p]\nhttp_url = \"/x\"\n"},
+			wants: []string{`table job_http."p" is not read here: [job_http] tables live in the main file or in job_http.d/`}, file: "h.toml"},
+		{name: "job table in job_http.d", jobHTTPD: map[string]string{"j.toml": "[job.x]\ncommands = [\"true\"]\n"},
+			wants: []string{`table job."x" is not read here: [job] tables live in the main file or in job.d/`}, file: "j.toml"},
+		{name: "unknown auth_kind", jobs: "[job.a]\npath = \"/a\"\nauth_kind = \"gihub\"\ncommands = [\"true\"]\n",
+			wants: []string{`job."a".auth_kind: unknown kind "gihub"`}, file: "karajo.toml"},
+		{name: "log_retention 0", jobs: "[job.a]\ninterval = \"5m\"\nlog_retention = 0\ncommands = [\"true\"]\n",
+			wants: []string{`job."a".log_retention: must be at least 1, got 0`}, file: "karajo.toml"},
+		{name: "log_retention -1", jobs: "[job_http.a]\ninterval = \"5m\"\nhttp_url = \"/x\"\nlog_retention = -1\n",
+			wants: []string{`job_http."a".log_retention: must be at least 1, got -1`}, file: "karajo.toml"},
 		{name: "unknown key in job.d", jobD: map[string]string{"x.toml": "[job.b]\ncomands = [\"true\"]\n"}, wants: []string{"comands"}, file: "x.toml"},
 		{
 			name:  "all validation errors together",
@@ -270,11 +286,13 @@ commands = ["touch %s/ran"]
 				header = strings.Replace(header, fmt.Sprintf("secret = %q", testSecret), `secret = ""`, 1)
 			}
 			cfg := writeConfig(t, dir, header+marker(dir)+"\n"+tt.jobs)
-			for name, content := range tt.jobD {
-				jd := filepath.Join(dir, "etc", "karajo", "job.d")
-				os.MkdirAll(jd, 0o700)
-				if err := os.WriteFile(filepath.Join(jd, name), []byte(content), 0o600); err != nil {
-					t.Fatal(err)
+			for sub, files := range map[string]map[string]string{"job.d": tt.jobD, "job_http.d": tt.jobHTTPD} {
+				for name, content := range files {
+					jd := filepath.Join(dir, "etc", "karajo", sub)
+					os.MkdirAll(jd, 0o700)
+					if err := os.WriteFile(filepath.Join(jd, name), []byte(content), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			code, stderr := runToExit(t, cfg)
