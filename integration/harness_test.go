@@ -131,6 +131,12 @@ func start(t *testing.T, jobs string) *server {
 // startDir starts the server on the configuration already in dir.
 func startDir(t *testing.T, dir string) *server {
 	t.Helper()
+	return startDirEnv(t, dir, nil)
+}
+
+// startDirEnv is startDir with env added to the test's own environment.
+func startDirEnv(t *testing.T, dir string, env []string) *server {
+	t.Helper()
 	s := &server{
 		t:       t,
 		dir:     dir,
@@ -139,6 +145,9 @@ func startDir(t *testing.T, dir string) *server {
 		done:    make(chan struct{}),
 	}
 	s.cmd = exec.Command(binPath, "-config", s.cfgPath)
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stderr = s.stderr
 	s.cmd.Stdout = s.stderr
 	s.cmd.WaitDelay = 5 * time.Second

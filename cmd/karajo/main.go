@@ -80,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(stderr) // systemd.go: no time of its own under journald
 	for _, w := range env.Warnings {
 		log.Warn("config", "note", w)
 	}
@@ -128,8 +128,17 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(api.LimitListener(ln)) }()
 	log.Info("karajo started", "name", env.Name, "version", version, "jobs", len(env.Jobs), "dir_base", store.Base())
+	sd := newSystemd(log, addr) // systemd.go
+	sd.ready(env)
+	wctx, stopWatchdog := context.WithCancel(context.Background())
+	go sd.watchdog(wctx, func(timeout time.Duration) error {
+		_, err := actors.Ask[*actors.Pong](engine.Root(), engine.Supervisor(), &actors.Ping{}, timeout)
+		return err
+	})
 
-	env, failed := awaitStop(env, engine, api, log, sigs, serveErr)
+	env, failed := awaitStop(env, engine, api, log, sigs, serveErr, sd)
+	sd.stopping()
+	stopWatchdog()
 	defer killOnSecondSignal(engine, log, sigs)()
 
 	start := time.Now()
@@ -167,16 +176,19 @@ func newHTTPServer(env *config.Env, api *httpapi.Server, log *slog.Logger) *http
 	}
 }
 
-// awaitStop reloads on SIGHUP until a stop signal or a failure of the
+// awaitStop reloads on SIGHUP (told to systemd as RELOADING=1, then
+// READY=1 whether or not the new configuration was applied) until a stop signal or a failure of the
 // HTTP server; it returns the configuration then in force and the
 // failure, if any.
-func awaitStop(env *config.Env, engine *actors.Engine, api *httpapi.Server, log *slog.Logger, sigs chan os.Signal, serveErr chan error) (*config.Env, error) {
+func awaitStop(env *config.Env, engine *actors.Engine, api *httpapi.Server, log *slog.Logger, sigs chan os.Signal, serveErr chan error, sd *systemd) (*config.Env, error) {
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				if sig = drainHUPs(sigs); sig == syscall.SIGHUP {
+					sd.reloading()
 					env = reload(env, engine, api, log)
+					sd.ready(env)
 					continue
 				}
 			}
