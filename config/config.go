@@ -146,6 +146,7 @@ type Job struct {
 	NotifOnFailed  []string          // names of defined notifs
 	Timing                           // cron, timezone, catch-up and jitter
 	RunControl                       // timeout, overlap and retries (runcontrol.go)
+	Webhook                          // replay rules, allow_from, filters, delivery records (webhook.go)
 
 	Environ []Var    // configured environment of the commands, sorted by name (see Var)
 	Dir     string   // working directory of the commands; "" = the job's work directory

@@ -84,6 +84,7 @@ type jobTOML struct {
 
 	durabilityTOML // max_log_bytes (durability.go)
 	replayTOML     // replay_window (replay.go)
+	webhookTOML    // require_delivery_id, require_epoch, allow_from, events, refs, delivery_retention, keep_delivery_body (webhook.go)
 }
 
 type jobHTTPTOML struct {

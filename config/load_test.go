@@ -132,6 +132,7 @@ func TestLoadValid(t *testing.T) {
 		j.Timing = defaultTiming(j.Sched != nil)
 		j.Secrets = []string{j.Secret}
 		j.ReplayWindow = DefaultReplayWindow
+		j.DeliveryRetention = DefaultDeliveryRetention
 	}
 	for _, j := range want.JobHTTPs {
 		j.Timing = defaultTiming(j.Sched != nil)

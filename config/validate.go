@@ -243,6 +243,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	case !slices.Contains(AuthKinds, j.AuthKind):
 		c.fail(file, table+".auth_kind", "unknown kind %q: want one of %s", t.AuthKind, strings.Join(AuthKinds, ", "))
 	}
+	j.Webhook = c.webhook(file, table, j, &t.webhookTOML)
 	if j.Path != "" {
 		if reason := checkPath(j.Path); reason != "" {
 			c.fail(file, table+".path", "%q %s", j.Path, reason)

@@ -98,6 +98,7 @@ type verifiedBody struct {
 	mem  []byte
 	file *os.File
 	size int64
+	sum  [32]byte // SHA-256 of the body, set by signedBody
 }
 
 // Size returns the length of the body in bytes.

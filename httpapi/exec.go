@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -233,14 +234,32 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
+	status, answer, err := s.receiveWebhook(w, r, job, pid)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
+		return
+	}
+	writeJSON(w, status, answer)
+}
+
+// receiveWebhook takes a webhook for job (actor pid) through the rules
+// of issue 15, in order: allow_from (403, before anything is read), the
+// signature (403), a ping (200 pong), paused (412), require_epoch (403),
+// the delivery id (400 when malformed or required and missing), the
+// events and refs filters (202 ignored, no run), and then the trigger,
+// whose actor refuses a replay (409) or a busy job (429).
+func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID) (int, envelope, error) {
+	if err := checkAllowFrom(job.Webhook, r, s.limits().TrustedProxies); err != nil {
+		s.metrics.TriggerRefused("not_allowed")
+		return 0, envelope{}, err
+	}
 	body, err := s.signedBody(w, r, job, pid)
 	if ping := isPing(job.AuthKind, r.Header); ping && (err == nil || errors.Is(err, actors.ErrJobPaused)) {
 		if body != nil {
 			body.Close()
 		}
 		// A sender's ping (issue 15): authentic, but not work.
-		writeJSON(w, http.StatusOK, envelope{Code: http.StatusOK, Message: "pong"})
-		return
+		return http.StatusOK, envelope{Code: http.StatusOK, Message: "pong"}, nil
 	}
 	if err != nil {
 		switch {
@@ -249,14 +268,17 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		case errors.Is(err, actors.ErrJobPaused):
 			s.metrics.TriggerRefused("paused")
 		}
-		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
-		return
+		return 0, envelope{}, err
 	}
-	delivery, err := deliveryID(job.AuthKind, r.Header)
+	delivery, err := s.deliveryKey(job, r.Header, body)
 	if err != nil {
 		body.Close()
-		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
-		return
+		return 0, envelope{}, err
+	}
+	if why := webhookIgnored(job, r.Header, body); why != "" {
+		body.Close()
+		s.metrics.TriggerRefused("ignored")
+		return http.StatusAccepted, envelope{Code: http.StatusAccepted, Message: why}, nil
 	}
 	payload := webhookPayload(job, r.Header, body)
 	if payload == nil || payload.Body == nil {
@@ -264,10 +286,38 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	} // else the job owns the body from the Trigger on
 	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload, DeliveryID: delivery}, s.timeout)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, envelope{}, err
 	}
-	writeJSON(w, http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK, RunCounter: v.RunCounter})
+	return http.StatusOK, envelope{Data: v, Message: "OK", Code: http.StatusOK, RunCounter: v.RunCounter}, nil
+}
+
+// deliveryKey returns the identity under which the job's replay window
+// remembers a verified delivery: the sender's delivery id, or with
+// require_epoch the hash of a body whose _karajo_epoch is fresh; "" for
+// none (accepted as v0.9.3 does).
+func (s *Server) deliveryKey(job *config.Job, h http.Header, body *verifiedBody) (string, error) {
+	if job.RequireEpoch {
+		return epochDeliveryID(body.Open(), body.sum[:], s.now())
+	}
+	id, err := deliveryID(job.AuthKind, h)
+	if err != nil {
+		return "", err
+	}
+	return id, requireDeliveryID(job, id)
+}
+
+// webhookIgnored returns why a verified delivery is not work for job
+// (its events and refs filters), "" when it is.
+func webhookIgnored(job *config.Job, h http.Header, body *verifiedBody) string {
+	if len(job.Events) == 0 && len(job.Refs) == 0 {
+		return ""
+	}
+	var ref string
+	var hasRef bool
+	if len(job.Refs) > 0 {
+		ref, hasRef = bodyRef(body.Open())
+	}
+	return ignoredBy(job.Webhook, deliveryEvent(job.AuthKind, h), ref, hasRef)
 }
 
 // signedBody reads and verifies the body of a webhook for job (actor
@@ -294,8 +344,8 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		paused = err == nil && v.Paused
 		keep = !paused
 	}
-	head := &prefixSink{}
-	body, err := readSigned(w, io.TeeReader(r.Body, head), maxRunBody, check, keep, "")
+	head, sum := &prefixSink{}, sha256.New()
+	body, err := readSigned(w, io.TeeReader(r.Body, io.MultiWriter(head, sum)), maxRunBody, check, keep || needsBody(job), "")
 	switch {
 	case err != nil:
 		return nil, err
@@ -306,6 +356,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		body.Close()
 		return nil, fmt.Errorf("paused as the webhook arrived, payload not kept: %w", actors.ErrJobPaused)
 	}
+	sum.Sum(body.sum[:0])
 	return body, nil
 }
 
