@@ -107,6 +107,8 @@ type Env struct {
 	Location        *time.Location    // Timezone loaded; never nil
 	Warnings        []string          // non-fatal notes for the server log, never holding a secret
 	Environ         []Var             // the [karajo] env, env_file and inherit_env, sorted by name; in every job's Environ
+
+	HistoryRetention int // run records kept per job by default; 1..1,000,000, default 1000 (history.go)
 }
 
 // Notif is a validated [notif."name"] table: an e-mail target (SPEC 2.4, 10).
@@ -156,6 +158,8 @@ type Job struct {
 	PassHeaders []string     // request headers handed over (canonical names), see HeaderVar
 	PayloadEnv  []PayloadVar // variables from the JSON body, sorted by name
 	RunAs       *Account     // user and group to run the commands as; nil = karajo's own
+
+	HistoryRetention int // run records kept; default [karajo] history_retention (history.go)
 }
 
 // JobHTTP is a validated [job_http."name"] table (SPEC 2.6, 6).
@@ -189,6 +193,8 @@ type JobHTTP struct {
 	Environ     []Var // variables the URL and headers may refer to, sorted by name
 	HTTPSuccess []int // status codes that make a run successful; default [200]
 	NoEpoch     bool  // http_epoch = false: send no _karajo_epoch (default: sent)
+
+	HistoryRetention int // as for Job
 }
 
 // User is a user from user.toml who may log in to the web UI (SPEC 9).

@@ -3,7 +3,8 @@ package config
 // durabilityTOML is the key of [karajo] and of each job table that caps a
 // run's log (issue 14); karajoTOML, jobTOML and jobHTTPTOML embed it.
 type durabilityTOML struct {
-	MaxLogBytes *int64 `toml:"max_log_bytes"`
+	MaxLogBytes      *int64 `toml:"max_log_bytes"`
+	HistoryRetention *int   `toml:"history_retention"` // issue 17 (history.go)
 }
 
 // MinMaxLogBytes is the smallest max_log_bytes other than 0 (no cap): the

@@ -127,15 +127,18 @@ func TestLoadValid(t *testing.T) {
 		},
 	}
 	want.Location = time.UTC
+	want.HistoryRetention = DefaultHistoryRetention
 	for _, j := range want.Jobs {
 		j.RunControl = defaultRunControl
 		j.Timing = defaultTiming(j.Sched != nil)
 		j.Secrets = []string{j.Secret}
 		j.ReplayWindow = DefaultReplayWindow
 		j.DeliveryRetention = DefaultDeliveryRetention
+		j.HistoryRetention = DefaultHistoryRetention
 	}
 	for _, j := range want.JobHTTPs {
 		j.Timing = defaultTiming(j.Sched != nil)
+		j.HistoryRetention = DefaultHistoryRetention
 		if j.Secret != "" {
 			j.Secrets = []string{j.Secret}
 		}

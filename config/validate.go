@@ -60,6 +60,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 	c.envRun(file, env, &k.karajoRunTOML)
 	env.Limits = c.limits(file, &k.limitsTOML)
 	env.MaxLogBytes = c.maxLogBytes(file, "karajo.max_log_bytes", k.durabilityTOML, 0)
+	env.HistoryRetention = c.historyRetention(file, "karajo.history_retention", k.durabilityTOML, DefaultHistoryRetention)
 	env.Timezone, env.Location = k.Timezone, c.zone(file, "karajo.timezone", k.Timezone, time.UTC)
 	env.SessionIdle = cmp.Or(c.duration(file, "karajo.session_idle", k.SessionIdle), DefaultSessionIdle)
 	env.SessionMax = cmp.Or(c.duration(file, "karajo.session_max", k.SessionMax), DefaultSessionMax)
@@ -236,6 +237,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 		c.warn(file, table, "%s", noTrigger)
 	}
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
+	j.HistoryRetention = c.historyRetention(file, table+".history_retention", t.durabilityTOML, env.HistoryRetention)
 	j.ReplayWindow = c.replayWindow(file, table+".replay_window", t.replayTOML)
 	switch {
 	case j.AuthKind == "":
@@ -330,6 +332,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 		c.warn(file, table, "%s", noTrigger)
 	}
 	j.MaxLogBytes = c.maxLogBytes(file, table+".max_log_bytes", t.durabilityTOML, env.MaxLogBytes)
+	j.HistoryRetention = c.historyRetention(file, table+".history_retention", t.durabilityTOML, env.HistoryRetention)
 	if len(j.Secrets) > 0 {
 		j.Secret = j.Secrets[0] // the first signs (issue 15)
 	}
