@@ -2,7 +2,7 @@ GO      ?= go
 VERSION := $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench fuzz soak clean
+.PHONY: build run test lint bench fuzz soak audit clean
 build: ## Build bin/karajo
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/karajo ./cmd/karajo
 
@@ -37,6 +37,9 @@ fuzz: ## Each fuzz target for FUZZTIME (CI: 5s); new crashers land in testdata/f
 SOAK ?= 3m
 soak: ## Crash-and-restart soak (about SOAK long), prints its summary table
 	KARAJO_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -v -timeout 20m ./integration
+
+audit: build ## Lighthouse on the job list, a job's history and the log viewer (example jobs); prints the scores
+	./scripts/audit.sh
 
 clean:
 	rm -rf bin examples/var

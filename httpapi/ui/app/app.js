@@ -118,7 +118,9 @@
     if (e.open) { fillDetails(e); }
   }
 
-  // fillMarks draws the last runs, oldest left; only when they changed.
+  // fillMarks draws the last runs, oldest left, as a strip of marks in
+  // one link (to the newest log): one tap target instead of ten small
+  // ones. Only when they changed.
   function fillMarks(e) {
     var logs = e.job.logs || [];
     var from = Math.max(0, logs.length - MAX_MARKS);
@@ -126,18 +128,27 @@
     for (var i = from; i < logs.length; i++) { sig += logs[i].counter + ':' + logs[i].status + ' '; }
     if (sig === e.marks) { return; }
     e.marks = sig;
-    var runs = e.r.runs;
+    var runs = e.r.runs, by = {};
     runs.textContent = '';
     for (i = from; i < logs.length; i++) {
       var l = logs[i];
-      var a = el('a', 'mark ' + statusClass(l.status || ''));
-      a.href = logURL(e.kind, e.id, l.counter || 0);
-      a.target = '_blank';
-      a.rel = 'noopener';
-      a.title = '#' + (l.counter || 0) + ' ' + (l.status || '');
-      a.setAttribute('aria-label', a.title);
-      runs.appendChild(a);
+      var m = el('span', 'mark ' + statusClass(l.status || ''));
+      m.title = '#' + (l.counter || 0) + ' ' + (l.status || '');
+      runs.appendChild(m);
+      by[l.status || 'unknown'] = (by[l.status || 'unknown'] || 0) + 1;
     }
+    var n = logs.length - from;
+    if (!n) {
+      runs.removeAttribute('href');
+      runs.removeAttribute('aria-label');
+      runs.title = 'No runs yet';
+      return;
+    }
+    var newest = logs[logs.length - 1];
+    runs.href = logURL(e.kind, e.id, newest.counter || 0);
+    runs.title = '';
+    runs.setAttribute('aria-label', 'Last ' + n + (n === 1 ? ' run: ' : ' runs: ') +
+      Object.keys(by).map(function (st) { return by[st] + ' ' + st; }).join(', ') + '. Open the newest log');
   }
 
   // fillRel updates the relative times; text is only written on change.
@@ -281,7 +292,7 @@
 
   function toggleOpen(e) {
     e.open = !e.open;
-    e.r.head.setAttribute('aria-expanded', e.open ? 'true' : 'false');
+    e.r.name.setAttribute('aria-expanded', e.open ? 'true' : 'false');
     e.node.classList.toggle('open', e.open);
     if (e.open) {
       if (!e.r.details) {
@@ -344,8 +355,13 @@
       $('empty-' + kind).classList.toggle('hidden', list.length > 0);
       $('count-' + kind).textContent = list.length ? '(' + list.length + ')' : '';
     });
+    shown();
     scheduleSummary();
   }
+
+  // shown reveals the lists (hidden until the first snapshot, so that the
+  // rows arriving do not push the page down: no layout shift).
+  function shown() { document.body.classList.remove('loading'); }
 
   // applyItem updates one row from an event item (or an action's answer);
   // raw is the item's JSON when the caller has it.
@@ -535,13 +551,6 @@
     if (t.closest('.head')) { toggleOpen(e); }
   }
 
-  function onListKey(ev) {
-    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.classList.contains('head')) {
-      ev.preventDefault();
-      onListClick({ target: ev.target, stopPropagation: function () {} });
-    }
-  }
-
   // ---- Updates: events, else polling -----------------------------------
 
   var es = null, esErrors = 0, pollTimer = null, polling = false, retryTimer = null;
@@ -693,7 +702,6 @@
   KINDS.forEach(function (kind) {
     var box = $('list-' + kind);
     box.addEventListener('click', onListClick);
-    box.addEventListener('keydown', onListKey);
   });
   $('secret').addEventListener('input', function (ev) { state.secret = ev.target.value; });
   $('logout').addEventListener('click', logout);
@@ -710,4 +718,5 @@
   setInterval(pollEngine, ENGINE_MS);
   loadSession();
   startEvents();
+  setTimeout(shown, 5000); // no answer yet: show the (empty) lists anyway
 })();
