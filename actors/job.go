@@ -52,6 +52,7 @@ type job struct {
 	lastError    string           // why the last run could not start or log; "" after a good run
 	census       *logstore.Census // what the shared directories held at start; nil after load
 	replay       *replayWindow    // delivery ids accepted (issue 15); loaded on first use (replay.go)
+	deliveries   *deliveryRing    // the delivery inspector's records (issue 15); loaded on first use (deliveries.go)
 
 	waiting        bool       // asked the supervisor for a slot
 	waitSince      time.Time  // when it asked
@@ -136,6 +137,10 @@ func (j *job) Receive(ctx actor.Context) {
 		j.answerCancel(ctx)
 	case *retryDue:
 		j.onRetryDue(ctx, msg.gen)
+	case *RecordDelivery:
+		j.recordDelivery(msg.Delivery)
+	case *GetDeliveries:
+		ctx.Respond(j.deliveriesView())
 	case *GetSchedule:
 		ctx.Respond(j.scheduleView(msg.N))
 	case *GetLog:

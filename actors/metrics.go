@@ -20,6 +20,7 @@ type Metrics struct {
 	logs            *logMetrics // logmetrics.go
 	attempts        *prometheus.CounterVec
 	overlaps        *prometheus.CounterVec
+	deliveries      *prometheus.CounterVec // issue 15: webhook deliveries by job and verdict
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -53,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		triggersRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "karajo_triggers_refused_total",
-			Help: "Webhook triggers refused, by reason: paused (412), busy (429), skip (429, overlap = skip), forbidden (403), not_found (404).",
+			Help: "Webhook triggers refused, by reason: paused (412), busy (429), skip (429, overlap = skip), forbidden (403), not_found (404), replayed (409), not_allowed (403, allow_from), ignored (202, events or refs).",
 		}, []string{"reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "karajo_last_success_timestamp_seconds",
@@ -67,11 +68,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "karajo_overlaps_total",
 			Help: "Triggers and schedule ticks that came while a run was in progress and were skipped, dropped or replaced the run, by job ID, arrival (trigger, tick) and action.",
 		}, []string{"job", "arrival", "action"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karajo_webhook_deliveries_total",
+			Help: "Requests to a webhook path, by job ID and verdict: accepted, pong, ignored, bad_request, forbidden, too_large, replayed, paused, busy, error.",
+		}, []string{"job", "verdict"}),
 	}
-	reg.MustRegister(m.attempts, m.overlaps)
+	reg.MustRegister(m.attempts, m.overlaps, m.deliveries)
 	reg.MustRegister(m.runsStarted, m.runsFinished, m.runDuration, m.slotWait,
 		m.running, m.waiting, m.triggersRefused, m.lastSuccess)
-	for _, r := range []string{"paused", "busy", "skip", "forbidden", "not_found"} {
+	for _, r := range []string{"paused", "busy", "skip", "forbidden", "not_found", "replayed", "not_allowed", "ignored"} {
 		m.triggersRefused.WithLabelValues(r)
 	}
 	m.logs = newLogMetrics(reg)
@@ -125,6 +130,14 @@ var outcomeNames = [...]string{outcomeSuccess: "success", outcomeFailed: "failed
 func (m *Metrics) attemptEnded(id string, o attemptOutcome) {
 	if m != nil {
 		m.attempts.WithLabelValues(id, outcomeNames[o]).Inc()
+	}
+}
+
+// deliveryRecorded counts a request to the webhook path of job id by
+// its verdict.
+func (m *Metrics) deliveryRecorded(id, verdict string) {
+	if m != nil {
+		m.deliveries.WithLabelValues(id, verdict).Inc()
 	}
 }
 

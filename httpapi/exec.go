@@ -234,12 +234,25 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
-	status, answer, err := s.receiveWebhook(w, r, job, pid)
+	in := newInbound(job, r.Header)
+	status, answer, err := s.receiveWebhook(w, r, job, pid, in)
+	// Recorded before the answer is written: a client that reads the
+	// deliveries after its answer finds its own (the job's mailbox is FIFO).
+	s.engine.Root().Send(pid, &actors.RecordDelivery{Delivery: in.delivery(s.remoteOf(r), job, status, answer.Message, answer.RunCounter, err)})
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("job %s: %w", job.ID, err))
 		return
 	}
 	writeJSON(w, status, answer)
+}
+
+// remoteOf is the client address of r for a delivery record: the peer,
+// or behind a trusted proxy its client (clientIP).
+func (s *Server) remoteOf(r *http.Request) string {
+	if a, ok := clientIP(r, s.limits().TrustedProxies); ok {
+		return a.String()
+	}
+	return printable(r.RemoteAddr, 64)
 }
 
 // receiveWebhook takes a webhook for job (actor pid) through the rules
@@ -248,12 +261,12 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 // the delivery id (400 when malformed or required and missing), the
 // events and refs filters (202 ignored, no run), and then the trigger,
 // whose actor refuses a replay (409) or a busy job (429).
-func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID) (int, envelope, error) {
+func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID, in *inbound) (int, envelope, error) {
 	if err := checkAllowFrom(job.Webhook, r, s.limits().TrustedProxies); err != nil {
 		s.metrics.TriggerRefused("not_allowed")
 		return 0, envelope{}, err
 	}
-	body, err := s.signedBody(w, r, job, pid)
+	body, err := s.signedBody(w, r, job, pid, in)
 	if ping := isPing(job.AuthKind, r.Header); ping && (err == nil || errors.Is(err, actors.ErrJobPaused)) {
 		if body != nil {
 			body.Close()
@@ -274,6 +287,9 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *con
 	if err != nil {
 		body.Close()
 		return 0, envelope{}, err
+	}
+	if delivery != "" {
+		in.id = delivery
 	}
 	if why := webhookIgnored(job, r.Header, body); why != "" {
 		body.Close()
@@ -326,7 +342,7 @@ func webhookIgnored(job *config.Job, h http.Header, body *verifiedBody) string {
 // (keepsBody), and not when the job is paused as the request arrives: a
 // paused job gets no run, so its payload is hashed only, and once the
 // signature holds the answer is 412 (actors.ErrJobPaused).
-func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID) (*verifiedBody, error) {
+func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID, in *inbound) (*verifiedBody, error) {
 	if r.ContentLength > maxRunBody {
 		return nil, &http.MaxBytesError{Limit: maxRunBody}
 	}
@@ -345,7 +361,15 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		keep = !paused
 	}
 	head, sum := &prefixSink{}, sha256.New()
-	body, err := readSigned(w, io.TeeReader(r.Body, io.MultiWriter(head, sum)), maxRunBody, check, keep || needsBody(job), "")
+	seen := io.MultiWriter(head, sum, countingWriter{&in.size})
+	if in.body != nil {
+		seen = io.MultiWriter(seen, in.body)
+	}
+	body, err := readSigned(w, io.TeeReader(r.Body, seen), maxRunBody, check, keep || needsBody(job), "")
+	if err == nil || errors.Is(err, errForbidden) { // read to its end
+		in.sum = sum.Sum(nil)
+		in.secret = check.matched
+	}
 	switch {
 	case err != nil:
 		return nil, err
@@ -356,7 +380,7 @@ func (s *Server) signedBody(w http.ResponseWriter, r *http.Request, job *config.
 		body.Close()
 		return nil, fmt.Errorf("paused as the webhook arrived, payload not kept: %w", actors.ErrJobPaused)
 	}
-	sum.Sum(body.sum[:0])
+	copy(body.sum[:], in.sum)
 	return body, nil
 }
 

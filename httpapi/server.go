@@ -177,6 +177,7 @@ func (s *Server) routes() *httprouter.Router {
 	s.routeAuth(handle)
 	s.routeEvents(handle)
 	s.routeSchedule(handle)
+	s.routeDeliveries(handle)
 	handle(http.MethodGet, pathHealth, s.health)
 	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 

@@ -149,7 +149,8 @@ func jobSecrets(job *config.Job) []string {
 // verified: a hash of the bytes, and the check of its sum at the end.
 type webhookCheck struct {
 	hash.Hash
-	verify func() error // checks the signature against the bytes written
+	verify  func() error // checks the signature against the bytes written
+	matched int          // after a verify that held: the position (from 1) of the secret that matched; 0 when none or no secrets
 }
 
 // newWebhookCheck reads the signature headers of a webhook by the rules
@@ -230,19 +231,24 @@ func gitlabCheck(secrets []string, h http.Header) (*webhookCheck, error) {
 		return nil, fmt.Errorf("gitlab: header %s missing or empty: %w", headerGitLabToken, errForbidden)
 	}
 	got := sha256.Sum256([]byte(token))
-	ok := 0
-	for _, s := range secrets {
+	ok, idx := 0, 0
+	for i, s := range secrets {
 		want := sha256.Sum256([]byte(s))
 		if s != "" {
-			ok |= subtle.ConstantTimeCompare(got[:], want[:])
+			eq := subtle.ConstantTimeCompare(got[:], want[:])
+			ok |= eq
+			idx = subtle.ConstantTimeSelect(eq, i+1, idx)
 		}
 	}
-	return &webhookCheck{Hash: sha256.New(), verify: func() error {
+	c := &webhookCheck{Hash: sha256.New()}
+	c.verify = func() error {
 		if ok != 1 {
 			return fmt.Errorf("gitlab: header %s does not match the secret: %w", headerGitLabToken, errForbidden)
 		}
+		c.matched = idx
 		return nil
-	}}, nil
+	}
+	return c, nil
 }
 
 // isPing reports whether a delivery to a job of authKind is a sender's
@@ -278,21 +284,26 @@ func macCheck(h func() hash.Hash, secrets []string, sig string, fail func() erro
 	for i, s := range secrets {
 		ms[i] = hmac.New(h, []byte(s))
 	}
-	return &webhookCheck{Hash: multiHash(ms), verify: func() error {
-		ok := 0
+	c := &webhookCheck{Hash: multiHash(ms)}
+	c.verify = func() error {
+		ok, idx := 0, 0
 		for i, m := range ms {
 			want := hex.EncodeToString(m.Sum(nil))
 			// ConstantTimeCompare returns at once on a length mismatch;
 			// the length of a hex digest is public, so that leaks nothing.
 			if secrets[i] != "" {
-				ok |= subtle.ConstantTimeCompare([]byte(sig), []byte(want))
+				eq := subtle.ConstantTimeCompare([]byte(sig), []byte(want))
+				ok |= eq
+				idx = subtle.ConstantTimeSelect(eq, i+1, idx)
 			}
 		}
 		if ok != 1 {
 			return fail()
 		}
+		c.matched = idx
 		return nil
-	}}
+	}
+	return c
 }
 
 // multiHash writes to every hash of a list: the HMACs of a job's secrets

@@ -160,3 +160,29 @@ func TestDeliveryEvent(t *testing.T) {
 		t.Errorf("hmac-sha256: %q", got)
 	}
 }
+
+// TestVerdictOf: every status a webhook is answered with has its verdict.
+func TestVerdictOf(t *testing.T) {
+	for status, want := range map[int]string{200: "accepted", 202: "ignored", 400: "bad_request", 403: "forbidden",
+		409: "replayed", 412: "paused", 413: "too_large", 429: "busy", 408: "error", 500: "error", 503: "error"} {
+		if got := verdictOf(status, "OK"); got != want {
+			t.Errorf("%d: %q, want %q", status, got, want)
+		}
+	}
+	if got := verdictOf(200, "pong"); got != "pong" {
+		t.Errorf("pong: %q", got)
+	}
+}
+
+// TestCappedBuffer: keep_delivery_body keeps the first max bytes.
+func TestCappedBuffer(t *testing.T) {
+	c := &cappedBuffer{max: 5}
+	for _, p := range []string{"abc", "defg", "h"} {
+		if n, err := c.Write([]byte(p)); n != len(p) || err != nil {
+			t.Fatalf("write %q: %d %v", p, n, err)
+		}
+	}
+	if string(c.buf) != "abcde" || !c.cut {
+		t.Errorf("%q cut %v", c.buf, c.cut)
+	}
+}
