@@ -194,6 +194,9 @@ func (j *job) load() {
 	j.savedCounter = rec.StateCounter
 	j.paused = rec.Paused
 	j.lastRun = rec.LastRun
+	if !rec.LastSuccess.IsZero() { // the gauge survives a restart (issue 16)
+		j.rt.metrics.lastSucceeded(string(j.kind), id, rec.LastSuccess)
+	}
 	j.tk.cursor, j.tk.savedCursor = rec.Cursor, rec.Cursor
 	j.logs = rec.Logs
 	j.status = rec.Status

@@ -103,6 +103,15 @@ func (m *Metrics) runFinished(kind, id, status string, d time.Duration, at time.
 	}
 }
 
+// lastSucceeded sets karajo_last_success_timestamp_seconds of a job from
+// its logs at start, so a restart does not make the job look as if it
+// never succeeded.
+func (m *Metrics) lastSucceeded(kind, id string, at time.Time) {
+	if m != nil {
+		m.lastSuccess.WithLabelValues(id, kind).Set(float64(at.Unix()))
+	}
+}
+
 func (m *Metrics) slotWaited(d time.Duration) {
 	if m != nil {
 		m.slotWait.Observe(d.Seconds())

@@ -183,6 +183,18 @@ commands = ["for i in $(seq 1 60); do echo line $i; sleep 0.1; done"]
 		t.Fatalf("log on screen did not grow: %d then %d characters", first, later)
 	}
 	evalUntil(t, ctx, "log ends as success", `document.getElementById('log').textContent.includes('=== job: slow: finished.')?'yes':'no'`, "yes")
+
+	// "next →" only where a next run exists (issue 16): not past the newest.
+	nextJS := `(document.body.dataset.next||'') + (document.getElementById('next').classList.contains('hidden')?' hidden':' visible')`
+	evalUntil(t, ctx, "no next past the run just ended", nextJS, "none hidden")
+	s.trigger(t, "/good", testSecret)
+	s.waitRun(t, "Good", 2, time.Minute)
+	for _, c := range []struct{ counter, want string }{{"1", "shown visible"}, {"2", "none hidden"}} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/job_exec/log/?id=good&counter="+c.counter)); err != nil {
+			t.Fatal(err)
+		}
+		evalUntil(t, ctx, "next link of good #"+c.counter, nextJS, c.want)
+	}
 }
 
 // TestBrowserLogin: with users, an anonymous visit sees only the login

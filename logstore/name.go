@@ -82,14 +82,15 @@ func FormatName(id string, counter int64, status string) string {
 }
 
 // Prefix returns the log line prefix "YYYY-MM-DD HH:MM:SS UTC <kind>: <id>: "
-// for time t, rounded to the nearest second, in UTC (SPEC 7.3).
+// for time t, truncated to the second, in UTC (SPEC 7.3 says rounded;
+// issue 16: a rounded stamp can lie half a second in the future).
 func Prefix(t time.Time, kind Kind, id string) string {
 	return string(appendPrefix(make([]byte, 0, 32+len(kind)+len(id)), t, kind, id))
 }
 
 // appendPrefix appends Prefix(t, kind, id) to b.
 func appendPrefix(b []byte, t time.Time, kind Kind, id string) []byte {
-	b = t.Round(time.Second).UTC().AppendFormat(b, "2006-01-02 15:04:05")
+	b = t.Truncate(time.Second).UTC().AppendFormat(b, "2006-01-02 15:04:05")
 	b = append(b, " UTC "...)
 	b = append(b, kind...)
 	b = append(b, ": "...)

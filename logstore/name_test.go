@@ -20,10 +20,10 @@ func TestPrefix(t *testing.T) {
 			"2026-11-28 16:40:10 UTC job: test_fail: "},
 		{"http job", time.Date(2026, 11, 28, 16, 40, 0, 0, time.UTC), KindJobHTTP, "ping_json",
 			"2026-11-28 16:40:00 UTC job_http: ping_json: "},
-		{"rounds down below half a second", time.Date(2026, 1, 2, 3, 4, 5, 499_999_999, time.UTC), KindJob, "a",
+		{"truncates below half a second", time.Date(2026, 1, 2, 3, 4, 5, 499_999_999, time.UTC), KindJob, "a",
 			"2026-01-02 03:04:05 UTC job: a: "},
-		{"rounds up from half a second", time.Date(2026, 12, 31, 23, 59, 59, 500_000_000, time.UTC), KindJob, "a",
-			"2027-01-01 00:00:00 UTC job: a: "},
+		{"truncates from half a second: never a stamp in the future", time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC), KindJob, "a",
+			"2026-12-31 23:59:59 UTC job: a: "},
 		{"converts to UTC", time.Date(2026, 11, 28, 17, 40, 10, 0, paris), KindJob, "a",
 			"2026-11-28 16:40:10 UTC job: a: "},
 	}

@@ -18,6 +18,9 @@ const DefaultRetention = 5
 // statusFailed is the status given to a run interrupted by a crash.
 const statusFailed = "failed"
 
+// statusSuccess is the status of a run that succeeded.
+const statusSuccess = "success"
+
 // statusPaused is the status of v0.9.3's no-op runs of a paused job.
 const statusPaused = "paused"
 
@@ -30,6 +33,7 @@ type Recovered struct {
 	Status       string    // status of the highest-counter log; "" when there are no logs
 	Paused       bool      // the state file's flag; without a readable state file: highest-counter log status == "paused"
 	LastRun      time.Time // latest mtime among log files, rounded to the nearest second, UTC; zero if none
+	LastSuccess  time.Time // latest mtime among logs with status success, truncated to the second, UTC; zero if none
 	Cursor       time.Time // the state file's schedule cursor; zero without one
 	Warnings     []string  // ignored entries, unreadable state file, finalised interrupted runs, failed deletions
 }
@@ -111,6 +115,12 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		if l.mtime.After(rec.LastRun) {
 			rec.LastRun = l.mtime
 		}
+		if l.ref.Status == statusSuccess && l.mtime.After(rec.LastSuccess) {
+			rec.LastSuccess = l.mtime
+		}
+	}
+	if !rec.LastSuccess.IsZero() {
+		rec.LastSuccess = rec.LastSuccess.Truncate(time.Second).UTC()
 	}
 	if !rec.LastRun.IsZero() {
 		rec.LastRun = rec.LastRun.Round(time.Second).UTC()

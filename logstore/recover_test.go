@@ -427,3 +427,42 @@ func TestRecoverInterrupted(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoverLastSuccess checks the end of the last successful run found
+// at start (issue 16: karajo_last_success_timestamp_seconds survives a
+// restart): the newest success log's mtime, truncated, whatever came after.
+func TestRecoverLastSuccess(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]file
+		retention int
+		want      time.Time
+	}{
+		{"no logs", nil, 0, time.Time{}},
+		{"never succeeded", logs("a", "failed", "canceled"), 0, time.Time{}},
+		{"failures after the success", logs("a", "success", "failed", "failed"), 0, t0.Truncate(time.Second).UTC()},
+		{"newest success", logs("a", "success", "success", "failed"), 0, t0.Add(time.Minute).Truncate(time.Second).UTC()},
+		{"success pruned by retention still counts", logs("a", "success", "failed", "failed"), 1, t0.Truncate(time.Second).UTC()},
+		{"truncated, not rounded", map[string]file{"a.1.success": {mtime: time.Date(2026, 1, 2, 9, 0, 0, 900_000_000, time.UTC)}}, 0,
+			time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(t.TempDir(), fixedClock(t0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Prepare(KindJob, "a"); err != nil {
+				t.Fatal(err)
+			}
+			fill(t, s, KindJob, "a", tt.files, nil, nil)
+			rec, err := s.Recover(KindJob, "a", tt.retention)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rec.LastSuccess.Equal(tt.want) || (!tt.want.IsZero() && rec.LastSuccess.Location() != time.UTC) {
+				t.Errorf("LastSuccess = %v, want %v", rec.LastSuccess, tt.want)
+			}
+		})
+	}
+}

@@ -212,7 +212,7 @@ func (l *RunLog) SetSecrets(secrets []string) {
 
 // prefix returns the prefix for time now, formatted at most once per second.
 func (l *RunLog) prefix(now time.Time) []byte {
-	t := now.Round(time.Second)
+	t := now.Truncate(time.Second)
 	if sec := t.Unix(); sec != l.pfxSec {
 		l.pfx = appendPrefix(l.pfx[:0], t, l.kind, l.id)
 		l.pfxSec = sec

@@ -262,9 +262,11 @@ func writeSecret(env *config.Env) (string, error) {
 
 // reload re-reads the configuration (SIGHUP). All of it is validated
 // first and applied only when valid: added jobs start, removed jobs stop
-// after their run, changed jobs keep their counters and logs. A change of
-// dir_base or listen_address needs a restart, so such a reload is refused
-// whole. It returns the configuration in force afterwards.
+// after their run, changed jobs keep their counters and logs, settings,
+// notifs and users follow. The keys that need a restart
+// (config.RestartKeys: dir_base, listen_address, idle_timeout) keep their
+// running values, with a warning naming them. It returns the
+// configuration in force afterwards.
 func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *slog.Logger) *config.Env {
 	log.Info("reloading configuration", "file", cur.File)
 	next, err := config.Load(cur.File)
@@ -272,13 +274,15 @@ func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *sl
 		log.Error("reload refused: invalid configuration; the old one keeps running", "err", err)
 		return cur
 	}
-	if next.DirBase != cur.DirBase || next.ListenAddress != cur.ListenAddress {
-		log.Error("reload refused: dir_base and listen_address change only with a restart; the old configuration keeps running",
-			"dir_base", next.DirBase, "listen_address", next.ListenAddress)
-		return cur
-	}
 	if cur.SecretGenerated {
 		next.KeepSecret(cur.Secret) // and in the jobs that inherit it
+	}
+	diff := cur.Diff(next)
+	if len(diff.NeedRestart) > 0 {
+		log.Warn("reload: these settings change only with a restart; until then the running values stay",
+			"keys", diff.NeedRestart, "dir_base", cur.DirBase, "listen_address", cur.ListenAddress,
+			"idle_timeout", cur.Limits.IdleTimeout)
+		next.DirBase, next.ListenAddress, next.Limits.IdleTimeout = cur.DirBase, cur.ListenAddress, cur.Limits.IdleTimeout
 	}
 	for _, w := range next.Warnings {
 		log.Warn("config", "note", w)
@@ -289,6 +293,30 @@ func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *sl
 		return cur
 	}
 	api.Reload(next)
-	log.Info("configuration reloaded", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed)
+	log.Info("configuration reloaded", reloadAttrs(ch, diff)...)
 	return next
+}
+
+// reloadAttrs are the attributes of the "configuration reloaded" line:
+// every list of changes that is not empty (jobs, [karajo] keys, notifs,
+// users; names only, never a value), or changed=none.
+func reloadAttrs(ch actors.Changes, diff config.Changes) []any {
+	var attrs []any
+	for _, kv := range []struct {
+		key  string
+		list []string
+	}{
+		{"added", ch.Added}, {"removed", ch.Removed}, {"changed", ch.Changed},
+		{"settings", diff.Settings}, {"restart_needed", diff.NeedRestart},
+		{"notifs_added", diff.NotifsAdded}, {"notifs_removed", diff.NotifsRemoved}, {"notifs_changed", diff.NotifsChanged},
+		{"users_added", diff.UsersAdded}, {"users_removed", diff.UsersRemoved}, {"users_changed", diff.UsersChanged},
+	} {
+		if len(kv.list) > 0 {
+			attrs = append(attrs, kv.key, kv.list)
+		}
+	}
+	if len(attrs) == 0 {
+		attrs = []any{"changed", "none"}
+	}
+	return attrs
 }

@@ -104,8 +104,25 @@
         setTimeout(poll, POLL_MS);
       } else {
         setFollow('', false);
+        showNext();
       }
     });
+  }
+
+  // showNext offers "next →" only when run n+1 has a log: it asks for that
+  // log and stops reading at the answer's status (the body is not loaded).
+  function showNext() {
+    var ctl = window.AbortController ? new AbortController() : null;
+    var nextQuery = '?id=' + encodeURIComponent(id) + '&counter=' + (parseInt(counter, 10) + 1);
+    fetch(api + nextQuery, { credentials: 'same-origin', cache: 'no-store', signal: ctl && ctl.signal }).then(function (res) {
+      if (ctl) { ctl.abort(); }
+      document.body.dataset.next = res.ok ? 'shown' : 'none'; // for tests
+      if (res.ok) {
+        var next = document.getElementById('next');
+        next.href = nextQuery;
+        next.classList.remove('hidden');
+      }
+    }).catch(function () { /* no next link */ });
   }
 
   function follow() {
@@ -129,6 +146,7 @@
       try { end = JSON.parse(m.data) || {}; } catch (x) { end = {}; }
       setStatus(end.status);
       setFollow('', false);
+      showNext();
     });
     es.onerror = function () {
       errors++;
@@ -156,15 +174,14 @@
     prev.href = '?id=' + encodeURIComponent(id) + '&counter=' + (n - 1);
     prev.classList.remove('hidden');
   }
-  var next = document.getElementById('next');
-  next.href = '?id=' + encodeURIComponent(id) + '&counter=' + (n + 1);
-  next.classList.remove('hidden');
 
   fetchLog().then(function (st) {
     if (st === 'running') {
       follow();
     } else if (st === 'retry') {
       setTimeout(poll, POLL_MS);
+    } else {
+      showNext();
     }
   });
 })();
