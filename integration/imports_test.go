@@ -9,7 +9,7 @@ import (
 // TestImportDirections guards the package map of STYLE.md section 1.
 func TestImportDirections(t *testing.T) {
 	t.Parallel()
-	deny := map[string]string{"config": "logstore actors httpapi", "logstore": "config actors httpapi", "actors": "httpapi"}
+	deny := map[string]string{"config": "logstore actors actors/cluster httpapi", "logstore": "config actors actors/cluster httpapi", "actors": "httpapi", "actors/cluster": "actors httpapi"}
 	mod, _ := exec.Command("go", "list", "-m").Output()
 	for pkg, bad := range deny {
 		out, err := exec.Command("go", "list", "-deps", "../"+pkg).Output()

@@ -33,6 +33,9 @@ Client (talks to a running server; see "Connection" below):
 Tools:
   schedule EXPR             print the next runs of a cron expression or schedule
   hash-password             read a password, print its bcrypt hash for user.toml
+  etcd-dev -data DIR [-listen URL]
+                            run a single-member etcd for trying a cluster
+                            (docs/cluster.md; not for production)
   version                   print the version
   help                      print this text
 
@@ -64,6 +67,8 @@ func subcommand(args []string, stdout, stderr io.Writer) (int, bool) {
 		cmd = func() int { return scheduleCmd(rest, stdout, stderr, time.Now()) }
 	case "hash-password":
 		cmd = func() int { return hashPassword(rest, os.Stdin, stdout, stderr) }
+	case "etcd-dev":
+		cmd = func() int { return etcdDevCmd(rest, stdout, stderr) }
 	default:
 		c, ok := clientCommands[args[0]]
 		if !ok {

@@ -1,0 +1,82 @@
+// Package cluster decides, for the job actors of one node, whether a run
+// may start here: the single-host engine answers yes at once (Local);
+// several nodes sharing one configuration ask etcd (Etcd), where starting
+// a run is one transaction fenced by the leadership of the job's shard
+// (docs/cluster.md).
+//
+// It sits below actors: it imports config and logstore at most, and the
+// job actor asks it through the Coordinator interface only.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors of Begin; the actors map them to their answers.
+var (
+	// ErrNotOwner: another node owns the job's shard (or this node lost it).
+	ErrNotOwner = errors.New("this node does not own the job")
+	// ErrPaused: the job is paused in the cluster's state.
+	ErrPaused = errors.New("job is paused in the cluster")
+	// ErrPointTaken: the scheduled point was already started by a node.
+	ErrPointTaken = errors.New("scheduled point already taken")
+	// ErrUnavailable: etcd cannot be reached or this node has no session.
+	ErrUnavailable = errors.New("cluster coordination unavailable")
+)
+
+// Job names a job for the coordinator: its kind ("job" or "job_http")
+// and ID.
+type Job struct {
+	Kind string
+	ID   string
+}
+
+func (j Job) String() string { return j.Kind + "/" + j.ID }
+
+// Claim is a run that Begin allowed: it holds the counter the run takes.
+type Claim struct {
+	Job     Job
+	Counter int64
+	Point   time.Time // the scheduled point; zero for a trigger
+}
+
+// Coordinator is what a job actor asks before it starts a run.
+type Coordinator interface {
+	// Begin claims the start of a run of job for the scheduled point
+	// (zero for a trigger). next is the counter the job would give the
+	// run; the claim's counter is at least next and larger than any
+	// counter the cluster gave this job before. Errors wrap ErrNotOwner,
+	// ErrPaused, ErrPointTaken or ErrUnavailable.
+	Begin(ctx context.Context, job Job, point time.Time, next int64) (Claim, error)
+	// Finish records that the claimed run ended.
+	Finish(ctx context.Context, c Claim) error
+	// SetPaused records the job's paused flag for every node.
+	SetPaused(ctx context.Context, job Job, paused bool) error
+	// Owns reports whether this node owns job now (without a round trip).
+	Owns(job Job) bool
+	// Node is this node's name; "" on a single host.
+	Node() string
+}
+
+// Local is the single-host coordinator: every run may start, with the
+// counter the job gives it. It holds no state.
+type Local struct{}
+
+// Begin implements Coordinator.
+func (Local) Begin(_ context.Context, job Job, point time.Time, next int64) (Claim, error) {
+	return Claim{Job: job, Counter: next, Point: point}, nil
+}
+
+// Finish implements Coordinator.
+func (Local) Finish(context.Context, Claim) error { return nil }
+
+// SetPaused implements Coordinator.
+func (Local) SetPaused(context.Context, Job, bool) error { return nil }
+
+// Owns implements Coordinator.
+func (Local) Owns(Job) bool { return true }
+
+// Node implements Coordinator.
+func (Local) Node() string { return "" }

@@ -1,0 +1,83 @@
+// Package devetcd runs a single-member etcd inside the process, for
+// development, demos and tests (karajo etcd-dev). It is not for
+// production: one member has no fault tolerance.
+package devetcd
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// readyTimeout bounds how long Start waits for the member to serve.
+const readyTimeout = 30 * time.Second
+
+// Server is a running single-member etcd.
+type Server struct {
+	etcd *embed.Etcd
+	// Endpoint is the client URL to give to clients, e.g. http://127.0.0.1:2379.
+	Endpoint string
+}
+
+// Start runs a member storing its data in dir and serving clients on
+// listen (an http:// URL on a loopback or local address; port 0 picks a
+// free one). The peer port is a free loopback port.
+func Start(dir, listen string) (*Server, error) {
+	cu, err := url.Parse(listen)
+	if err != nil || cu.Scheme != "http" || cu.Host == "" {
+		return nil, fmt.Errorf("listen %q: want http://HOST:PORT", listen)
+	}
+	if cu.Port() == "0" || cu.Port() == "" {
+		port, err := freePort(cu.Hostname())
+		if err != nil {
+			return nil, err
+		}
+		cu.Host = net.JoinHostPort(cu.Hostname(), port)
+	}
+	peerPort, err := freePort("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	pu := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", peerPort)}
+	cfg := embed.NewConfig()
+	cfg.Name = "karajo-dev"
+	cfg.Dir = dir
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.LogLevel = "fatal" // its shutdown reports closed listeners as errors; start errors are returned
+	cfg.ListenMetricsUrls = nil
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("etcd in %s: %w", dir, err)
+	case <-time.After(readyTimeout):
+		e.Close()
+		return nil, fmt.Errorf("etcd in %s: not ready after %s", dir, readyTimeout)
+	}
+	return &Server{etcd: e, Endpoint: cu.String()}, nil
+}
+
+// Err reports a fatal error of the running member.
+func (s *Server) Err() <-chan error { return s.etcd.Err() }
+
+// Close stops the member.
+func (s *Server) Close() { s.etcd.Close() }
+
+func freePort(host string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port, nil
+}

@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// A run whose node is lost leaves its open key behind while its running
+// key goes with the node's session lease. The leader of the job's shard
+// finds such runs when it is elected and whenever a running key of
+// another node's lease disappears, removes the open key in a transaction
+// fenced by its leadership (so exactly one node reports the run) and
+// reports it through Options.OnLost.
+
+// watchLost watches running keys for the term and reaps a shard this node
+// leads when another node's running key is deleted.
+func (e *Etcd) watchLost(ctx context.Context, t *term) {
+	wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.keys.running(), clientv3.WithPrefix(), clientv3.WithPrevKV(),
+		clientv3.WithFilterPut())
+	for wr := range wc {
+		shards := map[int]bool{}
+		for _, ev := range wr.Events {
+			if ev.PrevKv == nil || clientv3.LeaseID(ev.PrevKv.Lease) == t.sess.Lease() {
+				continue // this node's own finish
+			}
+			if j, _, ok := parseRunKey(e.keys.running(), string(ev.Kv.Key)); ok {
+				shards[shardOf(j, e.opts.Shards)] = true
+			}
+		}
+		for k := range shards {
+			if t.lead[k].Load() != nil {
+				e.reapAll(ctx, t, k)
+			}
+		}
+	}
+}
+
+// reapAll reports every lost run of shard k, while this node leads it.
+func (e *Etcd) reapAll(ctx context.Context, t *term, k int) {
+	l := t.lead[k].Load()
+	if l == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r, err := e.cli.Txn(rctx).Then(
+		clientv3.OpGet(e.keys.opens(), clientv3.WithPrefix()),
+		clientv3.OpGet(e.keys.running(), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+	).Commit()
+	if err != nil {
+		e.opts.Log.Warn("cluster: list open runs", "shard", k, "err", err)
+		return
+	}
+	live := map[string]bool{}
+	for _, kv := range r.Responses[1].GetResponseRange().Kvs {
+		j, n, _ := parseRunKey(e.keys.running(), string(kv.Key))
+		live[e.keys.open(j, n)] = true
+	}
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
+		j, n, ok := parseRunKey(e.keys.opens(), string(kv.Key))
+		if !ok || live[string(kv.Key)] || shardOf(j, e.opts.Shards) != k {
+			continue
+		}
+		var m runMarker
+		_ = json.Unmarshal(kv.Value, &m) // a bad value still names the run
+		e.reap(rctx, l, LostRun{Job: j, Counter: n, Node: m.Node})
+	}
+}
+
+// reap removes a lost run's open key, fenced by leadership and by the
+// running key's absence, and reports it when the removal succeeds.
+func (e *Etcd) reap(ctx context.Context, l *leader, lr LostRun) {
+	ok := e.keys.open(lr.Job, lr.Counter)
+	r, err := e.cli.Txn(ctx).If(
+		clientv3.Compare(clientv3.CreateRevision(l.key), "=", l.rev),
+		clientv3.Compare(clientv3.CreateRevision(ok), ">", 0),
+		clientv3.Compare(clientv3.CreateRevision(e.keys.run(lr.Job, lr.Counter)), "=", 0),
+	).Then(clientv3.OpDelete(ok)).Commit()
+	if err != nil {
+		e.opts.Log.Warn("cluster: record lost run", "job", lr.Job.String(), "counter", lr.Counter, "err", err)
+		return
+	}
+	if r.Succeeded {
+		e.opts.Log.Warn("cluster: run lost with its node", "job", lr.Job.String(), "counter", lr.Counter, "node", lr.Node)
+		if e.opts.OnLost != nil {
+			e.opts.OnLost(lr)
+		}
+	}
+}
