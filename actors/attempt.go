@@ -61,6 +61,7 @@ func (r *execRun) runAttempt(ctx context.Context) (attemptOutcome, error) {
 		defer cancel()
 	}
 	var err error
+	r.failedCmd = 0
 	for i, command := range r.commands {
 		if actx.Err() != nil {
 			break
@@ -68,6 +69,7 @@ func (r *execRun) runAttempt(ctx context.Context) (attemptOutcome, error) {
 		r.line("")
 		r.line(fmt.Sprintf("--- Execute %2d: %s", i, command))
 		if err = r.runCommand(actx, command); err != nil && actx.Err() == nil {
+			r.failedCmd = i + 1
 			return outcomeFailed, err
 		}
 	}
@@ -99,6 +101,7 @@ func (r *execRun) finish(o attemptOutcome, err error) *runFinished {
 		r.line("=== job: " + r.id + ": finished.")
 	case outcomeFailed, outcomeTimeout:
 		fin.status, fin.err = StatusFailed, err
+		fin.exitCode, fin.failedCmd = exitCodeOf(err), r.failedCmd
 		r.line("!!! job: " + r.id + ": " + err.Error())
 	case outcomeCanceled:
 		fin.status = StatusCanceled

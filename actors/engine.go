@@ -15,6 +15,7 @@ import (
 
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
+	"github.com/karajo/karajo/logstore/history"
 )
 
 // Engine is the running actor system of one karajo server: the supervisor
@@ -30,6 +31,8 @@ type Engine struct {
 	groups   *groupSet
 	sweeper  *sweeper
 	dirs     *dirPrep
+	hist     *history.Store // nil without a history (history.go)
+	recorder *actor.PID     // writes hist; nil without
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -88,6 +91,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	}
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
 		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts}
+	rt.history = e.startHistory(store)
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{
@@ -241,6 +245,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		_, err := Ask[*jobStopped](e.root, pid, &stopJob{}, time.Until(deadline))
 		return err
 	})
+	e.stopHistory(time.Until(deadline))
 	e.system.Shutdown()
 	e.sweeper.flush()
 	if err != nil {

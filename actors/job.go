@@ -86,6 +86,8 @@ type job struct {
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
 	retiring  bool       // removed by a reload: stops once idle
+
+	hist histState // for the run history (history.go)
 }
 
 // runtime is what runs need from the engine besides their job's config.
@@ -99,6 +101,7 @@ type runtime struct {
 	restarts *restartCounts // actor restarts by actor ID; may be nil
 	sweeper  *sweeper       // kills escaped processes by their run token; may be nil
 	tokens   string         // prefix of this engine's run tokens
+	history  *actor.PID     // the run history's recorder (recorder.go); nil = no history
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -117,6 +120,7 @@ func (j *job) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		j.load()
+		j.histReconcile(ctx)
 		j.armStart(ctx)
 		j.publish(ctx)
 	case *actor.Stopping, *actor.Restarting:
@@ -214,6 +218,7 @@ func (j *job) busy() bool { return j.run != nil || j.waiting }
 // trigger handles a Trigger. It owns p: kept for the run it starts or
 // queues, else closed.
 func (j *job) trigger(ctx actor.Context, t *Trigger, p *Payload) (any, error) {
+	j.hist.incoming = historyTrigger(t)
 	v, err := j.triggerRun(ctx, t.Reason, t.DeliveryID, p)
 	if err != nil {
 		p.close()
@@ -229,6 +234,7 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 		return nil, fmt.Errorf("job %s: removed from the configuration: %w", j.id, ErrJobNotFound)
 	case j.paused:
 		j.rt.metrics.TriggerRefused("paused")
+		j.histRefused(ctx, skipPaused)
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
 	}
 	now := time.Now()
@@ -245,28 +251,31 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 			j.publish(ctx)
 			return nil, err
 		}
-		j.waitTrigger = reason
+		j.waitTrigger, j.hist.wait = reason, j.hist.incoming
 		j.waitPayload = p
 		j.requestSlot(ctx)
 	case actQueue:
-		j.pendingTrigger, j.nextTrigger = true, reason
+		j.pendingTrigger, j.nextTrigger, j.hist.next = true, reason, j.hist.incoming
 		j.setNextPayload(p)
 		if j.run == nil {
 			counter++ // behind the run that waits for a slot
 		}
 	case actCoalesce:
 		p.close() // merged into the trigger already waiting, which keeps its own
+		j.histRefused(ctx, skipPending)
 	case actReplace:
-		j.pendingTrigger, j.nextTrigger = true, reason
+		j.pendingTrigger, j.nextTrigger, j.hist.next = true, reason, j.hist.incoming
 		j.setNextPayload(p)
 		j.rt.metrics.overlapped(j.id, "trigger", "replace")
 		j.endRunInProgress(ctx, "replaced by a new trigger")
 	case actSkip:
 		j.rt.metrics.TriggerRefused("skip")
 		j.rt.metrics.overlapped(j.id, "trigger", "skip")
+		j.histRefused(ctx, skipOverlap)
 		return nil, fmt.Errorf("job %s: a run is in progress and overlap is skip: %w", j.id, ErrJobBusy)
 	default:
 		j.rt.metrics.TriggerRefused("busy")
+		j.histRefused(ctx, skipBusy)
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobBusy)
 	}
 	j.recordReplay(delivery, counter, now)
@@ -428,6 +437,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	}
 	j.run = pid
 	j.rt.metrics.runStarted(string(j.kind), id)
+	j.histStarted(ctx, due, counter)
 	j.log.Info("run started", string(j.kind), id, "counter", counter, "trigger", j.runTrigger)
 	j.publish(ctx)
 }
@@ -484,6 +494,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.lastError = msg.logErr.Error()
 	}
 	j.rt.metrics.runFinished(string(j.kind), id, msg.status, msg.dur, j.lastRun)
+	j.histFinished(ctx, msg)
 	if j.paused {
 		j.status = StatusPaused // IMP-3: the pause survives the end of the run
 	} else {
@@ -518,6 +529,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 	case j.pendingTrigger:
 		j.pendingTrigger = false
 		j.waitTrigger, j.nextTrigger = j.nextTrigger, ""
+		j.hist.wait = j.hist.next
 		j.waitPayload, j.nextPayload = j.nextPayload, nil
 		j.requestSlot(ctx)
 	case j.pendingTick:

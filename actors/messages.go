@@ -162,6 +162,8 @@ type Trigger struct {
 	// none): one the job accepted within its replay_window is refused
 	// with a *ReplayedError (issue 15).
 	DeliveryID string
+	// Remote is the client's address, for the run history ("" = unknown).
+	Remote string
 }
 
 // Pause asks a job to start no new run until Resume. A run in progress goes
@@ -247,6 +249,9 @@ type runFinished struct {
 	again    bool          // not the end of the run: the next attempt is due after retryIn
 	retryIn  time.Duration // may be 0
 	timedOut bool          // the last attempt was killed by its timeout
+
+	exitCode  int // of the failing command (run history)
+	failedCmd int // 1 + index of the failing command; 0 = none
 }
 
 // nextAttempt tells a run child waiting for its next attempt to start it

@@ -21,6 +21,7 @@ type Metrics struct {
 	attempts        *prometheus.CounterVec
 	overlaps        *prometheus.CounterVec
 	deliveries      *prometheus.CounterVec // issue 15: webhook deliveries by job and verdict
+	history         *historyMetrics // history.go
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -80,6 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.triggersRefused.WithLabelValues(r)
 	}
 	m.logs = newLogMetrics(reg)
+	m.history = newHistoryMetrics(reg)
 	return m
 }
 

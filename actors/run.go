@@ -75,6 +75,7 @@ type execRun struct {
 	attempt    int       // of the attempt in progress or the last one, 1-based
 	lastErr    error     // why the last attempt failed
 	begun      time.Time // start of the first attempt
+	failedCmd  int       // 1 + index of the command that failed the last attempt; 0 = none
 }
 
 // entrySyncDelay is how long a run goes before its log's directory entry

@@ -40,8 +40,10 @@ func (j *job) onScheduleTick(ctx actor.Context, d duePoint) {
 		j.endRunInProgress(ctx, "replaced by a schedule tick")
 	case actSkip:
 		j.rt.metrics.overlapped(j.id, "tick", "skip")
+		j.histSkipped(ctx, skipOverlap, d.nominal)
 	default:
 		j.rt.metrics.overlapped(j.id, "tick", "drop")
+		j.histSkipped(ctx, skipPending, d.nominal)
 	}
 }
 

@@ -59,10 +59,17 @@ func (j *job) disarm() {
 func (j *job) armStart(ctx actor.Context) {
 	j.armInitial(ctx)
 	tm := j.timing()
-	if j.sched == nil || j.paused || tm.CatchUp == config.CatchUpNone {
+	if j.sched == nil || j.paused {
+		return
+	}
+	if tm.CatchUp == config.CatchUpNone {
+		if j.rt.history != nil && len(j.logs) > 0 {
+			j.histMissed(ctx, later(j.recoverCursor(), j.lastRun))
+		}
 		return
 	}
 	cursor := j.recoverCursor()
+	defer func() { j.histMissed(ctx, later(cursor, j.lastRun)) }()
 	plan := catchUpPlan{policy: tm.CatchUp, window: tm.CatchUpWindow, max: tm.CatchUpMax}
 	for _, t := range plan.points(j.sched, cursor, time.Now()) {
 		j.tk.backlog = append(j.tk.backlog, duePoint{nominal: t, fire: t, reason: triggerCatchUp})
@@ -174,6 +181,8 @@ func (j *job) onTick(ctx actor.Context) {
 		}
 		if !j.paused {
 			j.onScheduleTick(ctx, d)
+		} else {
+			j.histSkipped(ctx, skipPaused, d.nominal)
 		}
 		j.publish(ctx)
 		return
@@ -183,6 +192,7 @@ func (j *job) onTick(ctx actor.Context) {
 	}
 	switch {
 	case j.paused:
+		j.histSkipped(ctx, skipPaused, time.Now())
 		j.armAt(ctx, time.Now().Add(j.interval))
 	case j.busy():
 		// A run started by a trigger re-arms the timer when it ends.

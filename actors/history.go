@@ -1,0 +1,303 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/karajo/karajo/logstore"
+	"github.com/karajo/karajo/logstore/history"
+)
+
+// The job side of the run history (issue 17): small hooks called where a
+// run starts, finishes or does not happen. Each sends one message to the
+// recorder (recorder.go) and returns; nothing waits for the write.
+
+// Reasons of the records of runs that did not happen.
+const (
+	skipPaused     = "paused"      // a due tick while paused, or a trigger refused (412)
+	skipOverlap    = "overlap"     // a tick or trigger while a run went on (overlap = skip)
+	skipPending    = "pending"     // dropped: one was already pending
+	skipBusy       = "busy"        // a trigger refused (429)
+	skipServerDown = "server down" // a schedule point missed while the server was down
+)
+
+// maxMissed bounds the points looked at (and recorded one by one) when a
+// job finds at start the schedule points missed while the server was down.
+const (
+	maxMissedScan    = 100_000
+	maxMissedRecords = 50
+)
+
+// histState is what a job keeps for its history records.
+type histState struct {
+	incoming history.Trigger // of the Trigger being handled
+	wait     history.Trigger // of the trigger whose run waits for a slot
+	next     history.Trigger // of the pending trigger
+	run      history.Record  // of the run in progress
+}
+
+// historyTrigger is the history's view of a Trigger.
+func historyTrigger(t *Trigger) history.Trigger {
+	ht := history.Trigger{Kind: t.Reason, DeliveryID: t.DeliveryID, Remote: t.Remote}
+	switch {
+	case t.Reason == "api":
+		ht.Kind = history.TriggerRunNow
+	case strings.HasPrefix(t.Reason, "session:"):
+		ht.Kind, ht.User = history.TriggerAPI, strings.TrimPrefix(t.Reason, "session:")
+	}
+	return ht
+}
+
+func (j *job) historyKeep() int {
+	if j.exec != nil {
+		return j.exec.HistoryRetention
+	}
+	return j.http.HistoryRetention
+}
+
+func (j *job) histSend(ctx actor.Context, rec history.Record) {
+	if j.rt.history != nil {
+		ctx.Send(j.rt.history, &histPut{kind: string(j.kind), rec: rec, keep: j.historyKeep()})
+	}
+}
+
+// histReconcile sends the job's logs found at start to the recorder.
+func (j *job) histReconcile(ctx actor.Context) {
+	if j.rt.history == nil {
+		return
+	}
+	dir := j.store.LogDir(j.kind, j.id)
+	logs := make([]history.LogInfo, 0, len(j.logs))
+	for _, l := range j.logs {
+		logs = append(logs, history.LogInfo{Counter: l.Counter, Status: l.Status, Path: filepath.Join(dir, l.Name)})
+	}
+	ctx.Send(j.rt.history, &histReconcile{logs: history.JobLogs{Kind: string(j.kind), Job: j.id, Logs: logs, Keep: j.historyKeep()}})
+}
+
+// histStarted records the run that onSlot just started.
+func (j *job) histStarted(ctx actor.Context, due duePoint, counter int64) {
+	if j.rt.history == nil {
+		return
+	}
+	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Counter: counter, Status: history.StatusRunning,
+		Count: 1, QueuedAt: j.waitSince.UTC(), StartedAt: j.startedAt.UTC(), FailedCommand: -1, Attempt: 1, LogKept: true,
+		Key: history.RunKey(counter)}
+	switch {
+	case j.runTrigger != due.reason && j.runTrigger != history.TriggerTimer: // the run of a trigger
+		rec.Trigger = j.hist.wait
+	case due.reason == triggerCatchUp:
+		rec.Trigger.Kind = history.TriggerCatchUp
+	default:
+		rec.Trigger.Kind = history.TriggerTimer
+	}
+	if !due.nominal.IsZero() {
+		rec.ScheduledAt = due.nominal.UTC()
+	}
+	j.hist.wait = history.Trigger{}
+	j.hist.run = rec
+	j.histSend(ctx, rec)
+}
+
+// histFinished records the end of the run in progress.
+func (j *job) histFinished(ctx actor.Context, msg *runFinished) {
+	if j.rt.history == nil || j.hist.run.Counter != msg.counter {
+		return
+	}
+	rec := j.hist.run
+	rec.Status = msg.status
+	if msg.timedOut && msg.status == StatusFailed {
+		rec.Status = "timeout"
+	}
+	rec.FinishedAt = time.Now().UTC()
+	rec.Attempt = max(msg.attempt, 1)
+	rec.ExitCode, rec.FailedCommand = msg.exitCode, msg.failedCmd-1
+	rec.LogKept = msg.ref.Name != ""
+	rec.SetDuration()
+	j.hist.run = history.Record{}
+	j.histSend(ctx, rec)
+}
+
+// histSkipped records a run that did not happen: a due tick (at is its
+// scheduled time) while paused, during a run, or with one pending.
+func (j *job) histSkipped(ctx actor.Context, reason string, at time.Time) {
+	j.rt.metrics.skipped(j.id, reason, 1)
+	if j.rt.history == nil {
+		return
+	}
+	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Status: history.StatusSkipped, Reason: reason,
+		Count: 1, Trigger: history.Trigger{Kind: history.TriggerTimer}, ScheduledAt: at.UTC(), FailedCommand: -1,
+		Key: history.Key{Counter: j.counter}}
+	j.histSend(ctx, rec)
+}
+
+// histRefused counts a trigger that was refused or merged into the
+// pending one; the recorder keeps one record per job, reason and hour.
+func (j *job) histRefused(ctx actor.Context, reason string) {
+	j.rt.metrics.skipped(j.id, reason, 1)
+	if j.rt.history != nil {
+		ctx.Send(j.rt.history, &histRefused{kind: string(j.kind), id: j.id, counter: j.counter, reason: reason,
+			trigger: j.hist.incoming, keep: j.historyKeep()})
+	}
+}
+
+// histMissed records the schedule points that fell due while the server
+// was down after cursor (the last point taken) and that catch-up does not
+// run: the newest maxMissedRecords one by one, the older ones in one
+// record with their count.
+func (j *job) histMissed(ctx actor.Context, cursor time.Time) {
+	if j.sched == nil || cursor.IsZero() {
+		return
+	}
+	now := time.Now()
+	var missed []time.Time
+	for t := j.sched.Next(cursor); !t.IsZero() && !t.After(now) && len(missed) < maxMissedScan; t = j.sched.Next(t) {
+		if !slices.ContainsFunc(j.tk.backlog, func(d duePoint) bool { return d.nominal.Equal(t) }) {
+			missed = append(missed, t)
+		}
+	}
+	if len(missed) == 0 {
+		return
+	}
+	j.rt.metrics.skipped(j.id, skipServerDown, len(missed))
+	if j.rt.history == nil {
+		return
+	}
+	j.log.Info("schedule points missed while the server was down", string(j.kind), j.id, "points", len(missed))
+	base := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Status: history.StatusSkipped, Reason: skipServerDown,
+		Count: 1, Trigger: history.Trigger{Kind: history.TriggerTimer}, FailedCommand: -1, Key: history.Key{Counter: j.counter}}
+	if n := len(missed) - maxMissedRecords; n > 0 {
+		rec := base
+		rec.Count, rec.ScheduledAt = n+1, missed[0].UTC()
+		j.histSend(ctx, rec)
+		missed = missed[n+1:]
+	}
+	for _, t := range missed {
+		rec := base
+		rec.ScheduledAt = t.UTC()
+		j.histSend(ctx, rec)
+	}
+}
+
+// exitCodeOf returns the exit code in err (0 if it holds none).
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+// historyMetrics counts the runs that did not happen.
+type historyMetrics struct {
+	skipped *prometheus.CounterVec
+}
+
+func newHistoryMetrics(reg prometheus.Registerer) *historyMetrics {
+	m := &historyMetrics{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "karajo_job_skipped_total",
+		Help: "Runs that did not happen, by job ID and reason: paused, overlap, pending, busy, server down.",
+	}, []string{"job", "reason"})}
+	reg.MustRegister(m.skipped)
+	return m
+}
+
+// skipped counts n runs of job id that did not happen for reason.
+func (m *Metrics) skipped(id, reason string, n int) {
+	if m != nil && m.history != nil {
+		m.history.skipped.WithLabelValues(id, reason).Add(float64(n))
+	}
+}
+
+// startHistory opens the history file under dir_base and spawns its
+// recorder. A file that cannot be read is moved aside and rebuilt from the
+// logs (history.Open); one that cannot be opened at all leaves the server
+// without a history, logged: runs go on.
+func (e *Engine) startHistory(store *logstore.Store) *actor.PID {
+	path := filepath.Join(store.Base(), history.FileName)
+	h, o, err := history.Open(path)
+	if o.MovedAside != "" {
+		e.log.Error("history file unreadable: moved aside, rebuilt from the logs", "file", path, "moved_to", o.MovedAside, "err", o.Reason)
+	}
+	if err != nil {
+		e.log.Error("history file cannot be opened: no run history until a restart", "file", path, "err", err)
+		return nil
+	}
+	if o.Created && o.MovedAside == "" {
+		e.log.Info("history file created: rebuilt from the logs", "file", path)
+	}
+	e.hist = h
+	e.recorder = e.root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHistRecorder(h, e.log) }))
+	return e.recorder
+}
+
+// stopHistory writes what the recorder holds and closes the file.
+func (e *Engine) stopHistory(timeout time.Duration) {
+	if e.hist == nil {
+		return
+	}
+	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, max(timeout, time.Second)); err != nil {
+		e.log.Warn("history: last write", "err", err)
+	}
+	e.root.Stop(e.recorder)
+	if err := e.hist.Close(); err != nil {
+		e.log.Warn("history: close", "err", err)
+	}
+}
+
+// RunsQuery selects a job's run records for Runs.
+type RunsQuery struct {
+	HTTP    bool   // a JobHttp, else an exec job
+	ID      string // the job's ID
+	Before  int64  // runs before this counter; 0 = from the newest
+	Limit   int    // at most this many
+	Skipped bool   // include the runs that did not happen
+}
+
+// ErrNoHistory is returned by Runs and Stats when the server has no run
+// history (its file could not be opened).
+var ErrNoHistory = errors.New("no run history: the history file could not be opened")
+
+// Runs returns a job's run records, newest first, once the records sent
+// before the call are written. The caller checks that the job exists.
+func (e *Engine) Runs(q RunsQuery) ([]history.Record, error) {
+	if e.hist == nil {
+		return nil, ErrNoHistory
+	}
+	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, 10*time.Second); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Limit: q.Limit, NoSkipped: !q.Skipped})
+}
+
+// Stats sums up a job's records of the last window (label is the window
+// as asked, for the answer).
+func (e *Engine) Stats(httpJob bool, id, label string, window time.Duration) (history.Stats, error) {
+	if e.hist == nil {
+		return history.Stats{}, ErrNoHistory
+	}
+	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, 10*time.Second); err != nil {
+		return history.Stats{}, fmt.Errorf("history: %w", err)
+	}
+	now := time.Now().UTC()
+	since := now.Add(-window)
+	recs, err := e.hist.Runs(history.Query{Kind: kindOf(httpJob), Job: id, Since: since})
+	if err != nil {
+		return history.Stats{}, err
+	}
+	return history.Summarise(id, label, recs, since, now), nil
+}
+
+func kindOf(httpJob bool) string {
+	if httpJob {
+		return string(logstore.KindJobHTTP)
+	}
+	return string(logstore.KindJob)
+}

@@ -1,0 +1,166 @@
+package actors
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/config/schedule"
+	"github.com/karajo/karajo/logstore"
+	"github.com/karajo/karajo/logstore/history"
+)
+
+func runs(t *testing.T, e *Engine, id string, skipped bool) []history.Record {
+	t.Helper()
+	rs, err := e.Runs(RunsQuery{ID: id, Limit: 100, Skipped: skipped})
+	if err != nil {
+		t.Fatalf("Runs %s: %v", id, err)
+	}
+	return rs
+}
+
+// TestHistoryRecordsRuns: runs by webhook and by a user are recorded with
+// their trigger, status, exit code and failing command; triggers refused
+// while paused are one record with their count.
+func TestHistoryRecordsRuns(t *testing.T) {
+	e, _ := startEngine(t, 2,
+		&config.Job{ID: "ok", Commands: []string{"true"}},
+		&config.Job{ID: "bad", Commands: []string{"true", "exit 3"}})
+	if _, err := ask[*JobView](t, e, "ok", &Trigger{Reason: "webhook", DeliveryID: "d-1", Remote: "10.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ask[*JobView](t, e, "bad", &Trigger{Reason: "session:alice", Remote: "10.0.0.2"}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e, "ok", "run 1", func(v JobView) bool { return idle(v) && v.Status == StatusSuccess })
+	waitJob(t, e, "bad", "run 1", func(v JobView) bool { return idle(v) && v.Status == StatusFailed })
+	if _, err := ask[*JobView](t, e, "ok", &Pause{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := ask[*JobView](t, e, "ok", &Trigger{Reason: "api"}); err == nil {
+			t.Fatal("trigger of a paused job accepted")
+		}
+	}
+
+	ok := runs(t, e, "ok", true)
+	if len(ok) != 2 {
+		t.Fatalf("ok: %d records, want 2: %+v", len(ok), ok)
+	}
+	if r := ok[0]; r.Status != history.StatusSkipped || r.Reason != skipPaused || r.Count != 3 || r.Trigger.Kind != history.TriggerRunNow {
+		t.Errorf("refusals: %+v", r)
+	}
+	r := ok[1]
+	if r.Counter != 1 || r.Status != StatusSuccess || r.Trigger != (history.Trigger{Kind: "webhook", DeliveryID: "d-1", Remote: "10.0.0.1"}) ||
+		r.StartedAt.IsZero() || r.FinishedAt.Before(r.StartedAt) || r.FailedCommand != -1 || r.Attempt != 1 || !r.LogKept {
+		t.Errorf("webhook run: %+v", r)
+	}
+	if rs := runs(t, e, "ok", false); len(rs) != 1 {
+		t.Errorf("skipped=false: %+v", rs)
+	}
+	bad := runs(t, e, "bad", true)
+	if len(bad) != 1 {
+		t.Fatalf("bad: %+v", bad)
+	}
+	if r := bad[0]; r.Status != StatusFailed || r.ExitCode != 3 || r.FailedCommand != 1 ||
+		r.Trigger.Kind != history.TriggerAPI || r.Trigger.User != "alice" {
+		t.Errorf("failed run: %+v", r)
+	}
+	st, err := e.Stats(false, "ok", "7d", 7*24*time.Hour)
+	if err != nil || st.Runs != 1 || st.Successes != 1 || st.Skipped[skipPaused] != 3 {
+		t.Errorf("stats: %+v, %v", st, err)
+	}
+}
+
+// TestHistoryPausedTicks: the due ticks of a paused job are recorded as
+// skipped, reason paused.
+func TestHistoryPausedTicks(t *testing.T) {
+	e, _ := startEngine(t, 1, &config.Job{ID: "quick", Interval: 200 * time.Millisecond, Commands: []string{"true"}})
+	waitJob(t, e, "quick", "first run", func(v JobView) bool { return idle(v) && len(v.Logs) >= 1 })
+	if _, err := ask[*JobView](t, e, "quick", &Pause{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := 0
+		for _, r := range runs(t, e, "quick", true) {
+			if r.Status == history.StatusSkipped && r.Reason == skipPaused && !r.ScheduledAt.IsZero() {
+				n++
+			}
+		}
+		if n >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d paused ticks recorded", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestHistoryFromLogsAndMissed: a dir_base with logs and no history file
+// (as v0.9.3 leaves it) gets a record per log at start; the schedule
+// points that fell while the server was down are recorded as skipped,
+// "server down"; a corrupt history file is moved aside and rebuilt.
+func TestHistoryFromLogsAndMissed(t *testing.T) {
+	for _, corrupt := range []bool{false, true} {
+		dir := t.TempDir()
+		store, err := logstore.New(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Prepare(logstore.KindJob, "m"); err != nil {
+			t.Fatal(err)
+		}
+		last := time.Now().Add(-45 * time.Second).Truncate(10 * time.Second)
+		logDir := store.LogDir(logstore.KindJob, "m")
+		for c, st := range []string{"success", "failed"} {
+			p := filepath.Join(logDir, "m."+string(rune('1'+c))+"."+st)
+			at := last.Add(time.Duration(c-1) * 10 * time.Second)
+			if err := os.WriteFile(p, []byte(at.UTC().Format(time.DateTime)+" UTC job: m: === BEGIN\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hpath := filepath.Join(dir, history.FileName)
+		if corrupt {
+			if err := os.WriteFile(hpath, []byte(strings.Repeat("junk", 4096)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := schedule.ParseCron("*/10 * * * * *", time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := &config.Job{ID: "m", Sched: s, Commands: []string{"true"},
+			Timing: config.Timing{Cron: []string{"*/10 * * * * *"}, Timezone: "UTC", Location: time.UTC, CatchUp: config.CatchUpNone}}
+		e, _ := startEngineIn(t, dir, 1, job)
+		rs, err := e.Runs(RunsQuery{ID: "m", Limit: 100, Skipped: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var down, logs int
+		for _, r := range rs {
+			switch {
+			case r.Status == history.StatusSkipped && r.Reason == skipServerDown:
+				down++
+			case r.Counter == 1 && r.Status == "success", r.Counter == 2 && r.Status == "failed":
+				logs++
+			}
+		}
+		if logs != 2 || down < 3 || down > 5 {
+			t.Errorf("corrupt=%v: %d records from logs (want 2), %d missed points (want 3..5): %+v", corrupt, logs, down, rs)
+		}
+		if corrupt {
+			m, _ := filepath.Glob(hpath + ".broken-*")
+			if len(m) != 1 {
+				t.Errorf("corrupt file not moved aside: %v", m)
+			}
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/logstore/history"
+)
+
+// The run history (issue 17) is written by one recorder actor, off the
+// runs' path: jobs send it records (histPut, histRefused) and their logs
+// at start (histReconcile) and never wait for it. It gathers what arrives
+// for histFlushDelay and writes it in one transaction (one fsync), so a
+// burst of runs costs one flush per batch.
+
+// histFlushDelay is how long the recorder gathers records before a write.
+var histFlushDelay = 100 * time.Millisecond
+
+// histMaxBatch makes the recorder write at once when this many records wait.
+const histMaxBatch = 2000
+
+// histPut is a record to write (or replace, by its key).
+type histPut struct {
+	kind string // logstore kind: "job" or "job_http"
+	rec  history.Record
+	keep int // history_retention
+}
+
+// histRefused is a trigger refused (busy, paused, overlap) or merged into
+// one already pending: counted per job, reason and hour in one record.
+type histRefused struct {
+	kind, id string
+	counter  int64 // the job's latest run, to place the record
+	reason   string
+	trigger  history.Trigger
+	keep     int
+}
+
+// histReconcile gives the recorder a job's logs at start.
+type histReconcile struct {
+	logs history.JobLogs
+}
+
+// histFlush tells the recorder to write what it gathered.
+type histFlush struct{}
+
+// histSync asks the recorder to write what it gathered now; the reply is
+// *histSynced once it is written.
+type histSync struct{}
+
+type histSynced struct{}
+
+// refusalKey groups refused triggers into one record per hour.
+type refusalKey struct {
+	kind, id, reason string
+	hour             int64
+}
+
+type histRecorder struct {
+	store      *history.Store
+	log        *slog.Logger
+	puts       []history.Put
+	at         map[putKey]int // index in puts, so a record replaced in one batch is written once
+	reconciles []history.JobLogs
+	refusals   map[refusalKey]history.Record
+	armed      bool
+	lastSeq    uint64
+}
+
+type putKey struct {
+	kind, id string
+	key      history.Key
+}
+
+func newHistRecorder(store *history.Store, log *slog.Logger) *histRecorder {
+	return &histRecorder{store: store, log: log, at: map[putKey]int{}, refusals: map[refusalKey]history.Record{}}
+}
+
+// Receive implements actor.Actor.
+func (r *histRecorder) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *histPut:
+		r.add(msg.kind, msg.rec, msg.keep)
+	case *histRefused:
+		r.refused(msg)
+	case *histReconcile:
+		r.reconciles = append(r.reconciles, msg.logs)
+	case *histFlush:
+		r.armed = false
+		r.flush()
+		return
+	case *histSync:
+		r.flush()
+		ctx.Respond(&histSynced{})
+		return
+	default:
+		return
+	}
+	switch {
+	case len(r.puts)+len(r.reconciles) >= histMaxBatch:
+		r.flush()
+	case !r.armed:
+		r.armed = true
+		root, self := ctx.ActorSystem().Root, ctx.Self()
+		time.AfterFunc(histFlushDelay, func() { root.Send(self, &histFlush{}) })
+	}
+}
+
+// seq returns a new sequence number for a record of a run that did not
+// happen: the time in nanoseconds, made strictly increasing.
+func (r *histRecorder) seq() uint64 {
+	r.lastSeq = max(uint64(time.Now().UnixNano()), r.lastSeq+1)
+	return r.lastSeq
+}
+
+func (r *histRecorder) add(kind string, rec history.Record, keep int) {
+	if rec.Status == history.StatusSkipped && rec.Key.Seq == 0 {
+		rec.Key.Seq = r.seq()
+	}
+	k := putKey{kind, rec.Job, rec.Key}
+	if i, ok := r.at[k]; ok {
+		r.puts[i].Rec = rec
+		return
+	}
+	r.at[k] = len(r.puts)
+	r.puts = append(r.puts, history.Put{Kind: kind, Rec: rec, Keep: keep})
+}
+
+// refused counts a refused trigger in its hour's record.
+func (r *histRecorder) refused(m *histRefused) {
+	now := time.Now().UTC()
+	k := refusalKey{m.kind, m.id, m.reason, now.Unix() / 3600}
+	rec, ok := r.refusals[k]
+	if !ok {
+		if len(r.refusals) > 10000 {
+			clear(r.refusals) // older hours: their records are written
+		}
+		rec = history.Record{Job: m.id, Kind: history.APIKind(m.kind), Status: history.StatusSkipped, Reason: m.reason,
+			Trigger: m.trigger, QueuedAt: now, FailedCommand: -1, Key: history.Key{Counter: m.counter, Seq: r.seq()}}
+	}
+	rec.Count++
+	rec.FinishedAt = now // the last refusal of the hour
+	r.refusals[k] = rec
+	r.add(m.kind, rec, m.keep)
+}
+
+// flush writes the gathered reconciles, then the records. A failed write
+// is logged and dropped: the logs still hold every run, and the next
+// start reconciles with them.
+func (r *histRecorder) flush() {
+	if len(r.reconciles) > 0 {
+		st, err := r.store.Reconcile(r.reconciles)
+		if err != nil {
+			r.log.Error("history: reconcile with the logs", "err", err)
+		} else if st.Added+st.Settled > 0 {
+			r.log.Info("history: reconciled with the logs", "added", st.Added, "settled", st.Settled)
+		}
+		r.reconciles = nil
+	}
+	if len(r.puts) == 0 {
+		return
+	}
+	if err := r.store.Write(r.puts); err != nil {
+		r.log.Error("history: write", "records", len(r.puts), "err", err)
+	}
+	r.puts = r.puts[:0]
+	clear(r.at)
+}
