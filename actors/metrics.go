@@ -21,7 +21,7 @@ type Metrics struct {
 	attempts        *prometheus.CounterVec
 	overlaps        *prometheus.CounterVec
 	deliveries      *prometheus.CounterVec // issue 15: webhook deliveries by job and verdict
-	history         *historyMetrics // history.go
+	history         *historyMetrics        // history.go
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
