@@ -6,11 +6,12 @@ import (
 	"strings"
 )
 
-// Census lists, for one kind, which jobs have a state file and which a
-// process-group record, read with one directory listing each. At a start
-// with many jobs it spares one failed open per job and file: most jobs
-// have neither (a state file is written on pause, resume and clean stop;
-// a record only while a command runs).
+// Census lists, for one kind, which jobs have a state file, which a
+// process-group record and which a log directory, read with one directory
+// listing each. At a start with many jobs it spares one failed open per
+// job and file: most jobs have neither a state file (written on pause,
+// resume and clean stop) nor a record (only while a command runs), and on
+// a fresh dir_base no job has a log directory yet.
 //
 // A census is true only for the moment it was taken: use it for the loads
 // at start, never later. The zero value and nil know nothing, so every
@@ -18,23 +19,27 @@ import (
 type Census struct {
 	states map[string]bool // IDs with "<ID>.state"
 	groups map[string]bool // IDs with "<ID>.pgid"
+	logs   map[string]bool // IDs with an entry in the kind's log directory
 	known  bool            // both listings succeeded
 }
 
-// TakeCensus lists var/lib/karajo/<kind>/ and var/run/karajo/<kind>/. A
-// listing that fails gives a census that knows nothing (never an error:
-// the loads then open each file as without a census).
+// TakeCensus lists var/lib/karajo/<kind>/, var/run/karajo/<kind>/ and
+// var/log/karajo/<kind>/. A listing that fails gives a census that knows
+// nothing (never an error: the loads then open each file as without a
+// census).
 func (s *Store) TakeCensus(kind Kind) *Census {
 	states, err1 := listSuffix(filepath.Join(s.base, "var", "lib", "karajo", string(kind)), ".state")
 	groups, err2 := listSuffix(filepath.Join(s.base, "var", "run", "karajo", string(kind)), ".pgid")
-	if err1 != nil || err2 != nil {
+	logs, err3 := listSuffix(filepath.Join(s.base, "var", "log", "karajo", string(kind)), "")
+	if err1 != nil || err2 != nil || err3 != nil {
 		return &Census{}
 	}
-	return &Census{states: states, groups: groups, known: true}
+	return &Census{states: states, groups: groups, logs: logs, known: true}
 }
 
-// listSuffix returns the names in dir ending in suffix, without it. A
-// missing dir holds nothing.
+// listSuffix returns the names in dir ending in suffix, without it (every
+// name for ""), except names starting with '.'. A missing dir holds
+// nothing.
 func listSuffix(dir, suffix string) (map[string]bool, error) {
 	f, err := os.Open(dir)
 	if os.IsNotExist(err) {
@@ -64,3 +69,7 @@ func (c *Census) HasState(id string) bool { return c == nil || !c.known || c.sta
 // HasGroup reports whether the job may have a process-group record: false
 // only when the census knows it has none.
 func (c *Census) HasGroup(id string) bool { return c == nil || !c.known || c.groups[id] }
+
+// HasLogs reports whether the job may have a log directory: false only
+// when the census knows it has none.
+func (c *Census) HasLogs(id string) bool { return c == nil || !c.known || c.logs[id] }

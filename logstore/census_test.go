@@ -21,6 +21,10 @@ func TestCensus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(s.StatePath(KindJob, "c")), ".c.state.1.tmp"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A finished log of a: its directory is in the census.
+	if err := os.WriteFile(filepath.Join(s.LogDir(KindJob, "a"), "a.7.success"), []byte("ok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c := s.TakeCensus(KindJob)
 	other := s.TakeCensus(KindJobHTTP)
 	var nothing *Census
@@ -30,14 +34,15 @@ func TestCensus(t *testing.T) {
 		id        string
 		wantState bool
 		wantGroup bool
+		wantLogs  bool
 	}{
-		{"state file", c, "a", true, false},
-		{"group record", c, "b", false, true},
-		{"temporary file only", c, "c", false, false},
-		{"unknown job", c, "zzz", false, false},
-		{"other kind", other, "a", false, false},
-		{"nil census knows nothing", nothing, "zzz", true, true},
-		{"zero census knows nothing", &Census{}, "zzz", true, true},
+		{"state file and logs", c, "a", true, false, true},
+		{"group record", c, "b", false, true, false},
+		{"temporary file only", c, "c", false, false, false},
+		{"unknown job", c, "zzz", false, false, false},
+		{"other kind", other, "a", false, false, false},
+		{"nil census knows nothing", nothing, "zzz", true, true, true},
+		{"zero census knows nothing", &Census{}, "zzz", true, true, true},
 	}
 	for _, tt := range tests {
 		if got := tt.c.HasState(tt.id); got != tt.wantState {
@@ -46,11 +51,14 @@ func TestCensus(t *testing.T) {
 		if got := tt.c.HasGroup(tt.id); got != tt.wantGroup {
 			t.Errorf("%s: HasGroup(%q) = %v, want %v", tt.name, tt.id, got, tt.wantGroup)
 		}
+		if got := tt.c.HasLogs(tt.id); got != tt.wantLogs {
+			t.Errorf("%s: HasLogs(%q) = %v, want %v", tt.name, tt.id, got, tt.wantLogs)
+		}
 	}
 
 	rec, err := s.RecoverIn(c, KindJob, "a", 5)
-	if err != nil || rec.Counter != 7 || !rec.Paused || len(rec.Warnings) != 0 {
-		t.Errorf("RecoverIn(a) = %+v, %v; want counter 7, paused, no warnings", rec, err)
+	if err != nil || rec.Counter != 7 || !rec.Paused || len(rec.Warnings) != 0 || len(rec.Logs) != 1 {
+		t.Errorf("RecoverIn(a) = %+v, %v; want counter 7, paused, its one log, no warnings", rec, err)
 	}
 	// A job without logs and, as the census knows, without a state file:
 	// no warning about a missing log directory or state file.

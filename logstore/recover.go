@@ -50,7 +50,7 @@ func (s *Store) Recover(kind Kind, id string, retention int) (Recovered, error) 
 }
 
 // RecoverIn is Recover with a census taken at start: when it knows the job
-// has no state file, the file is not opened.
+// has no state file or no log directory, that is not opened.
 func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recovered, error) {
 	var rec Recovered
 	if err := checkJob(kind, id); err != nil {
@@ -60,9 +60,13 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		retention = DefaultRetention
 	}
 	dir := s.LogDir(kind, id)
-	entries, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return rec, fmt.Errorf("recover %s %s: %w", kind, id, err)
+	var entries []os.DirEntry
+	if c.HasLogs(id) {
+		var err error
+		entries, err = os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return rec, fmt.Errorf("recover %s %s: %w", kind, id, err)
+		}
 	}
 	warn := func(format string, args ...any) {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf(format, args...))

@@ -1,0 +1,56 @@
+//go:build profile
+
+package main
+
+// Built only with `go build -tags profile ./cmd/karajo`: a CPU and an
+// allocation profile of the real server, for docs/PERFORMANCE.md. With
+// KARAJO_PROFILE=PREFIX in the environment the server profiles its CPU
+// from the first instant for KARAJO_PROFILE_SECONDS (default 20) and then
+// writes PREFIX.cpu and PREFIX.allocs, and with KARAJO_PROFILE_TRACE=1
+// also PREFIX.trace (runtime/trace).
+
+import (
+	"os"
+	"runtime/pprof"
+	"runtime/trace"
+	"strconv"
+	"time"
+)
+
+func init() {
+	prefix := os.Getenv("KARAJO_PROFILE")
+	if prefix == "" {
+		return
+	}
+	secs, err := strconv.Atoi(os.Getenv("KARAJO_PROFILE_SECONDS"))
+	if err != nil || secs <= 0 {
+		secs = 20
+	}
+	f, err := os.Create(prefix + ".cpu")
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	var tf *os.File
+	if os.Getenv("KARAJO_PROFILE_TRACE") != "" {
+		if tf, err = os.Create(prefix + ".trace"); err == nil && trace.Start(tf) != nil {
+			tf.Close()
+			tf = nil
+		}
+	}
+	time.AfterFunc(time.Duration(secs)*time.Second, func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		if tf != nil {
+			trace.Stop()
+			tf.Close()
+		}
+		if a, err := os.Create(prefix + ".allocs"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(a, 0)
+			a.Close()
+		}
+	})
+}
