@@ -370,7 +370,11 @@ func (s *Server) sessionAction(action string, httpJob bool) httprouter.Handle {
 			return
 		}
 		id := form.Get("id")
-		v, err := s.askJob(id, httpJob, actionMessage(action, user))
+		msg := actionMessage(action, user)
+		if t, ok := msg.(*actors.Trigger); ok {
+			t.Remote = s.remoteOf(r)
+		}
+		v, err := s.askJob(id, httpJob, msg)
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("%s %s of %q by %s: %w", kind, action, id, user, err))
 			return

@@ -300,7 +300,7 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *con
 	if payload == nil || payload.Body == nil {
 		defer body.Close()
 	} // else the job owns the body from the Trigger on
-	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload, DeliveryID: delivery}, s.timeout)
+	v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, &actors.Trigger{Reason: "webhook", Payload: payload, DeliveryID: delivery, Remote: s.remoteOf(r)}, s.timeout)
 	if err != nil {
 		return 0, envelope{}, err
 	}

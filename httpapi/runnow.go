@@ -44,7 +44,7 @@ func (s *Server) runNow(httpJob bool) httprouter.Handle {
 			return
 		}
 		id := form.Get("id")
-		v, err := s.askJob(id, httpJob, &actors.Trigger{Reason: reason})
+		v, err := s.askJob(id, httpJob, &actors.Trigger{Reason: reason, Remote: s.remoteOf(r)})
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("%s run_now of %q: %w", kind, id, err))
 			return

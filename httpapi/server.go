@@ -16,6 +16,7 @@ import (
 
 	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore/history"
 )
 
 // Body caps (IMP-11): a webhook may carry a large payload; everything else
@@ -33,6 +34,8 @@ type Engine interface {
 	Job(id string) (*actor.PID, bool)
 	JobHTTP(id string) (*actor.PID, bool)
 	Subscribe(buf int) *actors.Subscription
+	Runs(q actors.RunsQuery) ([]history.Record, error)                                 // run history (issue 17)
+	Stats(httpJob bool, id, label string, window time.Duration) (history.Stats, error) // run history (issue 17)
 }
 
 // Options configure a Server.
@@ -178,6 +181,7 @@ func (s *Server) routes() *httprouter.Router {
 	s.routeEvents(handle)
 	s.routeSchedule(handle)
 	s.routeDeliveries(handle)
+	s.routeHistory(handle)
 	handle(http.MethodGet, pathHealth, s.health)
 	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 

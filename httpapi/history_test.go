@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestRunsParams: limit 1..500 (default 50), before >= 1, skipped
+// true|false (default true); anything else is refused.
+func TestRunsParams(t *testing.T) {
+	tests := []struct {
+		query string
+		want  runsParams
+		bad   bool
+	}{
+		{query: "", want: runsParams{limit: 50, skipped: true}},
+		{query: "limit=1&before=7&skipped=false", want: runsParams{limit: 1, before: 7}},
+		{query: "limit=500", want: runsParams{limit: 500, skipped: true}},
+		{query: "limit=0", bad: true},
+		{query: "limit=501", bad: true},
+		{query: "limit=x", bad: true},
+		{query: "limit=", bad: true},
+		{query: "before=0", bad: true},
+		{query: "before=-3", bad: true},
+		{query: "before=99999999999999999999", bad: true},
+		{query: "skipped=yes", bad: true},
+	}
+	for _, tt := range tests {
+		q, _ := url.ParseQuery(tt.query)
+		got, err := parseRunsParams(q)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("%q: accepted as %+v", tt.query, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q = %+v, %v; want %+v", tt.query, got, err, tt.want)
+		}
+	}
+}
+
+// TestWindow: a Go duration or days, 1h..366d, default 7d.
+func TestWindow(t *testing.T) {
+	for raw, want := range map[string]time.Duration{"": 7 * 24 * time.Hour, "24h": 24 * time.Hour, "1h": time.Hour,
+		"7d": 7 * 24 * time.Hour, "366d": 366 * 24 * time.Hour, "90m": 90 * time.Minute} {
+		if _, got, err := parseWindow(raw); err != nil || got != want {
+			t.Errorf("%q = %v, %v; want %v", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{"59m", "0d", "367d", "-1h", "1w", "d", "7.5d", "1e9h"} {
+		if _, got, err := parseWindow(raw); err == nil {
+			t.Errorf("%q accepted as %v", raw, got)
+		}
+	}
+}
