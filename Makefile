@@ -26,7 +26,7 @@ bench: build ## Go benchmarks, then karajo-bench (about 14 min; BENCH_ARGS=-quic
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := config:FuzzLoad config/schedule:FuzzParseSchedule config/schedule:FuzzParseCron logstore:FuzzParseName \
-	httpapi:FuzzVerifyWebhook httpapi:FuzzClientAddr httpapi:FuzzCheckEpoch httpapi:FuzzParseStrictQuery httpapi:FuzzParseCounter httpapi:FuzzDeliveryID
+	httpapi:FuzzVerifyWebhook httpapi:FuzzClientAddr httpapi:FuzzCheckEpoch httpapi:FuzzParseStrictQuery httpapi:FuzzParseCounter httpapi:FuzzDeliveryID httpapi:FuzzWebhookFilters
 fuzz: ## Each fuzz target for FUZZTIME (CI: 5s); new crashers land in testdata/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
