@@ -52,6 +52,7 @@ type replayEntry struct {
 type replayWindow struct {
 	entries []replayEntry    // in the order accepted
 	index   map[string]int64 // id → counter, for the entries
+	lines   int              // lines in the file: appended ones count until it is rewritten
 }
 
 // newReplayWindow returns an empty window.
@@ -64,7 +65,9 @@ func newReplayWindow() *replayWindow {
 func (w *replayWindow) prune(now time.Time, window time.Duration) {
 	n := 0
 	for n < len(w.entries) && (now.Sub(w.entries[n].at) > window || len(w.entries)-n > MaxReplayIDs) {
-		delete(w.index, w.entries[n].id)
+		if e := w.entries[n]; w.index[e.id] == e.counter { // else a later entry holds the id
+			delete(w.index, e.id)
+		}
 		n++
 	}
 	if n > 0 {
@@ -91,12 +94,23 @@ func (w *replayWindow) add(id string, counter int64, now time.Time, window time.
 	w.prune(now, window)
 }
 
+// line is one entry as the file holds it.
+func (e replayEntry) line() string {
+	return fmt.Sprintf("%d %d %s\n", e.at.UnixNano(), e.counter, e.id)
+}
+
+// needsRewrite reports whether the file holds so many lines of forgotten
+// entries that it should be rewritten with the kept ones.
+func (w *replayWindow) needsRewrite() bool {
+	return w.lines > 2*len(w.entries)+64
+}
+
 // encode is the window as text: one "unix-nanos counter id" line per
 // entry, oldest first.
 func (w *replayWindow) encode() []byte {
 	var b bytes.Buffer
 	for _, e := range w.entries {
-		fmt.Fprintf(&b, "%d %d %s\n", e.at.UnixNano(), e.counter, e.id)
+		b.WriteString(e.line())
 	}
 	return b.Bytes()
 }
@@ -107,6 +121,7 @@ func decodeReplay(data []byte) (*replayWindow, int) {
 	w, bad := newReplayWindow(), 0
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
+		w.lines++
 		f := strings.SplitN(sc.Text(), " ", 3)
 		if len(f) != 3 {
 			bad++
@@ -178,9 +193,12 @@ func (j *job) checkReplay(id string, now time.Time) error {
 }
 
 // recordReplay remembers an accepted delivery id and the run it started,
-// and writes the window to disk before the trigger is answered, so that
-// a restart does not reopen it. A failed write is logged: the run goes
-// on, as the delivery was accepted.
+// and appends it to the file before the trigger is answered, so that a
+// restart (or a crash of karajo) does not reopen it; the flush to the
+// disk follows in the background (logstore.AppendDeliveries). Once the
+// file holds many forgotten entries it is rewritten, durably, with the
+// kept ones. A failed write is logged: the run goes on, as the delivery
+// was accepted.
 func (j *job) recordReplay(id string, counter int64, now time.Time) {
 	window := j.replayWindowOf()
 	if id == "" || window == 0 {
@@ -188,7 +206,15 @@ func (j *job) recordReplay(id string, counter int64, now time.Time) {
 	}
 	w := j.replayLoaded()
 	w.add(id, counter, now, window)
-	if err := j.store.SaveDeliveries(j.kind, j.id, w.encode()); err != nil {
+	w.lines++
+	var err error
+	if w.needsRewrite() {
+		w.lines = len(w.entries)
+		err = j.store.SaveDeliveries(j.kind, j.id, w.encode())
+	} else {
+		err = j.store.AppendDeliveries(j.kind, j.id, []byte(w.entries[len(w.entries)-1].line()))
+	}
+	if err != nil {
 		j.log.Error("save accepted delivery ids", "job", j.id, "err", err)
 	}
 }

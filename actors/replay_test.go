@@ -124,3 +124,35 @@ func BenchmarkReplayCheck(b *testing.B) {
 	b.ReportMetric(float64(took)/float64(time.Since(start)+1), "x-map")
 	_ = n
 }
+
+// TestReplayWindowAppended: a file that grew by appends — an id accepted
+// again after its window, lines of forgotten entries — loads right: the
+// later acceptance holds when the older line is pruned, and the file is
+// marked for a rewrite once it holds far more lines than kept entries.
+func TestReplayWindowAppended(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	old := replayEntry{id: "d-1", at: t0, counter: 1}
+	again := replayEntry{id: "d-1", at: t0.Add(2 * time.Hour), counter: 7}
+	w, bad := decodeReplay([]byte(old.line() + again.line()))
+	if bad != 0 || w.lines != 2 {
+		t.Fatalf("bad %d lines %d", bad, w.lines)
+	}
+	c, ok := w.seen("d-1", t0.Add(2*time.Hour+time.Minute), time.Hour) // prunes the old line
+	if !ok || c != 7 {
+		t.Fatalf("seen d-1 = %d %v, want run 7", c, ok)
+	}
+	if w.needsRewrite() {
+		t.Error("2 lines for 1 entry: no rewrite yet")
+	}
+	for i := range 200 {
+		w.add(fmt.Sprintf("x-%d", i), int64(i), t0.Add(3*time.Hour+time.Duration(i)*time.Second), time.Minute)
+		w.lines++
+	}
+	if !w.needsRewrite() {
+		t.Errorf("%d lines for %d entries: want a rewrite", w.lines, len(w.entries))
+	}
+	back, _ := decodeReplay(w.encode())
+	if len(back.entries) != len(w.entries) {
+		t.Errorf("rewritten: %d entries, want %d", len(back.entries), len(w.entries))
+	}
+}

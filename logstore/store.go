@@ -37,6 +37,7 @@ type Store struct {
 	base   string
 	now    func() time.Time
 	commit *committer // group commit of finished logs; its own lock
+	flush  lazyFlush  // background flushes of appended deliveries files; its own lock
 }
 
 // New returns a Store rooted at dirBase (made absolute with filepath.Abs).

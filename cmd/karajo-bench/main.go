@@ -9,8 +9,8 @@
 // Each scenario starts the binary on a generated configuration in a
 // temporary dir_base, listening on 127.0.0.1:0, and stops it with SIGTERM.
 // Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
-// runs. With -compare BIN the runs scenario drives BIN as well, in
-// alternating rounds, and prints this / BIN ratios.
+// runs, webhook. With -compare BIN the runs and webhook scenarios drive
+// BIN as well, in alternating rounds, and print this / BIN ratios.
 // Full mode takes about 13 minutes, -quick under 3. The exit status is
 // non-zero only when the tool itself fails (a server that cannot start, a
 // broken answer), never for a missed target.
@@ -42,6 +42,7 @@ var scenarios = []scenario{
 	{"api-read", "GET environment, 10/1,000/10,000 jobs, 1/32/256 clients", (*bench).apiRead},
 	{"trigger", "signed webhooks, 1 and 8 jobs, max_job_running 1 and 8", (*bench).trigger},
 	{"scale", "1,000/10,000/100,000 jobs: start, RSS, idle CPU", (*bench).scale},
+	{"webhook", "signed trigger p50 with replay protection, require_epoch and records against the v0.9.3 path; 10,000 webhook jobs with full windows: start", (*bench).webhook},
 	{"timer", "100 minutely jobs: lateness of the command's start", (*bench).timer},
 	{"cron", "100 cron jobs due in one second: lateness against a bare Go timer in alternating rounds", (*bench).cronLateness},
 	{"cron-scale", "10,000/100,000 cron jobs in a zone against daily@ jobs: start, RSS, idle CPU", (*bench).cronScale},
@@ -84,7 +85,7 @@ func run() int {
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
 		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,refused,drain,first-run")
-		cmp    = flag.String("compare", "", "runs scenario: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
+		cmp    = flag.String("compare", "", "runs and webhook scenarios: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()
 	if *bare != "" {

@@ -35,6 +35,7 @@ type jobSpec struct {
 	interval  string // "" = none
 	path      string // "" = no webhook
 	retention int    // 0 = default
+	extra     string // more TOML lines of the table, as they are
 	commands  []string
 }
 
@@ -95,6 +96,7 @@ max_job_running = %d
 			if j.retention > 0 {
 				fmt.Fprintf(&b, "log_retention = %d\n", j.retention)
 			}
+			b.WriteString(j.extra)
 			b.WriteString("commands = [")
 			for i, cmd := range j.commands {
 				if i > 0 {
