@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -83,6 +82,8 @@ type job struct {
 	work          *execRun     // the exec run in progress, for its process group
 	handled       uint64       // messages handled
 
+	al jobAlerts // failure streak and dead-man's switch (alerts.go)
+
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
 	retiring  bool       // removed by a reload: stops once idle
@@ -121,11 +122,13 @@ func (j *job) Receive(ctx actor.Context) {
 	case *actor.Started:
 		j.load()
 		j.histReconcile(ctx)
+		j.startAlerts(ctx) // alerts.go
 		j.armStart(ctx)
 		j.publish(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
 		j.stopRetryTimer()
+		j.stopAlertTimer()
 	case *GetJob:
 		ctx.Respond(j.reply())
 	case *Trigger:
@@ -145,6 +148,8 @@ func (j *job) Receive(ctx actor.Context) {
 		j.recordDelivery(msg.Delivery)
 	case *GetDeliveries:
 		ctx.Respond(j.deliveriesView())
+	case *alertDue:
+		j.onAlertDue(ctx, msg.gen)
 	case *GetSchedule:
 		ctx.Respond(j.scheduleView(msg.N))
 	case *GetLog:
@@ -701,35 +706,6 @@ func (j *job) publish(ctx actor.Context) {
 	v := j.httpView()
 	v.run = j.runInfo(ctx.Self())
 	ctx.Send(j.sup, &jobChanged{httpView: &v})
-}
-
-// notify queues the notifications of a finished run (SPEC 10.1, for both
-// kinds: v0.9.3 ignores them on JobHttp, this project does not).
-func (j *job) notify(ctx actor.Context, msg *runFinished) {
-	var names []string
-	switch {
-	case j.rt.notifier == nil || msg.ref.Name == "":
-		return
-	case msg.status == StatusSuccess && j.exec != nil:
-		names = j.exec.NotifOnSuccess
-	case msg.status == StatusFailed && j.exec != nil:
-		names = j.exec.NotifOnFailed
-	case msg.status == StatusSuccess:
-		names = j.http.NotifOnSuccess
-	case msg.status == StatusFailed:
-		names = j.http.NotifOnFailed
-	}
-	if len(names) == 0 {
-		return
-	}
-	ctx.Send(j.rt.notifier, &notifyRun{
-		kind:    string(j.kind),
-		jobID:   j.id,
-		counter: msg.counter,
-		status:  msg.status,
-		logPath: filepath.Join(j.store.LogDir(j.kind, j.id), msg.ref.Name),
-		names:   names,
-	})
 }
 
 // timeZero is the zero time (no next run).

@@ -22,6 +22,7 @@ type Metrics struct {
 	overlaps        *prometheus.CounterVec
 	deliveries      *prometheus.CounterVec // issue 15: webhook deliveries by job and verdict
 	history         *historyMetrics        // history.go
+	notif           *notifMetrics          // notifmetrics.go
 }
 
 // NewMetrics creates the engine's collectors and registers them with reg.
@@ -82,6 +83,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.logs = newLogMetrics(reg)
 	m.history = newHistoryMetrics(reg)
+	m.notif = newNotifMetrics(reg)
 	return m
 }
 

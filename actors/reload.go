@@ -19,7 +19,7 @@ func (s *supervisor) applyReload(ctx actor.Context, env *config.Env) {
 	s.rt.grace = env.KillGrace
 	var ch Changes
 
-	if !reflect.DeepEqual(old.Notifs, env.Notifs) {
+	if !reflect.DeepEqual(old.Notifs, env.Notifs) || old.PublicURL != env.PublicURL {
 		if s.rt.notifier != nil {
 			ctx.Poison(s.rt.notifier)
 			s.rt.notifier = nil
@@ -175,6 +175,7 @@ func (j *job) onReconfigure(ctx actor.Context, msg *reconfigure) {
 			j.armInitial(ctx)
 		}
 	}
+	j.reconfigureAlerts(ctx) // alerts.go
 	j.publish(ctx)
 }
 

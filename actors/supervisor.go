@@ -166,8 +166,9 @@ func (s *supervisor) spawnNotifier(ctx actor.Context) {
 		return
 	}
 	notifs, log := s.env.Notifs, s.log
+	opts := notifierOptions{PublicURL: s.env.PublicURL, Version: s.rt.version, Metrics: s.rt.metrics}
 	s.rt.notifier = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return newNotifier(notifs, log, notifierOptions{})
+		return newNotifier(notifs, log, opts)
 	}))
 }
 

@@ -103,6 +103,7 @@ type Env struct {
 	Jobs            []*Job            // exec jobs, sorted by ID
 	JobHTTPs        []*JobHTTP        // sorted by ID
 	Users           map[string]*User  // from user.toml, by name (case-sensitive)
+	PublicURL       string            // [karajo] public_url: base of links in notifications; "" = none
 	Timezone        string            // [karajo] timezone as configured; "" = UTC
 	Location        *time.Location    // Timezone loaded; never nil
 	Warnings        []string          // non-fatal notes for the server log, never holding a secret
@@ -111,10 +112,11 @@ type Env struct {
 	HistoryRetention int // run records kept per job by default; 1..1,000,000, default 1000 (history.go)
 }
 
-// Notif is a validated [notif."name"] table: an e-mail target (SPEC 2.4, 10).
+// Notif is a validated [notif."name"] table: an e-mail target (SPEC 2.4,
+// 10), or an HTTP one (notifkinds.go).
 type Notif struct {
 	Name       string   // the table name, as used in notif_on_success / notif_on_failed
-	Kind       string   // always "email"
+	Kind       string   // NotifEmail, NotifWebhook or NotifSlack
 	SMTPServer string   // smtp_server as configured
 	Scheme     string   // "smtp", "smtps" or "smtp+starttls"
 	Host       string   // host name or IP address, without brackets
@@ -124,6 +126,9 @@ type Notif struct {
 	Insecure   bool     // skip TLS certificate verification
 	From       string   // envelope sender and From: header
 	To         []string // as configured
+
+	URL    string // webhook and slack: where the POST goes; may hold a token: never logged
+	Secret string // webhook: signs the body (X-Karajo-Sign); "" = unsigned; never logged
 }
 
 // Job is a validated exec job, a [job."name"] table (SPEC 2.5).
@@ -148,6 +153,7 @@ type Job struct {
 	NotifOnFailed  []string          // names of defined notifs
 	Timing                           // cron, timezone, catch-up and jitter
 	RunControl                       // timeout, overlap and retries (runcontrol.go)
+	Alerts                           // failed streak, recovered, no success within (alerts.go)
 	Webhook                          // replay rules, allow_from, filters, delivery records (webhook.go)
 
 	Environ []Var    // configured environment of the commands, sorted by name (see Var)
@@ -189,6 +195,7 @@ type JobHTTP struct {
 	NotifOnSuccess  []string          // names of defined notifs (reported, never sent)
 	NotifOnFailed   []string          // names of defined notifs (reported, never sent)
 	Timing                            // cron, timezone, catch-up and jitter
+	Alerts                            // failed streak, recovered, no success within (alerts.go)
 
 	Environ     []Var // variables the URL and headers may refer to, sorted by name
 	HTTPSuccess []int // status codes that make a run successful; default [200]

@@ -44,8 +44,9 @@ type karajoTOML struct {
 	limitsTOML // the front-door limits (limits.go)
 	envTOML
 
-	durabilityTOML // max_log_bytes (durability.go)
-	metricsTOML    // metrics_token (metrics.go)
+	durabilityTOML        // max_log_bytes (durability.go)
+	metricsTOML           // metrics_token (metrics.go)
+	PublicURL      string `toml:"public_url"` // base of links in notifications (notifkinds.go)
 }
 
 type notifTOML struct {
@@ -56,6 +57,8 @@ type notifTOML struct {
 	SMTPInsecure bool     `toml:"smtp_insecure"`
 	From         string   `toml:"from"`
 	To           []string `toml:"to"`
+	URL          string   `toml:"url"`    // webhook, slack
+	Secret       string   `toml:"secret"` // webhook
 }
 
 type jobTOML struct {
@@ -84,6 +87,7 @@ type jobTOML struct {
 
 	durabilityTOML // max_log_bytes (durability.go)
 	replayTOML     // replay_window (replay.go)
+	alertsTOML     // notif_on_failed_streak, … (alerts.go)
 	webhookTOML    // require_delivery_id, require_epoch, allow_from, events, refs, delivery_retention, keep_delivery_body (webhook.go)
 }
 
@@ -110,6 +114,7 @@ type jobHTTPTOML struct {
 	timingTOML
 
 	durabilityTOML // max_log_bytes (durability.go)
+	alertsTOML     // notif_on_failed_streak, … (alerts.go)
 }
 
 // jobDFile is what a job.d file contributes.

@@ -54,7 +54,7 @@ var invalidCases = map[string][]string{
 	"require_delivery_id_hmac.toml": {`require_delivery_id_hmac.toml: job."deploy".require_delivery_id: auth_kind "hmac-sha256" sends no delivery id`},
 	"delivery_retention_bad.toml":   {`delivery_retention_bad.toml: job."deploy".delivery_retention: must be 1 to 10000, got -1`},
 	// Notifs.
-	"notif_kind.toml":      {`notif_kind.toml: notif."chat".kind: unknown kind "slack"`},
+	"notif_kind.toml":      {`notif_kind.toml: notif."chat".kind: unknown kind "matrix": want one of email, webhook, slack`},
 	"notif_kind_case.toml": {`notif."mail".kind: unknown kind "Email"`},
 	"notif_scheme.toml":    {`notif."mail".smtp_server: unknown scheme "imap"`},
 	"notif_no_server.toml": {`notif."mail".smtp_server: missing`},
@@ -179,7 +179,7 @@ http_timeout = "1 minute"
 typo = 1
 
 [notif.chat]
-kind = "slack"
+kind = "matrix"
 smtp_server = "xmpp://chat"
 
 [job."A"]
@@ -202,7 +202,7 @@ http_timeout = "x"
 		"karajo.toml:5:1: invalid configuration: unknown key typo in table karajo",
 		`karajo.http_timeout: invalid duration "1 minute"`,
 		`karajo.listen_address: "nowhere"`,
-		`notif."chat".kind: unknown kind "slack"`,
+		`notif."chat".kind: unknown kind "matrix"`,
 		`notif."chat".smtp_server: unknown scheme "xmpp"`,
 		`job."A".interval: invalid duration "fast"`,
 		`job."A".schedule: unknown schedule kind "yearly"`,

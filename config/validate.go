@@ -56,6 +56,7 @@ func (c *checker) env(file string, k *karajoTOML) *Env {
 		c.fail(file, "karajo.shutdown_timeout", "must be at least 1s, got %v", env.ShutdownTimeout)
 	}
 	env.CookieSecure = k.CookieSecure
+	env.PublicURL = c.publicURL(file, k.PublicURL) // notifkinds.go
 	env.MetricsToken = c.metricsToken(file, k.metricsTOML)
 	c.envRun(file, env, &k.karajoRunTOML)
 	env.Limits = c.limits(file, &k.limitsTOML)
@@ -123,9 +124,14 @@ func (c *checker) notif(file, name string, t *notifTOML) *Notif {
 		From:       t.From,
 		To:         t.To,
 	}
-	if t.Kind != "email" {
-		c.fail(file, key("kind"), "unknown kind %q: want \"email\"", t.Kind)
+	switch {
+	case t.Kind == NotifWebhook || t.Kind == NotifSlack:
+		c.notifHTTP(file, t, n, key) // notifkinds.go
+		return n
+	case !knownNotifKind(t.Kind):
+		c.fail(file, key("kind"), "unknown kind %q: want one of %s", t.Kind, strings.Join(NotifKinds, ", "))
 	}
+	c.notifEmailOnly(file, t, key)
 	// An empty from or to is reported at send time, not here: v0.9.3
 	// accepted such tables.
 	if _, err := mail.ParseAddress(t.From); t.From != "" && err != nil {
@@ -264,6 +270,7 @@ func (c *checker) job(env *Env, envSecret, file, name string, t *jobTOML) *Job {
 	}
 	c.notifRefs(env, file, table+".notif_on_success", j.NotifOnSuccess)
 	c.notifRefs(env, file, table+".notif_on_failed", j.NotifOnFailed)
+	j.Alerts = c.alerts(env, file, table, &t.alertsTOML) // alerts.go
 	j.Environ = c.merge(file, table, c.global, c.layer(file, table, &t.envTOML))
 	j.Dir = c.dir(file, table+".dir", t.Dir)
 	j.Shell = c.shell(file, table+".shell", t.Shell)
@@ -374,6 +381,7 @@ func (c *checker) jobHTTP(env *Env, file, name string, t *jobHTTPTOML) *JobHTTP 
 	}
 	c.notifRefs(env, file, table+".notif_on_success", j.NotifOnSuccess)
 	c.notifRefs(env, file, table+".notif_on_failed", j.NotifOnFailed)
+	j.Alerts = c.alerts(env, file, table, &t.alertsTOML) // alerts.go
 	c.httpEnv(j, file, table, t)
 	return j
 }
