@@ -1,0 +1,268 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// histRecord is a run record as GET .../runs answers it (issue 17).
+type histRecord struct {
+	Job     string `json:"job"`
+	Kind    string `json:"kind"`
+	Counter int64  `json:"counter"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Count   int    `json:"count"`
+	Trigger struct {
+		Kind       string `json:"kind"`
+		DeliveryID string `json:"delivery_id"`
+		Remote     string `json:"remote"`
+		User       string `json:"user"`
+	} `json:"trigger"`
+	ScheduledAt   string  `json:"scheduled_at"`
+	QueuedAt      string  `json:"queued_at"`
+	StartedAt     string  `json:"started_at"`
+	FinishedAt    string  `json:"finished_at"`
+	Duration      float64 `json:"duration"`
+	ExitCode      int     `json:"exit_code"`
+	FailedCommand int     `json:"failed_command"`
+	Attempt       int     `json:"attempt"`
+	LogKept       bool    `json:"log_kept"`
+}
+
+type histStats struct {
+	Runs      int            `json:"runs"`
+	Successes int            `json:"successes"`
+	Failures  int            `json:"failures"`
+	Skipped   map[string]int `json:"skipped"`
+	Duration  struct {
+		P50, P95, Max float64
+	} `json:"duration"`
+	Days []struct {
+		Day  string `json:"day"`
+		Runs int    `json:"runs"`
+	} `json:"days"`
+}
+
+// runs returns GET /karajo/api/<kind>/runs?id=<id>&<extra>.
+func (s *server) runs(t *testing.T, kind, id, extra string) []histRecord {
+	t.Helper()
+	r := s.get(t, "/karajo/api/"+kind+"/runs?id="+id+"&limit=500&"+extra)
+	env := wantEnvelope(t, r, http.StatusOK)
+	var recs []histRecord
+	if err := json.Unmarshal(env.Data, &recs); err != nil {
+		t.Fatalf("runs of %s: %v: %s", id, err, r)
+	}
+	return recs
+}
+
+func countRecs(recs []histRecord, f func(histRecord) bool) int {
+	n := 0
+	for _, r := range recs {
+		if f(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHistoryAPI: after runs of each trigger kind (webhook with its
+// delivery id, run_now, timer, a JobHttp's run_now) the history holds a
+// record of each with its trigger, status, exit code and failing command;
+// a paused job's due ticks and the triggers refused while paused are
+// recorded as skipped; stats sum them up; bad parameters get 400
+// envelopes and an unknown job 404.
+func TestHistoryAPI(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.hook]
+path = "/hook"
+auth_kind = "github"
+commands = ["true"]
+
+[job.fail]
+commands = ["true", "exit 4"]
+
+[job.tick]
+cron = "* * * * * *"
+commands = ["true"]
+
+[job_http.ping]
+http_url = "/karajo/api/health"
+`)
+	body := runBody()
+	r := s.raw(t, http.MethodPost, "/karajo/api/job_exec/run/hook", map[string]string{"Content-Type": "application/json",
+		"X-Hub-Signature-256": "sha256=" + sign(testSecret, body), "X-GitHub-Delivery": "delivery-77", "X-GitHub-Event": "push"}, body)
+	wantEnvelope(t, r, http.StatusOK)
+	runNow := func(kind, id string) response {
+		b := fmt.Sprintf("_karajo_epoch=%d&id=%s", time.Now().Unix(), id)
+		return s.raw(t, http.MethodPost, "/karajo/api/"+kind+"/run_now",
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Karajo-Sign": sign(testSecret, []byte(b))}, []byte(b))
+	}
+	wantEnvelope(t, runNow("job_exec", "fail"), http.StatusOK)
+	wantEnvelope(t, runNow("job_http", "ping"), http.StatusOK)
+	s.waitRun(t, "hook", 1, 30*time.Second)
+	s.waitRun(t, "fail", 1, 30*time.Second)
+	waitFor(t, 30*time.Second, "two timer runs of tick", func() bool {
+		return countRecs(s.runs(t, "job_exec", "tick", ""), func(r histRecord) bool {
+			return r.Trigger.Kind == "timer" && r.Status == "success" && r.ScheduledAt != ""
+		}) >= 2
+	})
+	s.act(t, "pause", "tick")
+	s.act(t, "pause", "hook")
+	waitFor(t, 30*time.Second, "two paused ticks of tick", func() bool {
+		return countRecs(s.runs(t, "job_exec", "tick", ""), func(r histRecord) bool {
+			return r.Status == "skipped" && r.Reason == "paused" && r.ScheduledAt != ""
+		}) >= 2
+	})
+	for range 3 {
+		wantEnvelope(t, s.trigger(t, "hook", testSecret), http.StatusForbidden) // github auth wants its own header
+		body := runBody()
+		r := s.raw(t, http.MethodPost, "/karajo/api/job_exec/run/hook", map[string]string{"Content-Type": "application/json",
+			"X-Hub-Signature-256": "sha256=" + sign(testSecret, body), "X-GitHub-Event": "push"}, body)
+		wantEnvelope(t, r, http.StatusPreconditionFailed)
+	}
+
+	hook := s.runs(t, "job_exec", "hook", "")
+	if len(hook) != 2 {
+		t.Fatalf("hook: %d records, want the run and the refusals: %+v", len(hook), hook)
+	}
+	if r := hook[0]; r.Status != "skipped" || r.Reason != "paused" || r.Count != 3 || r.Counter != 0 {
+		t.Errorf("hook refusals: %+v", r)
+	}
+	if r := hook[1]; r.Counter != 1 || r.Status != "success" || r.Trigger.Kind != "webhook" || r.Trigger.DeliveryID != "delivery-77" ||
+		r.Trigger.Remote != "127.0.0.1" || r.StartedAt == "" || r.FinishedAt == "" || r.QueuedAt == "" || !r.LogKept || r.FailedCommand != -1 {
+		t.Errorf("hook run: %+v", r)
+	}
+	fail := s.runs(t, "job_exec", "fail", "")
+	if len(fail) != 1 || fail[0].Status != "failed" || fail[0].ExitCode != 4 || fail[0].FailedCommand != 1 || fail[0].Trigger.Kind != "run_now" {
+		t.Errorf("fail: %+v", fail)
+	}
+	waitFor(t, 30*time.Second, "ping's record", func() bool {
+		ping := s.runs(t, "job_http", "ping", "")
+		return len(ping) == 1 && ping[0].Kind == "job_http" && ping[0].Status == "success" && ping[0].Trigger.Kind == "run_now"
+	})
+	if recs := s.runs(t, "job_exec", "tick", "skipped=false"); countRecs(recs, func(r histRecord) bool { return r.Status == "skipped" }) != 0 {
+		t.Errorf("skipped=false lists skipped records: %+v", recs)
+	}
+	// Paging: before the newest counter.
+	tick := s.runs(t, "job_exec", "tick", "skipped=false")
+	if len(tick) >= 2 {
+		older := s.runs(t, "job_exec", "tick", "skipped=false&before="+strconv.FormatInt(tick[0].Counter, 10))
+		if len(older) != len(tick)-1 || older[0].Counter != tick[1].Counter {
+			t.Errorf("before=%d: %+v, want from #%d", tick[0].Counter, older, tick[1].Counter)
+		}
+	}
+
+	var st histStats
+	env := wantEnvelope(t, s.get(t, "/karajo/api/job_exec/stats?id=hook&window=24h"), http.StatusOK)
+	if err := json.Unmarshal(env.Data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Runs != 1 || st.Successes != 1 || st.Skipped["paused"] != 3 || len(st.Days) < 1 || st.Days[len(st.Days)-1].Runs != 1 {
+		t.Errorf("hook stats: %+v", st)
+	}
+	env = wantEnvelope(t, s.get(t, "/karajo/api/job_exec/stats?id=fail"), http.StatusOK)
+	if err := json.Unmarshal(env.Data, &st); err != nil || st.Failures != 1 || len(st.Days) != 8 {
+		t.Errorf("fail stats (default 7d): %+v %v", st, err)
+	}
+
+	for _, q := range []string{"job_exec/runs?id=hook&limit=0", "job_exec/runs?id=hook&limit=501", "job_exec/runs?id=hook&before=x",
+		"job_http/runs?id=ping&skipped=maybe", "job_exec/stats?id=hook&window=30m", "job_exec/stats?id=hook&window=400d",
+		"job_exec/runs?id=hook&limit=1;x=2"} {
+		wantEnvelope(t, s.get(t, "/karajo/api/"+q), http.StatusBadRequest)
+	}
+	for _, q := range []string{"job_exec/runs?id=nosuch", "job_http/runs?id=hook", "job_exec/stats?id=ping", "job_http/stats?id="} {
+		wantEnvelope(t, s.get(t, "/karajo/api/"+q), http.StatusNotFound)
+	}
+	m := s.get(t, "/metrics")
+	if !strings.Contains(string(m.body), `karajo_job_skipped_total{job="tick",reason="paused"}`) ||
+		!strings.Contains(string(m.body), `karajo_job_skipped_total{job="hook",reason="paused"} 3`) {
+		t.Errorf("metrics lack karajo_job_skipped_total:\n%s", tail(string(m.body), 2000))
+	}
+}
+
+// TestHistoryMissedWhileDown: the schedule points that fell while the
+// server was stopped are recorded at the next start, reason "server down".
+func TestHistoryMissedWhileDown(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.every2]
+cron = "*/2 * * * * *"
+commands = ["true"]
+`)
+	waitFor(t, 30*time.Second, "a timer run", func() bool {
+		return countRecs(s.runs(t, "job_exec", "every2", ""), func(r histRecord) bool { return r.Status == "success" }) >= 1
+	})
+	s.stop()
+	time.Sleep(5 * time.Second)
+	s = s.restart(t)
+	recs := s.runs(t, "job_exec", "every2", "")
+	down := countRecs(recs, func(r histRecord) bool {
+		return r.Status == "skipped" && r.Reason == "server down" && r.ScheduledAt != ""
+	})
+	if down < 1 || down > 4 {
+		t.Errorf("%d points recorded as missed while down (stopped 5 s, every 2 s): %+v", down, recs)
+	}
+}
+
+// TestHistoryKill9Burst: kill -9 during a burst of runs, then restart:
+// every finished run that has a log has a record with the log's status,
+// and no record claims a run that has no log (the logs are all kept here).
+func TestHistoryKill9Burst(t *testing.T) {
+	t.Parallel()
+	var jobs strings.Builder
+	const n = 6
+	for i := range n {
+		fmt.Fprintf(&jobs, "[job.b%d]\npath = \"/b%d\"\nlog_retention = 1000\ncommands = [\"sleep 0.0%d\"]\n\n", i, i, i+1)
+	}
+	s := start(t, jobs.String())
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		for i := range n {
+			s.trigger(t, fmt.Sprintf("b%d", i), testSecret) // 200 or 429
+		}
+	}
+	s.kill9()
+	s = s.restart(t)
+	checkHistoryAgainstLogs(t, s, n)
+}
+
+// checkHistoryAgainstLogs checks jobs b0..b<n-1> with all logs kept: each
+// final log has a record of its status, and every run record has a log.
+func checkHistoryAgainstLogs(t *testing.T, s *server, n int) {
+	t.Helper()
+	for i := range n {
+		id := fmt.Sprintf("b%d", i)
+		logs := map[int64]string{}
+		for _, l := range s.job(t, id).Logs {
+			logs[l.Counter] = l.Status
+		}
+		recs := s.runs(t, "job_exec", id, "skipped=false")
+		byCounter := map[int64]histRecord{}
+		for _, r := range recs {
+			byCounter[r.Counter] = r
+			st, ok := logs[r.Counter]
+			switch {
+			case !ok:
+				t.Errorf("%s: record #%d (%s) has no log", id, r.Counter, r.Status)
+			case st != "running" && r.Status != st && !(r.Status == "timeout" && st == "failed"):
+				t.Errorf("%s: record #%d says %s, its log %s", id, r.Counter, r.Status, st)
+			}
+		}
+		for c, st := range logs {
+			if _, ok := byCounter[c]; !ok && st != "running" {
+				t.Errorf("%s: log #%d (%s) has no record", id, c, st)
+			}
+		}
+		if len(logs) == 0 {
+			t.Errorf("%s: no runs in the burst", id)
+		}
+		t.Logf("%s: %d logs, %d run records", id, len(logs), len(recs))
+	}
+}
