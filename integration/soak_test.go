@@ -33,6 +33,7 @@ type skJob struct {
 	path  string // "" when the job has no webhook
 	pause bool   // paused during the soak
 	rc    string // run control (issue 11): "", "timeout", "replace" or "retry"
+	gh    bool   // auth_kind = "github": deliveries carry ids, and some are replayed (issue 15)
 }
 
 // skJobs are the 20 jobs: 5 interval (3 with a webhook), 4 minutely (2 with
@@ -61,6 +62,11 @@ func skJobs() []*skJob {
 	// Paused during the soak, one after each of the first restarts.
 	for _, i := range []int{12, 7, 15, 18} {
 		jobs[i].pause = true
+	}
+	// GitHub senders: a quarter of their deliveries replay an id already
+	// accepted, across SIGKILL restarts too (issue 15).
+	for _, i := range []int{9, 10} {
+		jobs[i].gh = true
 	}
 	// Run control: a timeout shorter than some runs, overlap = "replace",
 	// and retries (the first attempt always fails).
@@ -113,6 +119,9 @@ body_timeout = %q
 		if j.path != "" {
 			fmt.Fprintf(&b, "path = %q\n", j.path)
 		}
+		if j.gh {
+			b.WriteString("auth_kind = \"github\"\n")
+		}
 	}
 	return b.String()
 }
@@ -149,6 +158,23 @@ type skLoad struct {
 	pausedAt  map[string]time.Time // job id → pause acknowledged
 	violation []string             // 200 after the job was paused
 	unexpect  []string             // answers other than 200/412/429
+	accepted  map[string][]string  // github job id → delivery ids answered 200
+	seq       int                  // delivery ids made so far
+	replays   int                  // deliveries sent again with an accepted id
+	replayed  []string             // replays answered other than 409 (200: a run started)
+}
+
+// nextDelivery returns the delivery id of the next delivery to a github
+// job: an id it already accepted (replay true) one time in four when it
+// has one, else a new one.
+func (l *skLoad) nextDelivery(id string) (delivery string, replay bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ids := l.accepted[id]; len(ids) > 0 && rand.IntN(4) == 0 {
+		return ids[rand.IntN(len(ids))], true
+	}
+	l.seq++
+	return fmt.Sprintf("%s-delivery-%06d", id, l.seq), false
 }
 
 // skProcsUnder lists the processes whose cwd is dir or below it.
@@ -237,7 +263,7 @@ func TestSoak(t *testing.T) {
 	}
 
 	inv := &skInvariants{t: t, checks: map[string]int{}, fails: map[string]int{}}
-	load := &skLoad{byStatus: map[int]int{}, pausedAt: map[string]time.Time{}}
+	load := &skLoad{byStatus: map[int]int{}, pausedAt: map[string]time.Time{}, accepted: map[string][]string{}}
 	var serverEnds []int64 // unix ns at which a server process was gone (kill or stop)
 
 	s := startDir(t, dir)
@@ -263,15 +289,31 @@ func TestSoak(t *testing.T) {
 				req, _ := http.NewRequest(http.MethodPost, base.Load().(string)+"/karajo/api/job_exec/run"+j.path, strings.NewReader(string(body)))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Karajo-Sign", sign(testSecret, body))
+				delivery, replay := "", false
+				if j.gh {
+					delivery, replay = load.nextDelivery(j.id)
+					req.Header.Set("X-GitHub-Event", "push")
+					req.Header.Set("X-GitHub-Delivery", delivery)
+					req.Header.Set("X-Hub-Signature-256", "sha256="+sign(testSecret, body))
+				}
 				sent := time.Now()
 				resp, err := client.Do(req)
 				load.mu.Lock()
 				load.sent++
-				if err != nil {
+				if err == nil && replay {
+					resp.Body.Close()
+					load.replays++
+					if resp.StatusCode != http.StatusConflict {
+						load.replayed = append(load.replayed, fmt.Sprintf("%s: delivery %s sent again: HTTP %d", j.id, delivery, resp.StatusCode))
+					}
+				} else if err != nil {
 					load.connErr++
 				} else {
 					resp.Body.Close()
 					load.byStatus[resp.StatusCode]++
+					if resp.StatusCode == http.StatusOK && j.gh {
+						load.accepted[j.id] = append(load.accepted[j.id], delivery)
+					}
 					switch resp.StatusCode {
 					case http.StatusOK:
 						if at, ok := load.pausedAt[j.id]; ok && sent.After(at) {
@@ -293,7 +335,13 @@ func TestSoak(t *testing.T) {
 	var pid atomic.Int64
 	addr.Store(s.addr)
 	pid.Store(int64(s.pid()))
-	waitHostile := hostile.run(func() string { return addr.Load().(string) }, func() int { return int(pid.Load()) }, hooks, stopLoad)
+	var plainHooks []*skJob // the hostile uploads sign the karajo way
+	for _, j := range hooks {
+		if !j.gh {
+			plainHooks = append(plainHooks, j)
+		}
+	}
+	waitHostile := hostile.run(func() string { return addr.Load().(string) }, func() int { return int(pid.Load()) }, plainHooks, stopLoad)
 
 	// Kill and restart at random moments.
 	var toPause []*skJob
@@ -554,6 +602,8 @@ func TestSoak(t *testing.T) {
 	load.mu.Lock()
 	inv.check("no 200 for a paused job", len(load.violation) == 0, "%d: %v", len(load.violation), skHead(load.violation, 5))
 	inv.check("triggers answered 200, 412 or 429 only", len(load.unexpect) == 0, "%d: %v", len(load.unexpect), skHead(load.unexpect, 5))
+	inv.check("a replayed delivery answers 409 and starts no run", len(load.replayed) == 0, "%d of %d: %v", len(load.replayed), load.replays, skHead(load.replayed, 5))
+	inv.check("deliveries were replayed", load.replays > 0, "no replay sent")
 	load.mu.Unlock()
 
 	// No orphan processes of job commands.
@@ -586,6 +636,7 @@ func TestSoak(t *testing.T) {
 		fmt.Fprintf(&b, "  %-52s %8d\n", fmt.Sprintf("  other (%d)", c), load.byStatus[c])
 	}
 	fmt.Fprintf(&b, "  %-52s %8d\n", "  connection errors (server down)", load.connErr)
+	fmt.Fprintf(&b, "  %-52s %8d\n", "github deliveries replayed (all 409)", load.replays)
 	fmt.Fprintf(&b, "  %-52s %8d\n", "runs completed (log files)", statusCount["success"]+statusCount["failed"]+statusCount["canceled"])
 	for _, st := range []string{"success", "failed", "canceled"} {
 		fmt.Fprintf(&b, "  %-52s %8d\n", "  "+st, statusCount[st])
