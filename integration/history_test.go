@@ -266,3 +266,40 @@ func checkHistoryAgainstLogs(t *testing.T, s *server, n int) {
 		t.Logf("%s: %d logs, %d run records", id, len(logs), len(recs))
 	}
 }
+
+// skCheckHistory is the soak's check of the run history against the logs
+// after a restart (issue 17; all logs are kept): no run record without its
+// log, and a record of every final log with the same status. The runs go
+// on meanwhile, so records are read before the job views for the first
+// check and after them for the second.
+func skCheckHistory(t *testing.T, s *server, inv *skInvariants, jobs []*skJob, restart int) {
+	t.Helper()
+	before := map[string][]histRecord{}
+	for _, j := range jobs {
+		before[j.id] = s.runs(t, "job_exec", j.id, "skipped=false")
+	}
+	env := s.environment(t)
+	for _, j := range jobs {
+		logs := map[int64]string{}
+		for _, l := range env.Jobs[j.id].Logs {
+			logs[l.Counter] = l.Status
+		}
+		for _, r := range before[j.id] {
+			st, ok := logs[r.Counter]
+			inv.check("history: no record of a run without a log", ok,
+				"%s after restart %d: record #%d (%s) has no log", j.id, restart, r.Counter, r.Status)
+			if ok && r.Status != "running" && st != "running" {
+				inv.check("history: a record has its log's status", r.Status == st || (r.Status == "timeout" && st == "failed"),
+					"%s after restart %d: record #%d says %s, its log %s", j.id, restart, r.Counter, r.Status, st)
+			}
+		}
+		after := map[int64]bool{}
+		for _, r := range s.runs(t, "job_exec", j.id, "skipped=false") {
+			after[r.Counter] = true
+		}
+		for c, st := range logs {
+			inv.check("history: every finished log has a record", st == "running" || after[c],
+				"%s after restart %d: log #%d (%s) has no record", j.id, restart, c, st)
+		}
+	}
+}

@@ -368,6 +368,7 @@ func TestSoak(t *testing.T) {
 		addr.Store(s.addr)
 		pid.Store(int64(s.pid()))
 		restarts++
+		skCheckHistory(t, s, inv, jobs, restarts)
 		env := s.environment(t)
 		for _, j := range paused {
 			inv.check("paused flag survives restarts", env.Jobs[j.id].Status == "paused",
