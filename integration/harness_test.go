@@ -137,6 +137,13 @@ func startDir(t *testing.T, dir string) *server {
 // startDirEnv is startDir with env added to the test's own environment.
 func startDirEnv(t *testing.T, dir string, env []string) *server {
 	t.Helper()
+	return startDirWrapped(t, dir, env, nil)
+}
+
+// startDirWrapped is startDirEnv with the binary started through wrap (a
+// command that ends by exec'ing its arguments, so the PID stays karajo's).
+func startDirWrapped(t *testing.T, dir string, env, wrap []string) *server {
+	t.Helper()
 	s := &server{
 		t:       t,
 		dir:     dir,
@@ -144,7 +151,8 @@ func startDirEnv(t *testing.T, dir string, env []string) *server {
 		stderr:  &syncBuffer{},
 		done:    make(chan struct{}),
 	}
-	s.cmd = exec.Command(binPath, "-config", s.cfgPath)
+	args := append(append([]string(nil), wrap...), binPath, "-config", s.cfgPath)
+	s.cmd = exec.Command(args[0], args[1:]...)
 	if env != nil {
 		s.cmd.Env = append(os.Environ(), env...)
 	}

@@ -235,3 +235,70 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// sandboxScript is what the hardening test runs karajo under, the way the
+// unit's directives would: in a mount namespace of its own, everything
+// read-only but dir_base (ProtectSystem=strict, ReadWritePaths=), and with
+// no new privileges (NoNewPrivileges=yes). $1 is dir_base; the rest is
+// the command, exec'd so that the PID stays karajo's.
+const sandboxScript = `set -e
+base="$1"; shift
+mount --bind "$base" "$base"
+mount --bind / /
+mount -o remount,bind,ro /
+exec setpriv --no-new-privs -- "$@"`
+
+// TestSystemdHardened: karajo starts, says READY=1, runs a job that writes
+// in its work directory, reloads and stops cleanly under the unit's
+// ProtectSystem=strict + ReadWritePaths + NoNewPrivileges (emulated with
+// unshare and setpriv: there is no systemd PID 1 to run the unit itself);
+// a command writing outside dir_base fails, so the sandbox is real.
+// Skipped with the reason where mount namespaces are not allowed.
+func TestSystemdHardened(t *testing.T) {
+	for _, tool := range []string{"unshare", "setpriv", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipped: %s is not installed: %v", tool, err)
+		}
+	}
+	if out, err := exec.Command("unshare", "--mount", "--propagation", "private", "--", "mount", "--bind", "/", "/").CombinedOutput(); err != nil {
+		t.Skipf("skipped: mount namespaces are not allowed here: %v %s", err, out)
+	}
+	sock := sdListen(t, filepath.Join(shortTempDir(t), "notify"))
+	dir := t.TempDir()
+	outside := filepath.Join(shortTempDir(t), "outside")
+	writeConfig(t, dir, configHeader(dir)+fmt.Sprintf(`
+[job.writer]
+path = "/writer"
+commands = ["echo data > in-work-dir", "cat in-work-dir", "grep NoNewPrivs /proc/self/status"]
+
+[job.escaper]
+path = "/escaper"
+commands = ["echo x > %s"]
+`, outside))
+	wrap := []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", sandboxScript, "sandbox", dir}
+	srv := startDirWrapped(t, dir, []string{"NOTIFY_SOCKET=" + sock.name}, wrap)
+	waitFor(t, 30*time.Second, "READY=1", func() bool { return count(sock.all(), "READY=1") == 1 })
+
+	wantEnvelope(t, srv.trigger(t, "/writer", testSecret), 200)
+	if st := srv.waitRun(t, "writer", 1, 30*time.Second); st != "success" {
+		t.Fatalf("writer #1 = %q, want success:\n%s", st, srv.logOf(t, "writer", 1).Content)
+	}
+	if log := srv.logOf(t, "writer", 1).Content; !strings.Contains(string(log), "NoNewPrivs:\t1") {
+		t.Errorf("the command does not run with no_new_privs:\n%s", log)
+	}
+	wantEnvelope(t, srv.trigger(t, "/escaper", testSecret), 200)
+	if st := srv.waitRun(t, "escaper", 1, 30*time.Second); st != "failed" {
+		t.Fatalf("escaper #1 = %q, want failed (read-only outside dir_base)", st)
+	}
+	if log := srv.logOf(t, "escaper", 1).Content; !strings.Contains(string(log), "Read-only file system") {
+		t.Errorf("escaper log does not say read-only:\n%s", log)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "READY=1 after the reload", func() bool { return count(sock.all(), "READY=1") == 2 })
+	srv.stop()
+	if strings.Contains(srv.stderr.String(), "level=ERROR") {
+		t.Errorf("errors in the log under the sandbox:\n%s", srv.stderr.String())
+	}
+}
