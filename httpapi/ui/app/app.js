@@ -264,6 +264,7 @@
     field(dl, 'Last run', timeText(e, e.lastMs, j.last_run));
     field(dl, 'Next run', j.status === 'paused' ? 'paused' : timeText(e, e.nextMs, j.next_run));
     if (window.karajoSchedule) { window.karajoSchedule.details(e.kind, j, dl, field); }
+    if (window.karajoDeliveries) { window.karajoDeliveries.details(e.kind, j, dl, field); }
     field(dl, 'Logs kept', j.log_retention);
     if (j.notif_on_success && j.notif_on_success.length) { field(dl, 'Notify on success', j.notif_on_success.join(', ')); }
     if (j.notif_on_failed && j.notif_on_failed.length) { field(dl, 'Notify on failure', j.notif_on_failed.join(', ')); }
