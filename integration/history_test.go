@@ -180,6 +180,16 @@ http_url = "/karajo/api/health"
 	for _, q := range []string{"job_exec/runs?id=nosuch", "job_http/runs?id=hook", "job_exec/stats?id=ping", "job_http/stats?id="} {
 		wantEnvelope(t, s.get(t, "/karajo/api/"+q), http.StatusNotFound)
 	}
+	// karajo history reads the same records.
+	cr := cli(t, nil, "history", "-url="+s.base, "fail")
+	wantCLI(t, cr, 0, "RUN", "NOTE", "#1", "failed", "run_now", "command 1 exited 4")
+	cr = cli(t, nil, "history", "-url="+s.base, "hook")
+	wantCLI(t, cr, 0, "skipped", "paused (x3)", "webhook")
+	cr = cli(t, nil, "history", "-url="+s.base, "-o", "json", "-skipped=false", "hook")
+	var cj []map[string]any
+	if err := json.Unmarshal([]byte(cr.out), &cj); err != nil || len(cj) != 1 || cj[0]["delivery_id"] != "delivery-77" {
+		t.Errorf("karajo history -o json -skipped=false hook: %v %v", err, cr)
+	}
 	m := s.get(t, "/metrics")
 	if !strings.Contains(string(m.body), `karajo_job_skipped_total{job="tick",reason="paused"}`) ||
 		!strings.Contains(string(m.body), `karajo_job_skipped_total{job="hook",reason="paused"} 3`) {

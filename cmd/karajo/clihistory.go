@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,17 +27,33 @@ type runSummary struct {
 	Seconds  int64     `json:"duration_seconds"`
 	Trigger  string    `json:"trigger,omitempty"`
 	LogBytes int       `json:"log_bytes"`
+
+	// From the server's run history (issue 17); absent when an older
+	// server has none and the runs come from the logs it keeps.
+	Duration      float64 `json:"duration,omitempty"` // seconds, exact
+	Reason        string  `json:"reason,omitempty"`   // why a run did not happen (status skipped)
+	Count         int     `json:"count,omitempty"`    // refusals merged into one record
+	User          string  `json:"user,omitempty"`
+	DeliveryID    string  `json:"delivery_id,omitempty"`
+	Remote        string  `json:"remote,omitempty"`
+	ExitCode      int     `json:"exit_code,omitempty"`
+	FailedCommand *int    `json:"failed_command,omitempty"`
+	LogKept       *bool   `json:"log_kept,omitempty"`
 }
 
-// historyCmd runs `karajo history [-n N] [-o table|json] ID`: the runs
-// of the job that the server keeps (log_retention, and the run in
-// progress), newest first, with start, duration and trigger read from
-// each run's log.
+// historyCmd runs `karajo history [-n N] [-before COUNTER] [-skipped=false]
+// [-o table|json] ID`: the job's runs, newest first, from the server's run
+// history (GET .../runs: every run kept by history_retention, and the runs
+// that did not happen, with their reason). An older server without that
+// endpoint gives the runs it keeps logs of (log_retention, and the run in
+// progress), with start, duration and trigger read from each run's log.
 func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("karajo "+name, flag.ContinueOnError)
 	cf := addClientFlags(fs)
 	n := fs.Int("n", 20, "show at most this many runs, newest first")
 	format := fs.String("o", "table", "output: table or json")
+	before := fs.Int64("before", 0, "only runs before this counter (page back)")
+	skipped := fs.Bool("skipped", true, "list the runs that did not happen (paused, overlap, server down…)")
 	if ok, code := parseClient(fs, args, stderr, "history [flags] ID", 1, 1); !ok {
 		return code
 	}
@@ -57,7 +76,10 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 		if j == nil {
 			return failf(exitRefused, "job not found: %s", id)
 		}
-		runs, err := c.history(j, *n)
+		runs, err := c.runRecords(j, *n, *before, *skipped)
+		if errors.Is(err, errNoHistory) {
+			runs, err = c.history(j, *n)
+		}
 		if err != nil {
 			return err
 		}
@@ -152,14 +174,108 @@ func summarize(content []byte) runSummary {
 // writeTable).
 func writeHistory(w io.Writer, runs []runSummary, color bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\t"+paint("STATUS", "", color)+"\tSTARTED\tDURATION\tTRIGGER")
+	fmt.Fprintln(tw, "RUN\t"+paint("STATUS", "", color)+"\tSTARTED\tDURATION\tTRIGGER\tNOTE")
 	for _, r := range runs {
 		started := "-"
 		if !r.Started.IsZero() {
 			started = r.Started.UTC().Format("2006-01-02 15:04:05Z")
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\n", r.Counter, paint(orDash(r.Status), r.Status, color), started,
-			(time.Duration(r.Seconds) * time.Second).String(), orDash(r.Trigger))
+		run, dur := "#"+strconv.FormatInt(r.Counter, 10), (time.Duration(r.Seconds) * time.Second).String()
+		if r.Status == "skipped" {
+			run = "-"
+		}
+		if r.Duration > 0 {
+			dur = time.Duration(r.Duration * float64(time.Second)).Round(time.Millisecond).String()
+		}
+		trigger := orDash(r.Trigger)
+		if r.User != "" {
+			trigger += " (" + r.User + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", run, paint(orDash(r.Status), r.Status, color), started, dur, trigger, note(r))
 	}
 	tw.Flush()
+}
+
+// note is the NOTE column of a run: why it did not happen, or how it failed.
+func note(r runSummary) string {
+	switch {
+	case r.Reason != "" && r.Count > 1:
+		return fmt.Sprintf("%s (x%d)", r.Reason, r.Count)
+	case r.Reason != "":
+		return r.Reason
+	case r.FailedCommand != nil && *r.FailedCommand >= 0:
+		return fmt.Sprintf("command %d exited %d", *r.FailedCommand, r.ExitCode)
+	}
+	return ""
+}
+
+// errNoHistory says the server has no run history endpoint (an older
+// server) or no history file: the caller falls back to the logs.
+var errNoHistory = errors.New("no run history on the server")
+
+// historyRecord is a run record of GET .../runs.
+type historyRecord struct {
+	Counter int64  `json:"counter"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Count   int    `json:"count"`
+	Trigger struct {
+		Kind       string `json:"kind"`
+		DeliveryID string `json:"delivery_id"`
+		Remote     string `json:"remote"`
+		User       string `json:"user"`
+	} `json:"trigger"`
+	ScheduledAt   time.Time `json:"scheduled_at"`
+	QueuedAt      time.Time `json:"queued_at"`
+	StartedAt     time.Time `json:"started_at"`
+	FinishedAt    time.Time `json:"finished_at"`
+	Duration      float64   `json:"duration"`
+	ExitCode      int       `json:"exit_code"`
+	FailedCommand int       `json:"failed_command"`
+	LogKept       bool      `json:"log_kept"`
+}
+
+// runRecords reads the newest n records of j (before counter before, if
+// set) from the server's run history; errNoHistory when the server has
+// none (an older server answers 404 for the unknown endpoint: the job
+// itself is known to exist).
+func (c *client) runRecords(j *jobState, n int, before int64, skipped bool) ([]runSummary, error) {
+	path := "/karajo/api/job_exec/runs"
+	if j.Kind == kindHTTP {
+		path = "/karajo/api/job_http/runs"
+	}
+	q := url.Values{"id": {j.ID}, "limit": {strconv.Itoa(min(n, 500))}, "skipped": {strconv.FormatBool(skipped)}}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	var recs []historyRecord
+	if err := c.read(path, q, &recs); err != nil {
+		var ce *cliError
+		if errors.As(err, &ce) && (strings.Contains(ce.msg, "(HTTP 404)") || strings.Contains(ce.msg, "(HTTP 503)")) {
+			return nil, errNoHistory
+		}
+		return nil, err
+	}
+	runs := make([]runSummary, 0, len(recs))
+	for _, h := range recs {
+		r := runSummary{Counter: h.Counter, Status: h.Status, Started: h.StartedAt, Last: h.FinishedAt,
+			Seconds: int64(h.Duration), Duration: h.Duration, Trigger: h.Trigger.Kind, Reason: h.Reason, User: h.Trigger.User,
+			DeliveryID: h.Trigger.DeliveryID, Remote: h.Trigger.Remote, ExitCode: h.ExitCode}
+		if h.Status == "skipped" {
+			r.Started, r.Count = cmpTime(h.ScheduledAt, h.QueuedAt), h.Count
+		} else {
+			fc, kept := h.FailedCommand, h.LogKept
+			r.FailedCommand, r.LogKept = &fc, &kept
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+// cmpTime is a, or b when a is zero.
+func cmpTime(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
 }
