@@ -9,6 +9,8 @@
 # Chromium: CHROME_PATH, else chromium / chromium-browser / google-chrome.
 # Port: AUDIT_PORT (default 31938). The example configuration has no
 # users, so the pages are public and no session cookie is needed.
+# AUDIT_BASE=http://host:port audits a server already running instead
+# (with the example jobs) and starts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,27 +26,27 @@ chrome=${CHROME_PATH:-$(command -v chromium || command -v chromium-browser || co
 export CHROME_PATH=$chrome
 
 port=${AUDIT_PORT:-31938}
-base=http://127.0.0.1:$port
+base=${AUDIT_BASE:-http://127.0.0.1:$port}
 out=bin/audit
 mkdir -p "$out"
-work=$(mktemp -d)
-cp -r examples/etc "$work/"
-sed -i -e "s|^listen_address = .*|listen_address = \"127.0.0.1:$port\"|" \
-  -e "s|^dir_base = .*|dir_base = \"$work\"|" "$work/etc/karajo/karajo.toml"
-
-./bin/karajo -config "$work/etc/karajo/karajo.toml" >"$out/karajo.log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "$base/karajo/api/environment" 2>/dev/null && break
-  sleep 0.1
-done
-# Runs to show: a failing one (its log is audited) and a successful one.
-cli() { ./bin/karajo "$@" -url "$base" -secret s3cret; }
-for _ in 1 2 3; do cli run -wait test_fail >/dev/null 2>&1 || true; done
-cli run -wait test_success >/dev/null 2>&1 || true
+if [ -z "${AUDIT_BASE:-}" ]; then
+  work=$(mktemp -d)
+  cp -r examples/etc "$work/"
+  sed -i -e "s|^listen_address = .*|listen_address = \"127.0.0.1:$port\"|" \
+    -e "s|^dir_base = .*|dir_base = \"$work\"|" "$work/etc/karajo/karajo.toml"
+  ./bin/karajo -config "$work/etc/karajo/karajo.toml" >"$out/karajo.log" 2>&1 &
+  pid=$!
+  cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+  trap cleanup EXIT
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$base/karajo/api/environment" 2>/dev/null && break
+    sleep 0.1
+  done
+  # Runs to show: failing ones (a log is audited) and a successful one.
+  cli() { ./bin/karajo "$@" -url "$base" -secret s3cret; }
+  for _ in 1 2 3; do cli run -wait test_fail >/dev/null 2>&1 || true; done
+  cli run -wait test_success >/dev/null 2>&1 || true
+fi
 
 pages=(
   "list|$base/karajo/app/"

@@ -12,7 +12,6 @@
   var K = window.karajo;
   var KINDS = ['job', 'job_http'];
   var STATUSES = { started: 1, running: 1, success: 1, failed: 1, paused: 1, canceled: 1 };
-  var MAX_MARKS = 10;
   var POLL_MS = 5000;
   var SSE_RETRY_MS = 60000;
 
@@ -91,6 +90,7 @@
       buttons: e.kind === 'job' ? { run: acts[0], toggle: acts[1], cancel: acts[2] } : { run: acts[0], toggle: acts[1] }
     };
     fillRow(e, Date.now());
+    if (seen) { seen.observe(node); } else { e.visible = true; }
     return node;
   }
 
@@ -118,37 +118,94 @@
     if (e.open) { fillDetails(e); }
   }
 
-  // fillMarks draws the last runs, oldest left, as a strip of marks in
-  // one link (to the newest log): one tap target instead of ten small
-  // ones. Only when they changed.
+  // fillMarks draws the strip of last runs, oldest left, as marks in one
+  // link to the job's history page (one tap target, not twenty small
+  // ones), with the share that succeeded. The runs come from the history
+  // (GET .../runs?limit=20&skipped=false, asked for rows on screen when
+  // their last run changes: see wantRuns); until it answers, from the
+  // logs the job lists. Drawn only when they changed.
   function fillMarks(e) {
-    var logs = e.job.logs || [];
-    var from = Math.max(0, logs.length - MAX_MARKS);
-    var sig = '';
-    for (var i = from; i < logs.length; i++) { sig += logs[i].counter + ':' + logs[i].status + ' '; }
+    var runs = e.runs || (e.job.logs || []).slice(-RATE_RUNS).reverse();
+    var sig = runs.map(function (l) { return l.counter + ':' + l.status; }).join(' ');
+    wantRuns(e);
     if (sig === e.marks) { return; }
     e.marks = sig;
-    var runs = e.r.runs, by = {};
-    runs.textContent = '';
-    for (i = from; i < logs.length; i++) {
-      var l = logs[i];
-      var m = el('span', 'mark ' + statusClass(l.status || ''));
-      m.title = '#' + (l.counter || 0) + ' ' + (l.status || '');
-      runs.appendChild(m);
-      by[l.status || 'unknown'] = (by[l.status || 'unknown'] || 0) + 1;
+    var strip = e.r.runs, by = {}, ok = 0, ended = 0;
+    strip.textContent = '';
+    for (var i = runs.length - 1; i >= 0; i--) {
+      var l = runs[i], st = l.status || '';
+      var m = el('span', 'mark ' + markClass(st));
+      m.title = '#' + (l.counter || 0) + ' ' + st;
+      strip.appendChild(m);
+      by[st || 'unknown'] = (by[st || 'unknown'] || 0) + 1;
+      if (st === 'success') { ok++; }
+      if (ENDED[st]) { ended++; }
     }
-    var n = logs.length - from;
-    if (!n) {
-      runs.removeAttribute('href');
-      runs.removeAttribute('aria-label');
-      runs.title = 'No runs yet';
-      return;
+    var rate = ended ? Math.round(100 * ok / ended) + '%' : '';
+    strip.appendChild(el('span', 'rate', rate));
+    strip.href = historyURL(e);
+    var n = runs.length;
+    strip.setAttribute('aria-label', (n ? 'Last ' + n + (n === 1 ? ' run: ' : ' runs: ') +
+      Object.keys(by).map(function (k) { return by[k] + ' ' + k; }).join(', ') +
+      (rate ? ' (' + rate + ' succeeded)' : '') : 'No runs yet') + '. Open the history');
+  }
+
+  // ---- Strip of runs from the history -----------------------------------
+
+  var RATE_RUNS = 20;
+  var ENDED = { success: 1, failed: 1, canceled: 1, timeout: 1 };
+  var runsQueue = [], runsActive = 0, RUNS_PARALLEL = 4;
+  var seen = window.IntersectionObserver ? new IntersectionObserver(function (items) {
+    items.forEach(function (it) {
+      var row = it.target;
+      var e = state.entries.get(key(row.dataset.kind, row.dataset.jobId));
+      if (!e) { return; }
+      e.visible = it.isIntersecting;
+      if (e.visible) { wantRuns(e); }
+    });
+  }) : null;
+
+  function markClass(st) {
+    return { queued: 'st-started', timeout: 'st-timeout' }[st] || statusClass(st);
+  }
+
+  function historyURL(e) {
+    return '/karajo/app/history/?kind=' + (e.kind === 'job' ? 'job_exec' : 'job_http') + '&id=' + encodeURIComponent(e.id);
+  }
+
+  // wantRuns asks the history for a row on screen whose last run changed
+  // since it last asked (at most RUNS_PARALLEL requests at a time).
+  function wantRuns(e) {
+    if (!e.visible) { return; }
+    var logs = e.job.logs || [], last = logs[logs.length - 1];
+    var sig = (last ? last.counter + ':' + last.status : '') + '|' + e.job.status;
+    if (sig === e.runsSig || e.runsQueued) { return; }
+    e.runsSig = sig;
+    e.runsQueued = true;
+    runsQueue.push(e);
+    pumpRuns();
+  }
+
+  function pumpRuns() {
+    while (runsActive < RUNS_PARALLEL && runsQueue.length) {
+      var e = runsQueue.shift();
+      runsActive++;
+      fetchRuns(e).then(function () { runsActive--; pumpRuns(); });
     }
-    var newest = logs[logs.length - 1];
-    runs.href = logURL(e.kind, e.id, newest.counter || 0);
-    runs.title = '';
-    runs.setAttribute('aria-label', 'Last ' + n + (n === 1 ? ' run: ' : ' runs: ') +
-      Object.keys(by).map(function (st) { return by[st] + ' ' + st; }).join(', ') + '. Open the newest log');
+  }
+
+  function fetchRuns(e) {
+    var url = '/karajo/api/' + (e.kind === 'job' ? 'job_exec' : 'job_http') + '/runs?limit=' + RATE_RUNS +
+      '&skipped=false&id=' + encodeURIComponent(e.id);
+    return fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (msg) {
+      e.runsQueued = false;
+      if (msg && msg.data && state.entries.get(key(e.kind, e.id)) === e) {
+        e.runs = msg.data;
+        fillMarks(e);
+      }
+    }).catch(function () { e.runsQueued = false; });
   }
 
   // fillRel updates the relative times; text is only written on change.
@@ -288,6 +345,9 @@
     } else {
       field(dl, 'Logs', 'none yet');
     }
+    var h = el('a', 'history-link', 'every run, durations, runs that did not happen');
+    h.href = historyURL(e);
+    field(dl, 'History', h);
     d.appendChild(dl);
   }
 
@@ -329,6 +389,7 @@
   // renderAll rebuilds both lists in one pass each, keeping open rows open.
   function renderAll(items) {
     var old = state.entries;
+    if (seen) { seen.disconnect(); }
     state.entries = new Map();
     var groups = { job: [], job_http: [] };
     items.forEach(function (it) {

@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// uiRecord is the part of a history record (GET .../runs) the dashboard
+// test checks against.
+type uiRecord struct {
+	Counter int64  `json:"counter"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	LogKept bool   `json:"log_kept"`
+}
+
+// uiHistory reads GET /karajo/api/job_exec/runs for id (skipped included).
+func (s *server) uiHistory(t *testing.T, id string) []uiRecord {
+	t.Helper()
+	r := s.get(t, "/karajo/api/job_exec/runs?limit=100&id="+id)
+	if r.status != http.StatusOK {
+		return nil
+	}
+	var env struct {
+		Data []uiRecord `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil {
+		t.Fatalf("runs of %s: %v: %s", id, err, r)
+	}
+	return env.Data
+}
+
+// countJS counts the elements matching selector (a string, for evalUntil).
+func countJS(selector string) string {
+	return fmt.Sprintf(`String(document.querySelectorAll(%q).length)`, selector)
+}
+
+// TestBrowserHistory drives the history views in headless Chromium
+// against the real binary and its history API: the job list's strip
+// shows the last runs from the history (more than the logs kept) with
+// the share that succeeded, and is a link reached by keyboard; the
+// history page shows the figures, a duration chart with one bar per run
+// coloured by status and a ring for the refused trigger, and the table
+// with log links while the log is kept. Screenshot: KARAJO_HISTORY_SCREENSHOT.
+func TestBrowserHistory(t *testing.T) {
+	t.Parallel()
+	// Run c sleeps (c*7 mod 10)/10 s; every fourth run fails.
+	s := start(t, `
+[job."Mixed"]
+path = "/mixed"
+commands = ["echo run $KARAJO_JOB_COUNTER", "sleep 0.$(( KARAJO_JOB_COUNTER * 7 % 10 ))", "test $(( KARAJO_JOB_COUNTER % 4 )) -ne 0"]
+`)
+	const runs = 10
+	want := make([]string, 0, runs)
+	for c := int64(1); c <= runs; c++ {
+		s.trigger(t, "/mixed", testSecret)
+		st := s.waitRun(t, "Mixed", c, time.Minute)
+		if exp := map[bool]string{true: "failed", false: "success"}[c%4 == 0]; st != exp {
+			t.Fatalf("run #%d: %s, want %s", c, st, exp)
+		}
+		want = append(want, "st-"+st)
+	}
+	// A trigger refused while paused: a run that did not happen.
+	s.act(t, "pause", "mixed")
+	if r := s.trigger(t, "/mixed", testSecret); r.status != http.StatusPreconditionFailed {
+		t.Fatalf("trigger while paused: %s", r)
+	}
+	s.act(t, "resume", "mixed")
+	waitFor(t, 30*time.Second, "the history has the runs and the refusal", func() bool {
+		var n, skipped int
+		for _, r := range s.uiHistory(t, "mixed") {
+			if r.Status == "skipped" {
+				skipped++
+			} else if r.Counter > 0 {
+				n++
+			}
+		}
+		return n == runs && skipped == 1
+	})
+
+	ctx := browser(t, 2*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/")); err != nil {
+		t.Fatal(err)
+	}
+	strip := `article.job[data-job-id="mixed"] a.runs`
+	// Ten marks: the logs keep five, so these come from the history.
+	evalUntil(t, ctx, "strip of the last runs from the history",
+		fmt.Sprintf(`Array.prototype.map.call(document.querySelectorAll('%s .mark'),function(m){return m.className.replace('mark ','')}).join(' ')`, strip),
+		strings.Join(want, " "))
+	evalUntil(t, ctx, "success rate", fmt.Sprintf(`document.querySelector('%s .rate').textContent`, strip), "80%")
+	evalUntil(t, ctx, "strip label", fmt.Sprintf(`document.querySelector('%s').getAttribute('aria-label')`, strip),
+		"Last 10 runs: 8 success, 2 failed (80% succeeded). Open the history")
+
+	// Keyboard: the name opens the details, the strip opens the history.
+	name := `article.job[data-job-id="mixed"] button.name`
+	keyEnter(t, ctx, name)
+	evalUntil(t, ctx, "details opened by keyboard", fmt.Sprintf(`document.querySelector('%s').getAttribute('aria-expanded')+' '+!!document.querySelector('article.job[data-job-id="mixed"] .details')`, name), "true true")
+	keyEnter(t, ctx, strip)
+	evalUntil(t, ctx, "history page opened by keyboard", `location.pathname+location.search`, "/karajo/app/history/?kind=job_exec&id=mixed")
+
+	evalUntil(t, ctx, "table rows (runs and the refusal)", countJS("#runs-body tr"), fmt.Sprint(runs+1))
+	evalUntil(t, ctx, "the refusal's row", `(function(){var r=document.querySelector('#runs-body tr[data-status=skipped] td:nth-child(2)');return r?r.textContent:''})()`, "did not runpaused")
+	evalUntil(t, ctx, "one bar per run", countJS("#chart rect.bar"), fmt.Sprint(runs))
+	evalUntil(t, ctx, "failed bars", countJS("#chart rect.bar.st-failed"), "2")
+	evalUntil(t, ctx, "a ring for the refusal", countJS("#chart circle.skip"), "1")
+	evalUntil(t, ctx, "bars oldest first", `Array.prototype.map.call(document.querySelectorAll('#chart rect.bar'),function(b){return b.dataset.counter}).join(' ')`, "1 2 3 4 5 6 7 8 9 10")
+	// Run 7 slept 0.9 s, run 10 none: the tallest and a short bar.
+	evalUntil(t, ctx, "bar heights follow the durations", `(function(){var h={};document.querySelectorAll('#chart rect.bar').forEach(function(b){h[b.dataset.counter]=+b.getAttribute('height')});return String(h[7]>h[4]&&h[4]>h[10])})()`, "true")
+	evalUntil(t, ctx, "figures", `document.getElementById('st-runs').textContent+' '+document.getElementById('st-failures').textContent+' '+document.getElementById('st-skipped').textContent`, "10 2 1")
+	evalUntil(t, ctx, "log link while kept, none once pruned",
+		`(function(){var a=document.querySelector('#runs-body tr[data-counter="10"] a.log'),p=document.querySelector('#runs-body tr[data-counter="1"]');return (a?a.getAttribute('href'):'')+' '+(p&&!p.querySelector('a.log')?p.lastChild.textContent:'')})()`,
+		"/karajo/job_exec/log/?id=mixed&counter=10 pruned")
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(png) < 1000 || string(png[1:4]) != "PNG" {
+		t.Fatalf("the history page's screenshot is not a PNG (%d bytes)", len(png))
+	}
+	if dst := os.Getenv("KARAJO_HISTORY_SCREENSHOT"); dst != "" {
+		_ = os.WriteFile(dst, png, 0o644)
+	}
+
+	// Without the runs that did not happen.
+	do(t, ctx, `(document.getElementById('show-skipped').click(), true)`)
+	evalUntil(t, ctx, "rows without the refusal", countJS("#runs-body tr"), fmt.Sprint(runs))
+	// The log link opens the log viewer on that run.
+	do(t, ctx, `(document.querySelector('#runs-body tr[data-counter="10"] a.log').click(), true)`)
+	evalUntil(t, ctx, "log of run 10", `document.getElementById('log').textContent.includes('run 10')?'yes':'no'`, "yes")
+}
+
+// keyEnter focuses the element matching selector and presses Enter.
+func keyEnter(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(selector))); err != nil {
+		t.Fatalf("focus %s: %v", selector, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatalf("Enter on %s: %v", selector, err)
+	}
+}
