@@ -122,11 +122,14 @@
         node('line', { x1: cx - bw / 2, x2: cx + bw / 2, y1: top + 4, y2: top + 2, 'class': 'cut' }, svg);
       }
     });
-    var firstRun = list.find(function (r) { return r.counter > 0; });
-    var lastRun = list.slice().reverse().find(function (r) { return r.counter > 0; });
-    if (firstRun) {
-      node('text', { x: left, y: H - 6 }, svg).textContent = '#' + firstRun.counter;
-      node('text', { x: W - right, y: H - 6, 'text-anchor': 'end' }, svg).textContent = '#' + lastRun.counter;
+    // The first and last run's counters under their bars.
+    var firstAt = list.findIndex(function (r) { return r.counter > 0; });
+    var lastAt = list.length - 1 - list.slice().reverse().findIndex(function (r) { return r.counter > 0; });
+    if (firstAt >= 0) {
+      node('text', { x: left + slot * firstAt, y: H - 6 }, svg).textContent = '#' + list[firstAt].counter;
+      if (lastAt > firstAt) {
+        node('text', { x: left + slot * (lastAt + 1), y: H - 6, 'text-anchor': 'end' }, svg).textContent = '#' + list[lastAt].counter;
+      }
     }
     box.textContent = '';
     box.appendChild(svg);
