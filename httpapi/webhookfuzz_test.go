@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -64,6 +65,47 @@ func FuzzWebhookFilters(f *testing.F) {
 		}
 		if err != nil && toAPIError(err).Code != http.StatusForbidden {
 			t.Fatalf("epoch refusal %v is not a 403", err)
+		}
+	})
+}
+
+// pushPayload is a GitHub-like push body of about 64 KiB: ref first, then
+// commits.
+func pushPayload() []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0000000000000000000000000000000000000000","commits":[`)
+	for i := 0; b.Len() < 64<<10; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"%040d","message":"commit %d: fix the thing","author":{"name":"A","email":"a@example.com"},"added":["a/%d.go"],"removed":[],"modified":["README.md"]}`, i, i, i)
+	}
+	b.WriteString(`],"repository":{"full_name":"o/r","private":false}}`)
+	return b.Bytes()
+}
+
+// BenchmarkBodyRef: the refs filter's streamed read of "ref" from a
+// 64 KiB push body, against the baseline of encoding/json decoding the
+// same body into a struct with only Ref (which holds the body whole).
+func BenchmarkBodyRef(b *testing.B) {
+	body := pushPayload()
+	b.Run("bodyRef", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if ref, ok := bodyRef(bytes.NewReader(body)); !ok || ref != "refs/heads/main" {
+				b.Fatal(ref, ok)
+			}
+		}
+	})
+	b.Run("baseline-json-unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var v struct {
+				Ref string `json:"ref"`
+			}
+			if err := json.Unmarshal(body, &v); err != nil || v.Ref != "refs/heads/main" {
+				b.Fatal(err)
+			}
 		}
 	})
 }
