@@ -34,6 +34,7 @@ type alertState struct {
 	AlertedAt      time.Time `json:"alerted_at,omitzero"`     // the dead-man's switch fired (since LastSuccess); zero = not
 	LastFailure    time.Time `json:"last_failure,omitzero"`   // end of the last failed run
 	StreakCounter  int64     `json:"streak_counter,omitzero"` // counter of the first failure of the streak
+	Counter        int64     `json:"counter"`                 // the last finished run taken into account
 }
 
 // runDecision is what the end of a run asks the job to send.
@@ -51,6 +52,7 @@ type runDecision struct {
 // fired, is a recovery. Other statuses (canceled) change nothing.
 func (s *alertState) onRun(r alertRules, status string, counter int64, at time.Time) runDecision {
 	var d runDecision
+	s.Counter = max(s.Counter, counter)
 	switch status {
 	case StatusSuccess:
 		d.recovered = s.StreakNotified || !s.AlertedAt.IsZero()
@@ -115,13 +117,15 @@ type pastRun struct {
 
 // deriveAlertState rebuilds a job's alert state from the runs in its logs
 // (ascending counters), when it has no .alerts file (the first start with
-// alert rules, or a lost file): the last success and the trailing failures.
+// alert rules, or a lost file) or a stale one (see stale): the last
+// success and the trailing failures.
 // A streak that already reached the threshold counts as notified (it was,
 // per run, before). Without a success in the logs the job is watched since
 // its oldest kept run, or since now.
 func deriveAlertState(r alertRules, runs []pastRun, now time.Time) alertState {
 	s := alertState{Watching: now}
 	for _, p := range runs {
+		s.Counter = max(s.Counter, p.counter)
 		if !p.end.IsZero() && p.end.Before(s.Watching) {
 			s.Watching = p.end
 		}
@@ -139,6 +143,12 @@ func deriveAlertState(r alertRules, runs []pastRun, now time.Time) alertState {
 	s.StreakNotified = s.Failures >= r.threshold()
 	return s
 }
+
+// stale reports whether a saved state misses runs found in the logs:
+// lastRun is the highest counter of a finished log. Runs end in the state
+// as they finish; a run that a crash interrupted is finalised in the logs
+// only, and runs of a time without alert rules are in the logs only.
+func (s *alertState) stale(lastRun int64) bool { return s.Counter != lastRun }
 
 // Texts of the alert notifications: each names the job, what happened and
 // since when.

@@ -128,16 +128,35 @@ func TestDeriveAlertState(t *testing.T) {
 	}{
 		{"no logs", alertRules{}, nil, alertState{Watching: now}},
 		{"success then two failures", alertRules{streak: 3}, []pastRun{{1, StatusSuccess, at(1)}, {2, StatusSuccess, at(2)}, {3, StatusFailed, at(3)}, {4, "canceled", at(4)}, {5, StatusFailed, at(5)}},
-			alertState{Watching: at(1), LastSuccess: at(2), Failures: 2, StreakSince: at(3), StreakCounter: 3, LastFailure: at(5)}},
+			alertState{Watching: at(1), LastSuccess: at(2), Failures: 2, StreakSince: at(3), StreakCounter: 3, LastFailure: at(5), Counter: 5}},
 		{"streak reached counts as notified", alertRules{streak: 2}, []pastRun{{1, StatusFailed, at(1)}, {2, StatusFailed, at(2)}},
-			alertState{Watching: at(1), Failures: 2, StreakSince: at(1), StreakCounter: 1, LastFailure: at(2), StreakNotified: true}},
+			alertState{Watching: at(1), Failures: 2, StreakSince: at(1), StreakCounter: 1, LastFailure: at(2), StreakNotified: true, Counter: 2}},
 		{"last is success", alertRules{}, []pastRun{{1, StatusFailed, at(1)}, {2, StatusSuccess, at(2)}},
-			alertState{Watching: at(1), LastSuccess: at(2), LastFailure: at(1)}},
+			alertState{Watching: at(1), LastSuccess: at(2), LastFailure: at(1), Counter: 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := deriveAlertState(c.rules, c.runs, now); got != c.want {
 				t.Fatalf("got  %+v\nwant %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestAlertStateCounter: the state remembers the last run it took into
+// account, canceled runs included, and is stale when the logs hold a later
+// one (a run a crash interrupted, runs of a time without rules).
+func TestAlertStateCounter(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	s := deriveAlertState(alertRules{}, []pastRun{{3, StatusSuccess, t0}, {4, StatusFailed, t0}}, t0)
+	if s.Counter != 4 || s.stale(4) || !s.stale(5) {
+		t.Fatalf("derived counter %d, stale(4) %v, stale(5) %v", s.Counter, s.stale(4), s.stale(5))
+	}
+	s.onRun(alertRules{}, "canceled", 5, t0)
+	if s.stale(5) {
+		t.Fatalf("a canceled run left the state stale: %+v", s)
+	}
+	s.onRun(alertRules{}, StatusSuccess, 6, t0)
+	if s.Counter != 6 || s.Failures != 0 {
+		t.Fatalf("after #6: %+v", s)
 	}
 }

@@ -2,8 +2,6 @@ package actors
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,37 +47,42 @@ func hasAlertRules(a config.Alerts) bool {
 }
 
 // startAlerts loads the alert state once the job has loaded its logs: from
-// its .alerts file, else rebuilt from the logs (the time of each from its
-// file). A job without alert rules only counts its trailing failures, for
-// the metric, and forgets a file left by earlier rules. The dead-man's
-// switch is checked at once (the server may have been down past it) and
-// armed.
+// its .alerts file, else (no file, or one that misses runs in the logs)
+// rebuilt from the logs, the time of each from its file. A job without
+// alert rules only counts its trailing failures, for the metric, and keeps
+// no file. The dead-man's switch is checked at once (the server may have
+// been down past it) and armed.
 func (j *job) startAlerts(ctx actor.Context) {
 	j.al.active = hasAlertRules(j.alertConfig())
 	if !j.al.active {
 		j.al.state = deriveAlertState(j.rules(), j.pastRuns(false), now())
-		if err := os.Remove(j.store.AlertsPath(j.kind, j.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			j.log.Warn("remove alert state", string(j.kind), j.id, "err", err)
-		}
 		j.rt.metrics.consecutiveFailures(string(j.kind), j.id, j.al.state.Failures)
 		return
 	}
+	var s alertState
 	data, err := j.store.LoadAlerts(j.kind, j.id)
 	if err == nil && data != nil {
-		var s alertState
-		if err = json.Unmarshal(data, &s); err == nil {
-			j.al.state = s
-		}
+		err = json.Unmarshal(data, &s)
 	}
-	if err != nil || data == nil {
-		if err != nil {
-			j.log.Warn("alert state unreadable: rebuilt from the logs", string(j.kind), j.id, "err", err)
-		}
-		j.al.state = deriveAlertState(j.rules(), j.pastRuns(true), now())
+	if err != nil {
+		j.log.Warn("alert state unreadable: rebuilt from the logs", string(j.kind), j.id, "err", err)
+	}
+	if runs := j.pastRuns(false); err != nil || data == nil || s.stale(lastCounter(runs)) {
+		s = deriveAlertState(j.rules(), j.pastRuns(true), now())
+		j.al.state = s
 		j.saveAlerts()
 	}
+	j.al.state = s // (saveAlerts wrote j.al.state)
 	j.rt.metrics.consecutiveFailures(string(j.kind), j.id, j.al.state.Failures)
 	j.onAlertDue(ctx, j.al.gen)
+}
+
+// lastCounter is the highest counter of runs (ascending), 0 without any.
+func lastCounter(runs []pastRun) int64 {
+	if len(runs) == 0 {
+		return 0
+	}
+	return runs[len(runs)-1].counter
 }
 
 // reconfigureAlerts applies changed alert settings (a reload): a job that
@@ -173,9 +176,6 @@ func (j *job) onAlertDue(ctx actor.Context, gen uint64) {
 // JobHttp, this project does not): notif_on_success, notif_on_failed
 // (every failure, or once at the streak's threshold) and notif_on_recovered.
 func (j *job) notify(ctx actor.Context, msg *runFinished) {
-	if msg.status != StatusSuccess && msg.status != StatusFailed {
-		return
-	}
 	r := j.rules()
 	d := j.al.state.onRun(r, msg.status, msg.counter, now())
 	j.rt.metrics.consecutiveFailures(string(j.kind), j.id, j.al.state.Failures)
