@@ -50,6 +50,8 @@ type Options struct {
 	Version string
 	// Metrics records the engine's metrics; nil records nothing.
 	Metrics *Metrics
+	// NoHistory leaves the run history off (benchmarks compare with it).
+	NoHistory bool
 }
 
 // Start spawns the supervisor, the notifier and one actor per job of env.
@@ -91,7 +93,9 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	}
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
 		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts}
-	rt.history = e.startHistory(store)
+	if !opts.NoHistory {
+		rt.history = e.startHistory(store)
+	}
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{

@@ -33,9 +33,18 @@ type Settled struct {
 }
 
 // settleScan is how many of a job's newest records Reconcile looks at for
-// runs left running: only the runs of the last moments before a crash can
-// be, and a job has at most one run in progress.
-const settleScan = 64
+// runs left running, and settleEnded after how many ended runs it stops:
+// only the runs of the last moments before a crash can be left running.
+const (
+	settleScan  = 64
+	settleEnded = 4
+)
+
+// The encoded statuses Reconcile looks for before it decodes a record.
+var (
+	statusRunning = []byte(`"status":"running"`)
+	statusQueued  = []byte(`"status":"queued"`)
+)
 
 // interruptedMark is the line Recover appends to the log of a run
 // interrupted by a crash (SPEC 3.2).
@@ -65,6 +74,9 @@ func (s *Store) Reconcile(jobs []JobLogs) (Settled, error) {
 
 func reconcileJob(tx *bolt.Tx, j *JobLogs, st *Settled) error {
 	name := Bucket(j.Kind, j.Job)
+	if len(j.Logs) == 0 && tx.Bucket(name) == nil {
+		return nil // no run, no record
+	}
 	b, err := tx.CreateBucketIfNotExists(name)
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", name, err)
@@ -85,9 +97,15 @@ func reconcileJob(tx *bolt.Tx, j *JobLogs, st *Settled) error {
 	}
 	var open []Record
 	c := b.Cursor()
-	n := 0
-	for k, v := c.Last(); k != nil && n < settleScan; k, v = c.Prev() {
+	n, ended := 0, 0
+	for k, v := c.Last(); k != nil && n < settleScan && ended < settleEnded; k, v = c.Prev() {
 		n++
+		if !bytes.Contains(v, statusRunning) && !bytes.Contains(v, statusQueued) {
+			if key, _ := parseKey(k); key.Seq == 0 {
+				ended++ // a run that ended: older runs ended before it
+			}
+			continue
+		}
 		var r Record
 		if json.Unmarshal(v, &r) != nil || (r.Status != StatusRunning && r.Status != StatusQueued) {
 			continue
