@@ -58,6 +58,10 @@ func TestBrowserHistory(t *testing.T) {
 [job."Mixed"]
 path = "/mixed"
 commands = ["echo run $KARAJO_JOB_COUNTER", "sleep 0.$(( KARAJO_JOB_COUNTER * 7 % 10 ))", "test $(( KARAJO_JOB_COUNTER % 4 )) -ne 0"]
+
+[job_http."Ping"]
+interval = "1h"
+http_url = "/karajo/api/environment"
 `)
 	const runs = 10
 	want := make([]string, 0, runs)
@@ -137,6 +141,17 @@ commands = ["echo run $KARAJO_JOB_COUNTER", "sleep 0.$(( KARAJO_JOB_COUNTER * 7 
 	// The log link opens the log viewer on that run.
 	do(t, ctx, `(document.querySelector('#runs-body tr[data-counter="10"] a.log').click(), true)`)
 	evalUntil(t, ctx, "log of run 10", `document.getElementById('log').textContent.includes('run 10')?'yes':'no'`, "yes")
+
+	// A JobHttp's history: its first run (due at start), from the job_http endpoints.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/")); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "the JobHttp's strip", `(function(){var a=document.querySelector('article.job[data-kind=job_http][data-job-id=ping] a.runs');return a?a.querySelectorAll('.mark.st-success').length+' '+a.getAttribute('href'):''})()`,
+		"1 /karajo/app/history/?kind=job_http&id=ping")
+	do(t, ctx, `(document.querySelector('article.job[data-kind=job_http][data-job-id=ping] a.runs').click(), true)`)
+	evalUntil(t, ctx, "the JobHttp's run in the chart", countJS("#chart rect.bar.st-success"), "1")
+	evalUntil(t, ctx, "the JobHttp's log link", `(function(){var a=document.querySelector('#runs-body tr[data-counter="1"] a.log');return a?a.getAttribute('href'):''})()`,
+		"/karajo/job_http/log/?id=ping&counter=1")
 }
 
 // keyEnter focuses the element matching selector and presses Enter.
