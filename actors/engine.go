@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
 	"github.com/karajo/karajo/logstore/history"
@@ -28,13 +30,14 @@ type Engine struct {
 	tables atomic.Pointer[jobTables] // replaced whole by Reload
 	log    *slog.Logger
 
-	groups   *groupSet
-	sweeper  *sweeper
-	dirs     *dirPrep
-	hist     *history.Store // nil without a history (history.go)
-	recorder *actor.PID     // writes hist; nil without
-	stopOnce sync.Once
-	stopErr  error
+	groups          *groupSet
+	sweeper         *sweeper
+	dirs            *dirPrep
+	hist            *history.Store // nil without a history (history.go)
+	recorder        *actor.PID     // writes hist; nil without
+	partitionPolicy string
+	stopOnce        sync.Once
+	stopErr         error
 }
 
 // startTimeout bounds how long Start waits for each job to load its state.
@@ -52,6 +55,12 @@ type Options struct {
 	Metrics *Metrics
 	// NoHistory leaves the run history off (benchmarks compare with it).
 	NoHistory bool
+	// Coordinator decides whether a run may start here; nil is
+	// cluster.Local (a single host).
+	Coordinator cluster.Coordinator
+	// PartitionPolicy is [cluster] partition_policy: "kill" ends the runs
+	// in progress when the node loses its session; "finish" lets them end.
+	PartitionPolicy string
 }
 
 // Start spawns the supervisor, the notifier and one actor per job of env.
@@ -92,10 +101,11 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		log.Warn("killed processes of runs that a crash left running", "count", n)
 	}
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
-		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts}
+		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts, coord: cmp.Or[cluster.Coordinator](opts.Coordinator, cluster.Local{})}
 	if !opts.NoHistory {
 		rt.history = e.startHistory(store)
 	}
+	e.partitionPolicy = opts.PartitionPolicy
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{
@@ -118,6 +128,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
 	e.dirs.start(env)
+	rt.coord.Run(clusterListener{e: e}) // clusterhook.go
 	return e, nil
 }
 

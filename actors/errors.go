@@ -26,3 +26,13 @@ var (
 	// not start.
 	ErrLogCreate = errors.New("run log not created")
 )
+
+// Errors of a node in a cluster (docs/cluster.md).
+var (
+	// ErrNotOwner: another node of the cluster owns the job; this node
+	// neither runs it nor queues triggers for it.
+	ErrNotOwner = errors.New("another node of the cluster owns this job")
+	// ErrClusterUnavailable: etcd cannot be reached (or this node has no
+	// session): nothing starts and nothing changes until it can.
+	ErrClusterUnavailable = errors.New("cluster coordination unavailable")
+)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/config/schedule"
 	"github.com/karajo/karajo/logstore"
@@ -93,16 +94,17 @@ type job struct {
 
 // runtime is what runs need from the engine besides their job's config.
 type runtime struct {
-	selfURL  string         // base URL of this server, for relative http_url
-	version  string         // User-Agent of JobHttp requests
-	notifier *actor.PID     // receives notifyRun; nil without notifs
-	groups   *groupSet      // live process groups, for the emergency stop
-	metrics  *Metrics       // may be nil
-	grace    time.Duration  // kill_grace; 0 = killGrace
-	restarts *restartCounts // actor restarts by actor ID; may be nil
-	sweeper  *sweeper       // kills escaped processes by their run token; may be nil
-	tokens   string         // prefix of this engine's run tokens
-	history  *actor.PID     // the run history's recorder (recorder.go); nil = no history
+	selfURL  string              // base URL of this server, for relative http_url
+	version  string              // User-Agent of JobHttp requests
+	notifier *actor.PID          // receives notifyRun; nil without notifs
+	groups   *groupSet           // live process groups, for the emergency stop
+	metrics  *Metrics            // may be nil
+	grace    time.Duration       // kill_grace; 0 = killGrace
+	restarts *restartCounts      // actor restarts by actor ID; may be nil
+	sweeper  *sweeper            // kills escaped processes by their run token; may be nil
+	tokens   string              // prefix of this engine's run tokens
+	history  *actor.PID          // the run history's recorder (recorder.go); nil = no history
+	coord    cluster.Coordinator // whether a run may start (clusterhook.go); never nil
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -171,6 +173,8 @@ func (j *job) Receive(ctx actor.Context) {
 		j.onReconfigure(ctx, msg)
 	case *retire:
 		j.onRetire(ctx)
+	case *clusterEvent:
+		j.onClusterEvent(ctx, msg) // clusterhook.go
 	case actor.AutoReceiveMessage, actor.SystemMessage:
 	default:
 		j.log.Warn("job: unexpected message", "job", j.id, "type", fmt.Sprintf("%T", msg))
@@ -242,6 +246,9 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 		j.histRefused(ctx, skipPaused)
 		return nil, fmt.Errorf("job %s: %w", j.id, ErrJobPaused)
 	}
+	if err := j.clusterOwner(); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	if err := j.checkReplay(delivery, now); err != nil {
 		j.rt.metrics.TriggerRefused("replayed")
@@ -291,6 +298,14 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 // setPaused pauses or resumes the job once the state file says so; when
 // it cannot be written, nothing changes and the error wraps ErrNotDurable.
 func (j *job) setPaused(ctx actor.Context, paused bool) error {
+	if err := j.clusterPause(paused); err != nil {
+		return err
+	}
+	return j.applyPaused(ctx, paused)
+}
+
+// applyPaused is setPaused on this node only.
+func (j *job) applyPaused(ctx actor.Context, paused bool) error {
 	was := j.paused
 	j.paused = paused
 	j.cursorToNow()
@@ -382,7 +397,11 @@ func (j *job) onSlot(ctx actor.Context) {
 		return
 	}
 	id := j.id
-	counter := j.counter + 1
+	counter, ok := j.claim(ctx, due) // clusterhook.go
+	if !ok {
+		j.skipStart(ctx)
+		return
+	}
 	rl, err := j.takeLog(counter)
 	if err != nil {
 		j.logCreateFailed(counter, err)
@@ -410,8 +429,8 @@ func (j *job) onSlot(ctx actor.Context) {
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: j.home(work), extra: append(due.vars(), runVars(trigger, token)...)}.as(j.exec.RunAs)),
-			begin:    execBegin(due, j.exec, j.runTrigger),
+			env:      environ(j.exec, runFacts{counter: counter, home: j.home(work), extra: append(append(due.vars(), runVars(trigger, token)...), j.nodeVars()...)}.as(j.exec.RunAs)),
+			begin:    j.nodeBegin(execBegin(due, j.exec, j.runTrigger)),
 			workDir:  cmp.Or(j.exec.Dir, work),
 			rl:       g,
 			log:      j.log,
@@ -431,7 +450,7 @@ func (j *job) onSlot(ctx actor.Context) {
 		j.work = er
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
-			begin: due.beginLine(j.http.NewKeys)}
+			begin: j.nodeBegin(due.beginLine(j.http.NewKeys))}
 		run.work = hr.execute
 	}
 	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
@@ -485,6 +504,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		ctx.Stop(j.run)
 	}
 	j.run, j.work = nil, nil
+	j.finishClaim(msg.counter)
 	j.runPayload.close()
 	j.runPayload = nil
 	j.releaseSlot(ctx)

@@ -110,6 +110,8 @@ type Env struct {
 	Environ         []Var             // the [karajo] env, env_file and inherit_env, sorted by name; in every job's Environ
 
 	HistoryRetention int // run records kept per job by default; 1..1,000,000, default 1000 (history.go)
+
+	Cluster *Cluster // [cluster]; nil = a single host (cluster.go)
 }
 
 // Notif is a validated [notif."name"] table: an e-mail target (SPEC 2.4,

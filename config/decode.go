@@ -21,7 +21,8 @@ type fileTOML struct {
 	Notif   map[string]*notifTOML   `toml:"notif"`
 	Job     map[string]*jobTOML     `toml:"job"`
 	JobHTTP map[string]*jobHTTPTOML `toml:"job_http"`
-	User    any                     `toml:"user"` // accepted and ignored in the main file (SPEC 2.1)
+	User    any                     `toml:"user"`    // accepted and ignored in the main file (SPEC 2.1)
+	Cluster *clusterTOML            `toml:"cluster"` // several nodes on etcd (cluster.go)
 }
 
 type karajoTOML struct {

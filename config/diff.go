@@ -24,13 +24,14 @@ type Changes struct {
 
 // RestartKeys are the [karajo] keys a reload cannot apply: the listener
 // and the directory of every log and state file are opened once, at start.
-var RestartKeys = []string{"karajo.dir_base", "karajo.idle_timeout", "karajo.listen_address"}
+var RestartKeys = []string{"cluster", "karajo.dir_base", "karajo.idle_timeout", "karajo.listen_address"}
 
 // settingKeys maps the fields of Env (and of Env.Limits) to their TOML
 // keys where the key is not the field's name in snake case.
 var settingKeys = map[string]string{
 	"HTTPTimeout": "karajo.http_timeout",
 	"Environ":     "karajo.env/env_file/inherit_env",
+	"Cluster":     "cluster",
 }
 
 // notSettings are the fields of Env that are not [karajo] keys or are

@@ -40,6 +40,7 @@ func Load(path string) (*Env, error) {
 	}
 
 	env := c.env(path, &main.Karajo)
+	env.Cluster = c.cluster(path, env, main.Cluster)
 	env.Notifs = make(map[string]*Notif, len(main.Notif))
 	for _, name := range slices.Sorted(maps.Keys(main.Notif)) {
 		env.Notifs[name] = c.notif(path, name, main.Notif[name])

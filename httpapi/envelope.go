@@ -51,7 +51,9 @@ const (
 	nameAlreadyRun   = "ERR_JOB_ALREADY_RUN"
 	nameInvalidJobID = "ERR_INVALID_JOB_ID"
 	nameInternal     = "ERR_INTERNAL"
-	nameReplayed     = "ERR_REPLAYED" // issue 15
+	nameReplayed     = "ERR_REPLAYED"            // issue 15
+	nameNotOwner     = "ERR_NOT_OWNER"           // issue 18: another node runs the job
+	nameClusterDown  = "ERR_CLUSTER_UNAVAILABLE" // issue 18: etcd unreachable
 )
 
 // toAPIError maps any error to its answer: the one table of statuses.
@@ -88,6 +90,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{Code: http.StatusTooManyRequests, Name: nameAlreadyRun, Message: "job already run", Err: err}
 	case errors.Is(err, actors.ErrNotDurable), errors.Is(err, actors.ErrLogCreate):
 		return durabilityError(err) // durable.go
+	case errors.Is(err, actors.ErrNotOwner):
+		return &apiError{Code: http.StatusServiceUnavailable, Name: nameNotOwner, Message: "another node of the cluster runs this job: send it there", Err: err}
+	case errors.Is(err, actors.ErrClusterUnavailable):
+		return &apiError{Code: http.StatusServiceUnavailable, Name: nameClusterDown, Message: "cluster coordination (etcd) unavailable, try again", Err: err}
 	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopping):
 		return &apiError{Code: http.StatusServiceUnavailable, Message: "server busy or stopping, try again", Err: err}
 	}

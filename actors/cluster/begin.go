@@ -104,9 +104,19 @@ func (e *Etcd) tryBegin(ctx context.Context, t *term, l *leader, j Job, js *jobS
 	return Claim{}, false, nil
 }
 
-// Finish implements Coordinator: one round trip deleting the run's
-// running and open keys.
-func (e *Etcd) Finish(ctx context.Context, c Claim) error {
+// Finish implements Coordinator: in the background, one round trip
+// deleting the run's running and open keys.
+func (e *Etcd) Finish(c Claim) {
+	e.finishing.Add(1)
+	go func() {
+		defer e.finishing.Done()
+		if err := e.finish(context.Background(), c); err != nil {
+			e.opts.Log.Warn("cluster: record the end of a run", "job", c.Job.String(), "counter", c.Counter, "err", err)
+		}
+	}()
+}
+
+func (e *Etcd) finish(ctx context.Context, c Claim) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	_, err := e.cli.Txn(ctx).Then(clientv3.OpDelete(e.keys.run(c.Job, c.Counter)), clientv3.OpDelete(e.keys.open(c.Job, c.Counter))).Commit()

@@ -50,14 +50,40 @@ type Coordinator interface {
 	// counter the cluster gave this job before. Errors wrap ErrNotOwner,
 	// ErrPaused, ErrPointTaken or ErrUnavailable.
 	Begin(ctx context.Context, job Job, point time.Time, next int64) (Claim, error)
-	// Finish records that the claimed run ended.
-	Finish(ctx context.Context, c Claim) error
+	// Finish records that the claimed run ended. It returns at once: the
+	// record is written in the background (a failure is logged; the run
+	// is then reported lost when this node's session ends).
+	Finish(c Claim)
 	// SetPaused records the job's paused flag for every node.
 	SetPaused(ctx context.Context, job Job, paused bool) error
-	// Owns reports whether this node owns job now (without a round trip).
-	Owns(job Job) bool
+	// Owns says whether this node owns job now, without a round trip:
+	// nil, or an error wrapping ErrNotOwner or ErrUnavailable (no session).
+	Owns(job Job) error
 	// Node is this node's name; "" on a single host.
 	Node() string
+	// Run starts coordinating: from then on, l hears of the cluster's
+	// events. Called once, when the job actors are ready.
+	Run(l Listener)
+}
+
+// Listener hears what the cluster tells a node's jobs. Its methods are
+// called from the coordinator's goroutines and must not block.
+type Listener interface {
+	// Lost: a run whose node was lost before it finished, reported once
+	// to the node owning the job.
+	Lost(LostRun)
+	// Paused: the job's paused flag in the cluster's state, as it changes.
+	Paused(j Job, paused bool)
+	// Session: false when this node's session ended (it starts nothing
+	// until the next), true when a new one began.
+	Session(live bool)
+}
+
+// LostRun is a run whose node was lost mid-run.
+type LostRun struct {
+	Job     Job
+	Counter int64
+	Node    string
 }
 
 // Local is the single-host coordinator: every run may start, with the
@@ -70,13 +96,16 @@ func (Local) Begin(_ context.Context, job Job, point time.Time, next int64) (Cla
 }
 
 // Finish implements Coordinator.
-func (Local) Finish(context.Context, Claim) error { return nil }
+func (Local) Finish(Claim) {}
+
+// Run implements Coordinator.
+func (Local) Run(Listener) {}
 
 // SetPaused implements Coordinator.
 func (Local) SetPaused(context.Context, Job, bool) error { return nil }
 
 // Owns implements Coordinator.
-func (Local) Owns(Job) bool { return true }
+func (Local) Owns(Job) error { return nil }
 
 // Node implements Coordinator.
 func (Local) Node() string { return "" }

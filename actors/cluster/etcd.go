@@ -34,21 +34,6 @@ type Options struct {
 	Shards    int           // elections; 0 = 1
 	JobSet    JobSet        // the jobs this node loaded; must match every live node's
 	Log       *slog.Logger
-	// OnLost is called (from a coordinator goroutine) for a run whose node
-	// lost its session before finishing it, once, on the node owning the
-	// job then.
-	OnLost func(LostRun)
-	// OnSession is called with false when this node's session ends (its
-	// lease expired or etcd is unreachable past it: it starts nothing
-	// until a new one), and with true when a new session begins.
-	OnSession func(live bool)
-}
-
-// LostRun is a run whose node was lost mid-run.
-type LostRun struct {
-	Job     Job
-	Counter int64
-	Node    string
 }
 
 // Etcd coordinates the nodes of one cluster through etcd.
@@ -63,8 +48,11 @@ type Etcd struct {
 		id      clientv3.LeaseID
 		granted time.Time
 	}
-	cancel context.CancelFunc
-	done   chan struct{}
+	first     *term          // the session opened by NewEtcd, for Run
+	finishing sync.WaitGroup // Finish calls in flight, awaited by Close
+	lis       Listener
+	cancel    context.CancelFunc
+	done      chan struct{}
 }
 
 // term is one session of this node and the shards it leads in it.
@@ -105,10 +93,18 @@ func NewEtcd(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, er
 	if err != nil {
 		return nil, err
 	}
+	e.first = t
+	e.cancel = func() { t.sess.Orphan() }
+	return e, nil
+}
+
+// Run implements Coordinator: it campaigns for every shard in the
+// background, term after term, until Close.
+func (e *Etcd) Run(l Listener) {
+	e.lis = l
 	lctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	go e.loop(lctx, t)
-	return e, nil
+	go e.loop(lctx, e.first)
 }
 
 // openTerm grants a session lease (bounded by ctx), publishes the node's
@@ -164,15 +160,14 @@ func (e *Etcd) loop(ctx context.Context, t *term) {
 
 func (e *Etcd) runTerm(ctx context.Context, t *term) {
 	e.cur.Store(t)
-	if e.opts.OnSession != nil {
-		e.opts.OnSession(true)
-	}
+	e.lis.Session(true)
 	tctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for k := range e.opts.Shards {
 		wg.Go(func() { e.campaign(tctx, t, k) })
 	}
 	wg.Go(func() { e.watchLost(tctx, t) })
+	wg.Go(func() { e.watchStates(tctx) })
 	select {
 	case <-t.sess.Done():
 		e.opts.Log.Warn("cluster: session ended: this node starts nothing until the next", "node", e.opts.Node)
@@ -184,8 +179,8 @@ func (e *Etcd) runTerm(ctx context.Context, t *term) {
 	}
 	cancel()
 	wg.Wait()
-	if ctx.Err() == nil && e.opts.OnSession != nil {
-		e.opts.OnSession(false)
+	if ctx.Err() == nil {
+		e.lis.Session(false)
 	}
 }
 
@@ -210,20 +205,31 @@ func (e *Etcd) campaign(ctx context.Context, t *term, k int) {
 }
 
 // Owns implements Coordinator.
-func (e *Etcd) Owns(j Job) bool {
+func (e *Etcd) Owns(j Job) error {
 	t := e.cur.Load()
-	return t != nil && t.lead[shardOf(j, e.opts.Shards)].Load() != nil
+	switch {
+	case t == nil:
+		return fmt.Errorf("%s: no session: %w", j, ErrUnavailable)
+	case t.lead[shardOf(j, e.opts.Shards)].Load() == nil:
+		return fmt.Errorf("%s: %w", j, ErrNotOwner)
+	}
+	return nil
 }
 
 // Node implements Coordinator.
 func (e *Etcd) Node() string { return e.opts.Node }
 
-// Close resigns every leadership, revokes the session (so that the
-// other nodes take over at once) and stops the coordinator.
+// Close revokes the session (so that the other nodes take over at once:
+// its leader keys go with it) and stops the coordinator.
 func (e *Etcd) Close() error {
+	e.finishing.Wait() // each bounded by opTimeout
 	t := e.cur.Load()
-	e.cancel()
-	<-e.done
+	if e.lis == nil { // never ran
+		t = e.first
+	} else {
+		e.cancel()
+		<-e.done
+	}
 	if t == nil {
 		return nil
 	}

@@ -14,14 +14,15 @@ import (
 //	shard/<k>/leader/…        the election of shard k (concurrency package)
 //	node/<node>               the node's advertise URL, on its session lease
 //	jobset/<node>             the job set the node loaded, on its session lease
-//	<kind>/<id>/state         the job's state (JSON: counter, paused, point)
-//	<kind>/<id>/point/<time>  one key per scheduled point taken, on a point lease
+//	state/<kind>/<id>         the job's state (JSON: counter, paused, point)
+//	point/<kind>/<id>/<time>  one key per scheduled point taken, on a point lease
 //	running/<kind>/<id>/<n>   run n in progress, on the executing node's session lease
 //	open/<kind>/<id>/<n>      run n started and not finished (no lease): an open
 //	                          key without its running key is a run whose node was lost
 //
-// <kind> is "job" or "job_http". Running and open keys have prefixes of
-// their own so that finding lost runs reads two small ranges.
+// <kind> is "job" or "job_http". Each sort of key has a prefix of its own
+// so that a node watches the states alone, and finding lost runs reads
+// two small ranges.
 type keys struct{ prefix string }
 
 func newKeys(cluster string) keys { return keys{prefix: "/karajo/" + cluster + "/"} }
@@ -32,8 +33,8 @@ func (k keys) jobset(node string) string {
 	return k.prefix + "jobset/" + node
 }
 func (k keys) jobsets() string    { return k.prefix + "jobset/" }
-func (k keys) job(j Job) string   { return k.prefix + j.Kind + "/" + j.ID + "/" }
-func (k keys) state(j Job) string { return k.job(j) + "state" }
+func (k keys) states() string     { return k.prefix + "state/" }
+func (k keys) state(j Job) string { return k.states() + j.String() }
 func (k keys) running() string    { return k.prefix + "running/" }
 func (k keys) opens() string      { return k.prefix + "open/" }
 func (k keys) run(j Job, n int64) string {
@@ -43,7 +44,17 @@ func (k keys) open(j Job, n int64) string {
 	return k.opens() + j.String() + "/" + strconv.FormatInt(n, 10)
 }
 func (k keys) point(j Job, t time.Time) string {
-	return k.job(j) + "point/" + t.UTC().Format(time.RFC3339Nano)
+	return k.prefix + "point/" + j.String() + "/" + t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseStateKey returns the job of a state key.
+func (k keys) parseStateKey(key string) (Job, bool) {
+	s, found := strings.CutPrefix(key, k.states())
+	kind, id, ok := strings.Cut(s, "/")
+	if !found || !ok || strings.Contains(id, "/") {
+		return Job{}, false
+	}
+	return Job{Kind: kind, ID: id}, true
 }
 
 // parseRunKey splits a running or open key (under base) into its job

@@ -84,8 +84,37 @@ func (e *Etcd) reap(ctx context.Context, l *leader, lr LostRun) {
 	}
 	if r.Succeeded {
 		e.opts.Log.Warn("cluster: run lost with its node", "job", lr.Job.String(), "counter", lr.Counter, "node", lr.Node)
-		if e.opts.OnLost != nil {
-			e.opts.OnLost(lr)
+		e.lis.Lost(lr)
+	}
+}
+
+// watchStates tells the listener of every change of a job's paused flag,
+// and keeps the cache of states current.
+func (e *Etcd) watchStates(ctx context.Context) {
+	wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.keys.states(), clientv3.WithPrefix(), clientv3.WithFilterDelete(), clientv3.WithPrevKV())
+	for wr := range wc {
+		for _, ev := range wr.Events {
+			j, ok := e.keys.parseStateKey(string(ev.Kv.Key))
+			if !ok {
+				continue
+			}
+			st, err := decodeState(ev.Kv.Value)
+			if err != nil {
+				continue
+			}
+			js := e.jobState(j)
+			js.mu.Lock()
+			if ev.Kv.ModRevision > js.rev {
+				js.st, js.rev, js.known = st, ev.Kv.ModRevision, true
+			}
+			js.mu.Unlock()
+			var was state
+			if ev.PrevKv != nil {
+				was, _ = decodeState(ev.PrevKv.Value)
+			}
+			if ev.PrevKv == nil || was.Paused != st.Paused {
+				e.lis.Paused(j, st.Paused)
+			}
 		}
 	}
 }

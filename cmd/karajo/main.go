@@ -118,7 +118,16 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
-	engine, err := actors.Start(env, store, log, actors.Options{ListenAddress: addr, Version: version, Metrics: metrics})
+	opts := actors.Options{ListenAddress: addr, Version: version, Metrics: metrics}
+	coord, err := joinCluster(env, log) // cluster.go; nil without [cluster]
+	if err != nil {
+		return err
+	}
+	if coord != nil {
+		defer leaveCluster(coord, log)
+		opts.Coordinator, opts.PartitionPolicy = coord, env.Cluster.PartitionPolicy
+	}
+	engine, err := actors.Start(env, store, log, opts)
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}

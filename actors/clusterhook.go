@@ -1,0 +1,194 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/actors/cluster"
+	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore"
+)
+
+// The job actor's hooks into the coordinator (package cluster). On a
+// single host the coordinator is cluster.Local: every hook is a no-op
+// answer and no etcd code runs.
+
+// nodeVar names the node in every run's environment, in a cluster.
+const nodeVar = "KARAJO_NODE"
+
+// clusterJob names the job for the coordinator.
+func (j *job) clusterJob() cluster.Job { return cluster.Job{Kind: string(j.kind), ID: j.id} }
+
+// claim asks the coordinator for the counter of the run starting now
+// for due (zero: a trigger). ok is false when the run must not start:
+// then the reason was recorded (a pause in the cluster, etcd down) or is
+// normal (another node owns the job or took the point).
+func (j *job) claim(ctx actor.Context, due duePoint) (counter int64, ok bool) {
+	c, err := j.rt.coord.Begin(context.Background(), j.clusterJob(), due.nominal, j.counter+1)
+	switch {
+	case err == nil:
+		return c.Counter, true
+	case errors.Is(err, cluster.ErrPaused):
+		j.log.Info("run not started: paused in the cluster", string(j.kind), j.id)
+		_ = j.applyPaused(ctx, true)
+	case errors.Is(err, cluster.ErrNotOwner), errors.Is(err, cluster.ErrPointTaken):
+		j.log.Debug("run not started", string(j.kind), j.id, "why", err)
+	default:
+		j.log.Warn("run not started: cluster coordination unavailable", string(j.kind), j.id, "err", err)
+		j.lastError = "run not started: " + err.Error()
+	}
+	return 0, false
+}
+
+// skipStart undoes a start that claim refused.
+func (j *job) skipStart(ctx actor.Context) {
+	j.dropReserved()
+	j.releaseSlot(ctx)
+	j.armAfterRun(ctx)
+	j.publish(ctx)
+}
+
+// finishClaim tells the coordinator that run counter ended.
+func (j *job) finishClaim(counter int64) {
+	j.rt.coord.Finish(cluster.Claim{Job: j.clusterJob(), Counter: counter})
+}
+
+// clusterPause records a pause or resume for every node first; the error
+// wraps ErrClusterUnavailable.
+func (j *job) clusterPause(paused bool) error {
+	if err := j.rt.coord.SetPaused(context.Background(), j.clusterJob(), paused); err != nil {
+		return fmt.Errorf("job %s: %w: %w", j.id, ErrClusterUnavailable, err)
+	}
+	return nil
+}
+
+// clusterOwner refuses a trigger on a node that does not own the job
+// (ErrNotOwner) or has no session with etcd (ErrClusterUnavailable).
+func (j *job) clusterOwner() error {
+	err := j.rt.coord.Owns(j.clusterJob())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, cluster.ErrNotOwner):
+		return fmt.Errorf("job %s: %w: %w", j.id, ErrNotOwner, err)
+	}
+	return fmt.Errorf("job %s: %w: %w", j.id, ErrClusterUnavailable, err)
+}
+
+// nodeVars are the run's cluster variables: KARAJO_NODE in a cluster.
+func (j *job) nodeVars() []config.Var {
+	if n := j.rt.coord.Node(); n != "" {
+		return []config.Var{{Name: nodeVar, Value: n}}
+	}
+	return nil
+}
+
+// nodeBegin adds the node to a log's first line, in a cluster.
+func (j *job) nodeBegin(line string) string {
+	if n := j.rt.coord.Node(); n != "" {
+		return line + " node=" + n
+	}
+	return line
+}
+
+// clusterEvent is what the coordinator tells a job actor: the job's
+// paused flag as the cluster holds it, or a run lost with its node.
+type clusterEvent struct {
+	paused    *bool
+	lost      *cluster.LostRun
+	partition bool // the node lost its session: end the run in progress
+}
+
+func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
+	if ev.paused != nil && *ev.paused != j.paused && !j.stopping && !j.retiring {
+		if err := j.applyPaused(ctx, *ev.paused); err != nil {
+			j.log.Error("apply the cluster's pause", string(j.kind), j.id, "err", err)
+		}
+	}
+	if ev.lost != nil {
+		j.recordLost(ctx, *ev.lost)
+	}
+	if ev.partition && j.run != nil {
+		j.endRunInProgress(ctx, "node cut from the cluster's etcd (partition_policy = kill)")
+	}
+}
+
+// recordLost writes the log of a run whose node was lost mid-run, as
+// failed (SPEC 3.2's crash, for a node).
+func (j *job) recordLost(ctx actor.Context, lr cluster.LostRun) {
+	rl, err := j.createLog(lr.Counter)
+	if err != nil {
+		j.log.Error("record a run lost with its node", string(j.kind), j.id, "counter", lr.Counter, "err", err)
+		return
+	}
+	_ = rl.Line(j.nodeBegin(beginPrefix))
+	_ = rl.Line(fmt.Sprintf("!!! job: %s: interrupted, node %s lost", j.id, lr.Node))
+	ref, err := rl.Finish(StatusFailed)
+	if err != nil {
+		j.log.Error("record a run lost with its node", string(j.kind), j.id, "counter", lr.Counter, "err", err)
+		return
+	}
+	j.counter = max(j.counter, lr.Counter)
+	j.logs = insertLog(j.logs, ref)
+	j.logs = j.logs[max(0, len(j.logs)-max(j.keep, 1)):]
+	j.lastRun = now()
+	if j.run == nil && !j.waiting && !j.paused {
+		j.status = StatusFailed
+	}
+	j.lastError = fmt.Sprintf("run #%d interrupted: node %s lost", lr.Counter, lr.Node)
+	j.rt.metrics.runFinished(string(j.kind), j.id, StatusFailed, 0, j.lastRun)
+	j.log.Warn("run lost with its node", string(j.kind), j.id, "counter", lr.Counter, "node", lr.Node)
+	j.publish(ctx)
+}
+
+// insertLog puts ref in logs, kept sorted by counter.
+func insertLog(logs []logstore.LogRef, ref logstore.LogRef) []logstore.LogRef {
+	i := len(logs)
+	for i > 0 && logs[i-1].Counter > ref.Counter {
+		i--
+	}
+	logs = append(logs, logstore.LogRef{})
+	copy(logs[i+1:], logs[i:])
+	logs[i] = ref
+	return logs
+}
+
+// clusterListener forwards the coordinator's events to the job actors.
+type clusterListener struct{ e *Engine }
+
+func (l clusterListener) pid(j cluster.Job) (*actor.PID, bool) {
+	if j.Kind == string(logstore.KindJobHTTP) {
+		return l.e.JobHTTP(j.ID)
+	}
+	return l.e.Job(j.ID)
+}
+
+// Lost implements cluster.Listener.
+func (l clusterListener) Lost(lr cluster.LostRun) {
+	if pid, ok := l.pid(lr.Job); ok {
+		l.e.root.Send(pid, &clusterEvent{lost: &lr})
+	}
+}
+
+// Paused implements cluster.Listener.
+func (l clusterListener) Paused(j cluster.Job, paused bool) {
+	if pid, ok := l.pid(j); ok {
+		l.e.root.Send(pid, &clusterEvent{paused: &paused})
+	}
+}
+
+// Session implements cluster.Listener: a node that lost its session
+// applies [cluster] partition_policy to its runs in progress.
+func (l clusterListener) Session(live bool) {
+	if live || l.e.partitionPolicy != "kill" {
+		return
+	}
+	l.e.log.Warn("cluster: session lost: ending the runs in progress (partition_policy = \"kill\")")
+	_ = l.e.each(func(pid *actor.PID) error {
+		l.e.root.Send(pid, &clusterEvent{partition: true})
+		return nil
+	})
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/karajo/karajo/actors/cluster"
+	"github.com/karajo/karajo/config"
+)
+
+// joinCluster connects this node to the cluster of env's [cluster] table.
+// Without the table it returns nil and nothing of etcd runs.
+func joinCluster(env *config.Env, log *slog.Logger) (*cluster.Etcd, error) {
+	c := env.Cluster
+	if c == nil {
+		return nil, nil
+	}
+	cli, err := cluster.Dial(cluster.ClientConfig{Endpoints: c.Etcd, CAFile: c.EtcdCAFile, CertFile: c.EtcdCertFile, KeyFile: c.EtcdKeyFile})
+	if err != nil {
+		return nil, err
+	}
+	e, err := cluster.NewEtcd(context.Background(), cli, cluster.Options{Cluster: c.Name, Node: c.Node, Advertise: c.Advertise,
+		TTL: c.TTL, Shards: c.Shards, JobSet: jobSet(env), Log: log})
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("join cluster %s as node %s: %w", c.Name, c.Node, err)
+	}
+	log.Info("cluster: joined", "cluster", c.Name, "node", c.Node, "etcd", c.Etcd, "shards", c.Shards, "ttl", c.TTL)
+	return e, nil
+}
+
+// jobSet hashes every job's settings, keyed by the cluster secret (a
+// secret in a job's settings is not exposed by its hash). A job's file
+// and its environment (inherit_env differs between hosts) are left out.
+func jobSet(env *config.Env) cluster.JobSet {
+	set := make(cluster.JobSet, len(env.Jobs)+len(env.JobHTTPs))
+	sum := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			b = []byte(err.Error()) // cannot happen for plain settings; still a stable value
+		}
+		m := hmac.New(sha256.New, []byte(env.Cluster.Secret))
+		m.Write(b)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	for _, j := range env.Jobs {
+		c := *j
+		c.File, c.Environ = "", nil
+		set["job/"+j.ID] = sum(c)
+	}
+	for _, j := range env.JobHTTPs {
+		c := *j
+		c.File, c.Environ = "", nil
+		set["job_http/"+j.ID] = sum(c)
+	}
+	return set
+}
+
+// leaveCluster revokes this node's session once its jobs have stopped,
+// so that the other nodes take its shards over at once.
+func leaveCluster(e *cluster.Etcd, log *slog.Logger) {
+	if err := e.Close(); err != nil {
+		log.Warn("cluster: leave", "err", err)
+		return
+	}
+	log.Info("cluster: left")
+}
