@@ -192,3 +192,13 @@ func (l clusterListener) Session(live bool) {
 		return nil
 	})
 }
+
+// Owner names the node owning a job ("job" or "job_http" kind) now;
+// Mine on a single host. The error wraps ErrClusterUnavailable.
+func (e *Engine) Owner(kind, id string) (cluster.Owner, error) {
+	o, err := e.coord.Owner(context.Background(), cluster.Job{Kind: kind, ID: id})
+	if err != nil {
+		return o, fmt.Errorf("%w: %w", ErrClusterUnavailable, err)
+	}
+	return o, nil
+}

@@ -36,6 +36,7 @@ type Engine struct {
 	hist            *history.Store // nil without a history (history.go)
 	recorder        *actor.PID     // writes hist; nil without
 	partitionPolicy string
+	coord           cluster.Coordinator
 	stopOnce        sync.Once
 	stopErr         error
 }
@@ -105,7 +106,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if !opts.NoHistory {
 		rt.history = e.startHistory(store)
 	}
-	e.partitionPolicy = opts.PartitionPolicy
+	e.partitionPolicy, e.coord = opts.PartitionPolicy, rt.coord
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
 	census := map[logstore.Kind]*logstore.Census{

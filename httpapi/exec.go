@@ -234,6 +234,9 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 		s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + p})
 		return
 	}
+	if s.forward(w, r, "job", job.ID, nil, "") { // forward.go: a cluster's non-owner
+		return
+	}
 	in := newInbound(job, r.Header)
 	status, answer, err := s.receiveWebhook(w, r, job, pid, in)
 	// Recorded before the answer is written: a client that reads the

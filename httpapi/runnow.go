@@ -44,6 +44,9 @@ func (s *Server) runNow(httpJob bool) httprouter.Handle {
 			return
 		}
 		id := form.Get("id")
+		if s.forward(w, r, clusterKind(httpJob), id, body, reason) { // forward.go: a cluster's non-owner
+			return
+		}
 		v, err := s.askJob(id, httpJob, &actors.Trigger{Reason: reason, Remote: s.remoteOf(r)})
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("%s run_now of %q: %w", kind, id, err))
@@ -57,6 +60,9 @@ func (s *Server) runNow(httpJob bool) httprouter.Handle {
 // runNowAuth authenticates a run_now request and returns the trigger
 // reason: "api" when signed, "session:<user>" with a session.
 func (s *Server) runNowAuth(r *http.Request, body []byte, form url.Values) (string, error) {
+	if f, ok := s.forwarded(r); ok && f.reason != "" {
+		return f.reason, nil // verified by the node that forwarded it (forward.go)
+	}
 	if sig := r.Header.Get(headerSign); sig != "" || !s.usersConfigured() {
 		if !validHMAC(s.conf.Load().env.Secret, body, sig) {
 			return "", errBadSignature

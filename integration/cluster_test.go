@@ -142,9 +142,9 @@ func readClusterTicks(t *testing.T, path string) (byNode map[string]int, last st
 
 // TestClusterNodes: three real nodes on `karajo etcd-dev`: an every-second
 // job runs each point once, on one node, with KARAJO_NODE set and the
-// node in its log's first line; a trigger sent to a non-owner is refused
-// with a 503 envelope; a pause sent to a non-owner is honoured by the
-// owner; kill -9 of the owner in the middle of a run: the run is
+// node in its log's first line; a pause sent to a non-owner is honoured
+// by the owner; a webhook sent to a non-owner runs once on the owner
+// (forwarded); kill -9 of the owner in the middle of that run: the run is
 // recorded failed on the next owner, which runs the job within TTL + 2 s.
 func TestClusterNodes(t *testing.T) {
 	t.Parallel()
@@ -183,9 +183,12 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 		t.Errorf("first log line %q does not name node %s", first, owner)
 	}
 
-	// A trigger on a non-owner: 503 envelope.
-	r := other.trigger(t, "/long", testSecret)
-	wantError(t, r, http.StatusServiceUnavailable, "another node of the cluster runs this job: send it there", "ERR_NOT_OWNER")
+	// A webhook with a bad signature sent to a non-owner is refused (by
+	// the owner, which verifies it).
+	r := other.trigger(t, "/long", "wrong")
+	if r.status != http.StatusForbidden && r.status != http.StatusUnauthorized {
+		t.Errorf("badly signed webhook through a non-owner: %s", r)
+	}
 
 	// Pause through a non-owner: the owner starts nothing more.
 	other.act(t, "pause", "tick")
@@ -202,10 +205,11 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 		return n > before
 	})
 
-	// kill -9 the owner mid-run.
-	r = own.trigger(t, "/long", testSecret)
-	if r.status != http.StatusOK {
-		t.Fatalf("trigger long on the owner: %s", r)
+	// A webhook sent to a non-owner runs once, on the owner; then kill -9
+	// the owner in the middle of that run.
+	r = other.trigger(t, "/long", testSecret)
+	if r.status != http.StatusOK || r.header.Get("X-Karajo-Node") != owner {
+		t.Fatalf("webhook through a non-owner: %s (X-Karajo-Node %q, want %s)", r, r.header.Get("X-Karajo-Node"), owner)
 	}
 	var longRun jobView
 	waitFor(t, 20*time.Second, "long running", func() bool {
@@ -213,6 +217,12 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 		return longRun.Status == "running"
 	})
 	counter := longRun.Logs[len(longRun.Logs)-1].Counter
+	if len(longRun.Logs) != 1 {
+		t.Errorf("one webhook, %d runs: %+v", len(longRun.Logs), longRun.Logs)
+	}
+	if l := own.logOf(t, "long", counter); !strings.Contains(string(l.Content), "long on "+owner) {
+		t.Errorf("the forwarded run's log %q: not run on %s", l.Content, owner)
+	}
 	_, _, n0 := readClusterTicks(t, ticks)
 	own.kill9()
 	killed := time.Now()

@@ -59,6 +59,9 @@ type Coordinator interface {
 	// Owns says whether this node owns job now, without a round trip:
 	// nil, or an error wrapping ErrNotOwner or ErrUnavailable (no session).
 	Owns(job Job) error
+	// Owner names the node owning job now and the URL it advertises;
+	// Mine is true when it is this node (always, on a single host).
+	Owner(ctx context.Context, job Job) (Owner, error)
 	// Node is this node's name; "" on a single host.
 	Node() string
 	// Run starts coordinating: from then on, l hears of the cluster's
@@ -86,6 +89,13 @@ type LostRun struct {
 	Node    string
 }
 
+// Owner is the node owning a job.
+type Owner struct {
+	Node string
+	URL  string // its [cluster] advertise
+	Mine bool
+}
+
 // Local is the single-host coordinator: every run may start, with the
 // counter the job gives it. It holds no state.
 type Local struct{}
@@ -109,3 +119,6 @@ func (Local) Owns(Job) error { return nil }
 
 // Node implements Coordinator.
 func (Local) Node() string { return "" }
+
+// Owner implements Coordinator.
+func (Local) Owner(context.Context, Job) (Owner, error) { return Owner{Mine: true}, nil }

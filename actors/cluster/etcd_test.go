@@ -26,6 +26,21 @@ var (
 // package's tests (each test uses a cluster name of its own).
 func testEtcd(t *testing.T) string {
 	t.Helper()
+	if err := startTestEtcd(); err != nil {
+		t.Fatal(err)
+	}
+	return etcdURL
+}
+
+func benchEtcd(b *testing.B) string {
+	b.Helper()
+	if err := startTestEtcd(); err != nil {
+		b.Fatal(err)
+	}
+	return etcdURL
+}
+
+func startTestEtcd() error {
 	etcdOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "karajo-etcd-")
 		if err != nil {
@@ -38,10 +53,7 @@ func testEtcd(t *testing.T) string {
 			etcdURL = s.Endpoint
 		}
 	})
-	if etcdErr != nil {
-		t.Fatal(etcdErr)
-	}
-	return etcdURL
+	return etcdErr
 }
 
 func newClient(t *testing.T) *clientv3.Client {
@@ -211,6 +223,12 @@ func TestPausedStartsNothing(t *testing.T) {
 	other := nodes[0]
 	if other == l {
 		other = nodes[1]
+	}
+	if o, err := other.Owner(context.Background(), j); err != nil || o.Node != l.Node() || o.URL != l.opts.Advertise || o.Mine {
+		t.Fatalf("owner seen from %s: %+v %v, want %s", other.Node(), o, err, l.Node())
+	}
+	if o, err := l.Owner(context.Background(), j); err != nil || !o.Mine {
+		t.Fatalf("owner seen from the leader: %+v %v", o, err)
 	}
 	if err := other.SetPaused(context.Background(), j, true); err != nil {
 		t.Fatal(err)
