@@ -4,11 +4,14 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore"
 )
 
 // TestDeadMansTimer runs the dead-man's switch in an engine, with a window
@@ -65,4 +68,45 @@ func TestNotifierAlertMail(t *testing.T) {
 		names: []string{"ops"}, event: eventStreak, title: "failed 3 times in a row", text: streak})
 	waitMail(t, "the streak mail", func() bool { return len(rec.received()) == 2 })
 	checkMail(t, rec.received()[1], "job: b: failed 3 times in a row", streak+"\n\n"+mailLog)
+}
+
+// TestAlertsFileRebuilt: an alert file that a crash left torn, or one that
+// misses a run found in the logs, is rebuilt from the logs at start.
+func TestAlertsFileRebuilt(t *testing.T) {
+	for name, content := range map[string]string{
+		"torn":  `{"watching_since":"2026-01-02T03:00:00Z","failures":0,"counter":2}"failures":7}`,
+		"stale": `{"watching_since":"2026-01-02T03:00:00Z","failures":0,"counter":1}`,
+		"empty": ``,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, err := logstore.New(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logDir := store.LogDir("job", "j")
+			if err := os.MkdirAll(logDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"j.1.failed", "j.2.failed"} {
+				if err := os.WriteFile(filepath.Join(logDir, n), []byte("x\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Dir(store.AlertsPath("job", "j")), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(store.AlertsPath("job", "j"), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			job := &config.Job{ID: "j", Name: "j", Commands: []string{"true"}, LogRetention: 5,
+				Alerts: config.Alerts{FailedStreak: 2}}
+			startEnv(t, &config.Env{DirBase: dir, MaxJobRunning: 1, Jobs: []*config.Job{job}, Secret: "s"})
+			data, err := store.LoadAlerts("job", "j")
+			var s alertState
+			if err != nil || json.Unmarshal(data, &s) != nil || s.Failures != 2 || !s.StreakNotified || s.Counter != 2 {
+				t.Fatalf("alert file after start: %s (%v), want 2 failures from the logs", data, err)
+			}
+		})
+	}
 }
