@@ -114,6 +114,9 @@ func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
 	if ev.partition && j.run != nil {
 		j.endRunInProgress(ctx, "node cut from the cluster's etcd (partition_policy = kill)")
 	}
+	if ev.partition {
+		j.parEndAll(ctx, "node cut from the cluster's etcd (partition_policy = kill)") // parallel.go
+	}
 }
 
 // recordLost writes the log of a run whose node was lost mid-run, as

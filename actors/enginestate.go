@@ -29,7 +29,7 @@ type EngineState struct {
 type SlotState struct {
 	MaxJobRunning int      `json:"max_job_running"`
 	InUse         int      `json:"in_use"`
-	Holders       []string `json:"holders"` // IDs of the exec jobs holding one
+	Holders       []string `json:"holders"` // IDs of the exec jobs holding one (a parallel job once per run)
 }
 
 // QueuedRun is a run waiting for a slot, oldest first.
@@ -78,6 +78,7 @@ type runInfo struct {
 	RetryDue           time.Time
 	Handled, Restarts  uint64
 	Running, RetryWait bool
+	par                []runInfo // the other runs of a parallel job (parallel.go)
 }
 
 // restartCounts counts actor restarts by actor ID, from the actor
@@ -111,6 +112,7 @@ func (j *job) runInfo(self *actor.PID) runInfo {
 	if self != nil {
 		ri.Restarts = j.rt.restarts.get(self.Id)
 	}
+	ri.par = j.parRunInfo()
 	if j.run == nil {
 		return ri
 	}
@@ -139,7 +141,7 @@ func (s *supervisor) engineState(self *actor.PID) *EngineState {
 		Supervisor:    ActorHealth{Handled: s.handled, Restarts: s.rt.restarts.get(self.Id)},
 		Jobs:          make(map[string]ActorHealth, len(s.views)+len(s.httpViews)),
 	}
-	for id := range s.holders {
+	for _, id := range s.holders {
 		st.Slots.Holders = append(st.Slots.Holders, id)
 	}
 	sort.Strings(st.Slots.Holders)
@@ -160,6 +162,14 @@ func (s *supervisor) engineState(self *actor.PID) *EngineState {
 // add records one job's facts.
 func (st *EngineState) add(id string, ri runInfo) {
 	st.Jobs[ri.Kind+":"+id] = ActorHealth{Handled: ri.Handled, Restarts: ri.Restarts}
+	st.addRun(id, ri)
+	for _, p := range ri.par {
+		st.addRun(id, p)
+	}
+}
+
+// addRun records one run of job id: running or waiting for a retry.
+func (st *EngineState) addRun(id string, ri runInfo) {
 	switch {
 	case ri.Running:
 		rs := RunState{Kind: ri.Kind, Job: id, Counter: ri.Counter, Trigger: ri.Trigger, Attempt: ri.Attempt, Started: ri.Started.UTC()}

@@ -84,15 +84,23 @@ func (j *job) histReconcile(ctx actor.Context) {
 
 // histStarted records the run that onSlot just started.
 func (j *job) histStarted(ctx actor.Context, due duePoint, counter int64) {
+	j.hist.run = j.histStart(ctx, due, counter, j.waitSince, j.startedAt, j.runTrigger, j.hist.wait)
+	j.hist.wait = history.Trigger{}
+}
+
+// histStart records the start of run counter, asked for at queued and
+// started at started by trigger (Trigger.Reason or "timer"; by is the
+// trigger's history view), and returns its record (zero without history).
+func (j *job) histStart(ctx actor.Context, due duePoint, counter int64, queued, started time.Time, trigger string, by history.Trigger) history.Record {
 	if j.rt.history == nil {
-		return
+		return history.Record{}
 	}
 	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Counter: counter, Status: history.StatusRunning,
-		Count: 1, QueuedAt: j.waitSince.UTC(), StartedAt: j.startedAt.UTC(), FailedCommand: -1, Attempt: 1, LogKept: true,
+		Count: 1, QueuedAt: queued.UTC(), StartedAt: started.UTC(), FailedCommand: -1, Attempt: 1, LogKept: true,
 		Key: history.RunKey(counter)}
 	switch {
-	case j.runTrigger != due.reason && j.runTrigger != history.TriggerTimer: // the run of a trigger
-		rec.Trigger = j.hist.wait
+	case trigger != due.reason && trigger != history.TriggerTimer: // the run of a trigger
+		rec.Trigger = by
 	case due.reason == triggerCatchUp:
 		rec.Trigger.Kind = history.TriggerCatchUp
 	default:
@@ -101,17 +109,23 @@ func (j *job) histStarted(ctx actor.Context, due duePoint, counter int64) {
 	if !due.nominal.IsZero() {
 		rec.ScheduledAt = due.nominal.UTC()
 	}
-	j.hist.wait = history.Trigger{}
-	j.hist.run = rec
 	j.histSend(ctx, rec)
+	return rec
 }
 
 // histFinished records the end of the run in progress.
 func (j *job) histFinished(ctx actor.Context, msg *runFinished) {
-	if j.rt.history == nil || j.hist.run.Counter != msg.counter {
+	if j.hist.run.Counter == msg.counter {
+		j.histEnd(ctx, j.hist.run, msg)
+		j.hist.run = history.Record{}
+	}
+}
+
+// histEnd records the end of the run whose record (of histStart) is rec.
+func (j *job) histEnd(ctx actor.Context, rec history.Record, msg *runFinished) {
+	if j.rt.history == nil || rec.Counter != msg.counter {
 		return
 	}
-	rec := j.hist.run
 	rec.Status = msg.status
 	if msg.timedOut && msg.status == StatusFailed {
 		rec.Status = "timeout"
@@ -121,7 +135,6 @@ func (j *job) histFinished(ctx actor.Context, msg *runFinished) {
 	rec.ExitCode, rec.FailedCommand = msg.exitCode, msg.failedCmd-1
 	rec.LogKept = msg.ref.Name != ""
 	rec.SetDuration()
-	j.hist.run = history.Record{}
 	j.histSend(ctx, rec)
 }
 

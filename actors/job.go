@@ -81,6 +81,7 @@ type job struct {
 	cancelWaiters []*actor.PID // Cancel askers waiting for the run to end
 	attemptAt     time.Time    // start of the attempt in progress
 	work          *execRun     // the exec run in progress, for its process group
+	par           parallelRuns // the runs of overlap = "parallel" (parallel.go)
 	handled       uint64       // messages handled
 
 	al jobAlerts // failure streak and dead-man's switch (alerts.go)
@@ -109,7 +110,7 @@ type runtime struct {
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
 	return &job{kind: logstore.KindJob, exec: cfg, id: cfg.ID, sched: cfg.Sched, interval: cfg.Interval, keep: cfg.LogRetention,
-		store: store, log: log, sup: sup, rt: rt, status: StatusStarted, policy: overlapPolicy{overlap: cfg.Overlap}}
+		store: store, log: log, sup: sup, rt: rt, status: StatusStarted, policy: newOverlapPolicy(cfg.RunControl)}
 }
 
 func newHTTPJob(cfg *config.JobHTTP, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -130,6 +131,7 @@ func (j *job) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
 		j.stopRetryTimer()
+		j.par.stopTimers()
 		j.stopAlertTimer()
 	case *GetJob:
 		ctx.Respond(j.reply())
@@ -145,7 +147,11 @@ func (j *job) Receive(ctx actor.Context) {
 	case *cancelAnswerDue:
 		j.answerCancel(ctx)
 	case *retryDue:
-		j.onRetryDue(ctx, msg.gen)
+		if msg.counter != 0 {
+			j.parRetryDue(ctx, msg)
+		} else {
+			j.onRetryDue(ctx, msg.gen)
+		}
 	case *RecordDelivery:
 		j.recordDelivery(msg.Delivery)
 	case *GetDeliveries:
@@ -162,11 +168,18 @@ func (j *job) Receive(ctx actor.Context) {
 			j.onTick(ctx)
 		}
 	case *slotGranted:
-		if j.waiting { // else a grant withdrawn meanwhile
+		switch {
+		case msg.key != "":
+			j.parOnSlot(ctx, msg.key) // parallel.go
+		case j.waiting: // else a grant withdrawn meanwhile
 			j.onSlot(ctx)
 		}
 	case *runFinished:
-		j.onFinished(ctx, msg)
+		if pr := j.par.byCounter(msg.counter); pr != nil {
+			j.parFinished(ctx, pr, msg)
+		} else {
+			j.onFinished(ctx, msg)
+		}
 	case *stopJob:
 		j.stop(ctx)
 	case *reconfigure:
@@ -222,7 +235,7 @@ func (j *job) load() {
 }
 
 // busy reports whether a run is in progress or waiting for a slot.
-func (j *job) busy() bool { return j.run != nil || j.waiting }
+func (j *job) busy() bool { return j.run != nil || j.waiting || len(j.par.runs) > 0 }
 
 // trigger handles a Trigger. It owns p: kept for the run it starts or
 // queues, else closed.
@@ -256,7 +269,7 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 	}
 	v := j.reply() // the job as it is when the trigger is queued
 	counter := j.counter + 1
-	switch j.policy.decide(byTrigger, j.phase(), j.pendingTrigger) {
+	switch j.policy.decide(byTrigger, j.phase(), j.inFlight(), j.pendingTrigger) {
 	case actStart:
 		j.log.Debug("trigger", "job", j.id, "reason", reason)
 		if err := j.reserveLog(); err != nil {
@@ -269,7 +282,7 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 	case actQueue:
 		j.pendingTrigger, j.nextTrigger, j.hist.next = true, reason, j.hist.incoming
 		j.setNextPayload(p)
-		if j.run == nil {
+		if j.run == nil && !j.parallel() {
 			counter++ // behind the run that waits for a slot
 		}
 	case actCoalesce:
@@ -316,10 +329,13 @@ func (j *job) applyPaused(ctx actor.Context, paused bool) error {
 	if paused && j.retrying {
 		j.endRunInProgress(ctx, "paused")
 	}
+	if paused {
+		j.parEndRetries(ctx, "paused")
+	}
 	switch {
 	case paused:
 		j.status = StatusPaused
-	case j.run != nil:
+	case j.run != nil || j.par.started() > 0:
 		j.status = StatusRunning
 	default:
 		j.status = StatusStarted
@@ -358,6 +374,10 @@ func (j *job) requestSlot(ctx actor.Context) {
 	if j.sched == nil {
 		// Interval jobs restart their cadence from the end of this run.
 		j.disarm()
+	}
+	if j.parallel() {
+		j.parAsk(ctx)
+		return
 	}
 	j.waiting = true
 	j.waitSince = time.Now()
@@ -418,25 +438,39 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.attemptAt = j.startedAt
 	j.waitTrigger = ""
 	j.runPayload, j.waitPayload = j.waitPayload, nil
+	pid, er := j.spawnRun(ctx, rl, counter, due, j.runTrigger, j.runPayload)
+	j.work = er
+	j.run = pid
+	j.rt.metrics.runStarted(string(j.kind), id)
+	j.histStarted(ctx, due, counter)
+	j.log.Info("run started", string(j.kind), id, "counter", counter, "trigger", j.runTrigger)
+	j.publish(ctx)
+}
+
+// spawnRun spawns the run child of run counter with its log rl: trigger
+// is what started it (Trigger.Reason or "timer"), payload its webhook's
+// request (nil for none). work is the exec run, nil for a JobHttp.
+func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, due duePoint, trigger string, payload *Payload) (pid *actor.PID, work *execRun) {
+	id := j.id
 	run := &runChild{rl: rl, log: j.log, obsolete: j.prune(), store: j.store, kind: j.kind, id: id}
 	rl.SetSecrets(j.secrets())
 	g := j.guard(rl, counter)
 	if j.kind == logstore.KindJob {
-		work := j.store.WorkDir(j.kind, id)
-		trigger, token := cmp.Or(due.reason, runTriggerEnv(j.runTrigger)), runToken(j.rt.tokens, id, counter)
+		dir := j.store.WorkDir(j.kind, id)
+		env, token := cmp.Or(due.reason, runTriggerEnv(trigger)), runToken(j.rt.tokens, id, counter)
 		er := &execRun{
 			id:       id,
 			counter:  counter,
 			commands: j.exec.Commands,
 			shell:    shellOf(j.exec),
-			env:      environ(j.exec, runFacts{counter: counter, home: j.home(work), extra: append(append(due.vars(), runVars(trigger, token)...), j.nodeVars()...)}.as(j.exec.RunAs)),
-			begin:    j.nodeBegin(execBegin(due, j.exec, j.runTrigger)),
-			workDir:  cmp.Or(j.exec.Dir, work),
+			env:      environ(j.exec, runFacts{counter: counter, home: j.home(dir), extra: append(append(due.vars(), runVars(env, token)...), j.nodeVars()...)}.as(j.exec.RunAs)),
+			begin:    j.nodeBegin(execBegin(due, j.exec, trigger)),
+			workDir:  cmp.Or(j.exec.Dir, dir),
 			rl:       g,
 			log:      j.log,
 			store:    j.store,
 			groups:   j.rt.groups,
-			trigger:  trigger,
+			trigger:  env,
 			token:    token,
 			timeout:  j.exec.Timeout,
 			grace:    j.rt.killGrace(),
@@ -444,26 +478,23 @@ func (j *job) onSlot(ctx actor.Context) {
 			metrics:  j.rt.metrics,
 			sweeper:  j.rt.sweeper,
 			cfg:      j.exec,
-			payload:  j.runPayload,
+			payload:  payload,
 		}
 		run.work, run.abandon = er.execute, er.abandon
-		j.work = er
+		work = er
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
 			begin: j.nodeBegin(due.beginLine(j.http.NewKeys))}
 		run.work = hr.execute
 	}
-	pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
+	var err error
+	pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {
 		// Only a name clash could cause this, and counters are unique.
 		j.log.Error("spawn run", "job", id, "counter", counter, "err", err)
 		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return run }))
 	}
-	j.run = pid
-	j.rt.metrics.runStarted(string(j.kind), id)
-	j.histStarted(ctx, due, counter)
-	j.log.Info("run started", string(j.kind), id, "counter", counter, "trigger", j.runTrigger)
-	j.publish(ctx)
+	return pid, work
 }
 
 // createLog creates the log of run counter, after making the job's
@@ -485,9 +516,13 @@ func (j *job) createLog(counter int64) (*logstore.RunLog, error) {
 func (j *job) prune() []string {
 	keep := max(j.keep, 1)
 	var names []string
-	for len(j.logs) > keep {
-		names = append(names, j.logs[0].Name)
-		j.logs = j.logs[1:]
+	for i := 0; len(j.logs) > keep && i < len(j.logs); {
+		if j.logs[i].Status == StatusRunning {
+			i++ // another run of a parallel job: its log stays
+			continue
+		}
+		names = append(names, j.logs[i].Name)
+		j.logs = append(j.logs[:i], j.logs[i+1:]...)
 	}
 	return names
 }
@@ -497,7 +532,6 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.onRetryPending(ctx, msg)
 		return
 	}
-	id := j.id
 	j.retrying = false
 	j.stopRetryTimer()
 	if j.run != nil {
@@ -508,6 +542,14 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 	j.runPayload.close()
 	j.runPayload = nil
 	j.releaseSlot(ctx)
+	j.recordRun(ctx, msg)
+	j.afterRun(ctx)
+}
+
+// recordRun records a run that ended: its log, last run, metrics, history,
+// the job's status, the server log and the notifications.
+func (j *job) recordRun(ctx actor.Context, msg *runFinished) {
+	id := j.id
 	for i := range j.logs {
 		if j.logs[i].Counter == msg.counter && msg.ref.Name != "" {
 			j.logs[i] = msg.ref
@@ -520,9 +562,12 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 	}
 	j.rt.metrics.runFinished(string(j.kind), id, msg.status, msg.dur, j.lastRun)
 	j.histFinished(ctx, msg)
-	if j.paused {
+	switch {
+	case j.paused:
 		j.status = StatusPaused // IMP-3: the pause survives the end of the run
-	} else {
+	case j.par.started() > 0:
+		j.status = StatusRunning // another run of a parallel job goes on
+	default:
 		j.status = msg.status
 	}
 	attrs := []any{string(j.kind), id, "counter", msg.counter, "status", msg.status, "dur", msg.dur.Round(time.Millisecond)}
@@ -532,7 +577,19 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.log.Info("run finished", attrs...)
 	}
 	j.notify(ctx, msg)
-	j.answerCancel(ctx)
+}
+
+// afterRun is what follows the end of a run: the answers to Cancel and to
+// a stop or retire once no run is left, then the trigger or tick waiting
+// behind the run, and the timer.
+func (j *job) afterRun(ctx actor.Context) {
+	if j.busy() && (j.stopping || j.retiring) {
+		j.publish(ctx) // the job's other runs (overlap = "parallel") have not ended yet
+		return
+	}
+	if !j.busy() {
+		j.answerCancel(ctx)
+	}
 	if j.stopping || j.retiring {
 		j.saveCounter()
 	}
@@ -579,7 +636,8 @@ func (j *job) stop(ctx actor.Context) {
 		j.dropReserved()
 		j.releaseSlot(ctx)
 	}
-	if j.run == nil {
+	j.parEndAll(ctx, "karajo stops")
+	if !j.busy() {
 		j.saveCounter()
 		ctx.Respond(&jobStopped{})
 		return
@@ -658,8 +716,8 @@ func (j *job) view() JobView {
 		LastError:      j.lastError,
 		Cron:           c.Cron,
 		Timezone:       j.zoneName(),
-		Running:        j.run != nil,
-		Waiting:        j.waiting,
+		Running:        j.run != nil || j.par.started() > 0,
+		Waiting:        j.waiting || j.par.waitingFirst(),
 		Paused:         j.paused,
 	}
 	if c.Sched != nil {

@@ -44,6 +44,7 @@ type JobView struct {
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	Overlap     string        `json:"overlap,omitempty"`
 	Retries     int           `json:"retries,omitempty"`
+	MaxParallel int           `json:"max_parallel,omitempty"` // with overlap = "parallel"
 	InProgress  []int64       `json:"running,omitempty"`
 	WaitingFor  string        `json:"waiting,omitempty"`
 	NextAttempt *time.Time    `json:"next_attempt,omitempty"`
@@ -216,16 +217,21 @@ type jobPIDs struct {
 type acquireSlot struct {
 	job   *actor.PID
 	id    string
+	key   string    // the slot's own key for one of several runs of a job (overlap = "parallel"); "" = id
 	retry bool      // for the next attempt of a run in progress
 	since time.Time // set by the supervisor when it queues the request
 }
 
 // slotGranted gives a job one run slot, to be returned with releaseSlot.
-type slotGranted struct{}
+type slotGranted struct {
+	key string // of the acquireSlot it answers
+}
 
-// releaseSlot returns a run slot to the supervisor.
+// releaseSlot returns a run slot to the supervisor, or withdraws the
+// request for one that was not granted yet.
 type releaseSlot struct {
-	id string
+	id  string
+	key string // as in acquireSlot
 }
 
 // stopGranting tells the supervisor to grant no more slots (shutdown).
@@ -266,7 +272,8 @@ type endRun struct {
 
 // retryDue is a job's retry timer firing; gen tells a stale timer apart.
 type retryDue struct {
-	gen uint64
+	gen     uint64
+	counter int64 // of a parallel run (overlap = "parallel"); 0 = the job's one run
 }
 
 // cancelAnswerDue tells a job to answer the Cancels still waiting for

@@ -43,15 +43,26 @@ const (
 	actCoalesce                      // the run waiting for a slot serves it: nothing to add
 )
 
-// overlapPolicy decides a job's overlap = "queue", "skip" or "replace".
+// overlapPolicy decides a job's overlap = "queue", "skip", "replace" or
+// "parallel".
 type overlapPolicy struct {
-	overlap string
+	overlap     string
+	maxParallel int // runs at once under "parallel" (max_parallel)
+}
+
+// newOverlapPolicy returns the overlap policy of rc.
+func newOverlapPolicy(rc config.RunControl) overlapPolicy {
+	return overlapPolicy{overlap: rc.Overlap, maxParallel: rc.MaxParallel}
 }
 
 // decide returns what to do with an arrival a while the job is in phase
-// ph; queued tells whether one of the same kind already waits behind the
-// run.
-func (p overlapPolicy) decide(a arrival, ph jobPhase, queued bool) overlapAction {
+// ph with runs runs in flight (waiting for a slot, running or waiting for
+// a retry); queued tells whether one of the same kind already waits
+// behind the runs. Only "parallel" counts runs; the others look at ph.
+func (p overlapPolicy) decide(a arrival, ph jobPhase, runs int, queued bool) overlapAction {
+	if p.overlap == config.OverlapParallel {
+		return p.parallel(a, runs, queued)
+	}
 	if ph == phaseIdle {
 		return actStart
 	}
@@ -68,6 +79,19 @@ func (p overlapPolicy) decide(a arrival, ph jobPhase, queued bool) overlapAction
 		return actReplace
 	}
 	if queued {
+		return p.full(a)
+	}
+	return actQueue
+}
+
+// parallel decides overlap = "parallel": below max_parallel runs in
+// flight another starts; at the bound it is "queue" (one waits, more are
+// refused or dropped).
+func (p overlapPolicy) parallel(a arrival, runs int, queued bool) overlapAction {
+	switch {
+	case runs < max(p.maxParallel, 1):
+		return actStart
+	case queued:
 		return p.full(a)
 	}
 	return actQueue

@@ -52,9 +52,58 @@ func TestOverlapDecide(t *testing.T) {
 			t.Fatalf("%s: table has %d rows, want 16", policy, len(want))
 		}
 		for r, act := range want {
-			if got := (overlapPolicy{overlap: policy}).decide(r.a, r.ph, r.queued); got != act {
+			if got := (overlapPolicy{overlap: policy, maxParallel: 3}).decide(r.a, r.ph, runsIn(r.ph), r.queued); got != act {
 				t.Errorf("%s: decide(arrival %d, phase %d, queued %v) = %d, want %d", policy, r.a, r.ph, r.queued, got, act)
 			}
+		}
+	}
+}
+
+// runsIn is the number of runs in flight of a one-run job in phase ph.
+func runsIn(ph jobPhase) int {
+	if ph == phaseIdle {
+		return 0
+	}
+	return 1
+}
+
+// TestOverlapParallel is the table of overlap = "parallel": below
+// max_parallel runs in flight (whatever their phase) another starts; at
+// the bound it is "queue": one trigger and one tick wait, more are
+// refused (429) or dropped.
+func TestOverlapParallel(t *testing.T) {
+	tests := []struct {
+		max    int
+		a      arrival
+		ph     jobPhase
+		runs   int
+		queued bool
+		want   overlapAction
+	}{
+		{1, byTrigger, phaseIdle, 0, false, actStart},
+		{1, byTick, phaseIdle, 0, false, actStart},
+		{1, byTrigger, phaseRunning, 1, false, actQueue},
+		{1, byTick, phaseRunning, 1, false, actQueue},
+		{1, byTrigger, phaseRunning, 1, true, actRefuse},
+		{1, byTick, phaseRunning, 1, true, actDrop},
+		{3, byTrigger, phaseRunning, 1, false, actStart},
+		{3, byTick, phaseRunning, 2, false, actStart},
+		{3, byTrigger, phaseWaiting, 2, false, actStart},
+		{3, byTrigger, phaseRetryPending, 2, false, actStart},
+		{3, byTrigger, phaseRunning, 3, false, actQueue},
+		{3, byTick, phaseWaiting, 3, false, actQueue},
+		{3, byTrigger, phaseRetryPending, 3, false, actQueue},
+		{3, byTrigger, phaseRunning, 3, true, actRefuse},
+		{3, byTick, phaseRunning, 3, true, actDrop},
+		{3, byTrigger, phaseRunning, 4, false, actQueue}, // over the bound after a reload lowered it
+		{0, byTrigger, phaseIdle, 0, false, actStart},    // an unset bound counts as 1
+		{0, byTrigger, phaseRunning, 1, false, actQueue},
+	}
+	for _, tc := range tests {
+		p := overlapPolicy{overlap: config.OverlapParallel, maxParallel: tc.max}
+		if got := p.decide(tc.a, tc.ph, tc.runs, tc.queued); got != tc.want {
+			t.Errorf("max_parallel %d: decide(arrival %d, phase %d, runs %d, queued %v) = %d, want %d",
+				tc.max, tc.a, tc.ph, tc.runs, tc.queued, got, tc.want)
 		}
 	}
 }

@@ -160,7 +160,7 @@ func (j *job) onReconfigure(ctx actor.Context, msg *reconfigure) {
 		changedTimer = !sameTimer(j.exec.Schedule, j.exec.Interval, msg.exec.Schedule, msg.exec.Interval) ||
 			!reflect.DeepEqual(j.exec.Timing, msg.exec.Timing)
 		j.exec = msg.exec
-		j.policy = overlapPolicy{overlap: msg.exec.Overlap}
+		j.policy = newOverlapPolicy(msg.exec.RunControl)
 		j.sched, j.interval, j.keep = msg.exec.Sched, msg.exec.Interval, msg.exec.LogRetention
 	case msg.http != nil:
 		changedTimer = !sameTimer(j.http.Schedule, j.http.Interval, msg.http.Schedule, msg.http.Interval) ||
@@ -196,7 +196,8 @@ func (j *job) onRetire(ctx actor.Context) {
 	if j.retrying {
 		j.endRunInProgress(ctx, "removed from the configuration")
 	}
-	if j.run == nil {
+	j.parEndAll(ctx, "removed from the configuration")
+	if !j.busy() {
 		ctx.Send(j.sup, &retired{kind: string(j.kind), id: j.id})
 	}
 }

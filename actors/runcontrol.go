@@ -28,7 +28,7 @@ func (j *job) phase() jobPhase {
 // onScheduleTick decides what a schedule tick does while the job is not
 // paused.
 func (j *job) onScheduleTick(ctx actor.Context, d duePoint) {
-	switch j.policy.decide(byTick, j.phase(), j.pendingTick) {
+	switch j.policy.decide(byTick, j.phase(), j.inFlight(), j.pendingTick) {
 	case actStart:
 		j.tk.run = d
 		j.requestSlot(ctx)
@@ -133,6 +133,10 @@ func (j *job) cancel(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	j.nextTrigger = ""
 	j.setNextPayload(nil)
+	if len(j.par.runs) > 0 {
+		j.parCancel(ctx) // parallel.go
+		return
+	}
 	if j.run == nil {
 		if j.waiting {
 			j.waiting = false
@@ -146,6 +150,12 @@ func (j *job) cancel(ctx actor.Context) {
 		return
 	}
 	j.endRunInProgress(ctx, "canceled")
+	j.awaitEnd(ctx)
+}
+
+// awaitEnd keeps a Cancel's answer until the job's runs have ended (at
+// most kill_grace + 1 s, and 8 s).
+func (j *job) awaitEnd(ctx actor.Context) {
 	if ctx.Sender() == nil {
 		return
 	}
@@ -210,6 +220,10 @@ func (j *job) runControlView(v *JobView) {
 	if j.run != nil {
 		v.InProgress = []int64{j.runCounter}
 		v.Attempt = j.attempt
+	}
+	if len(j.par.runs) > 0 || j.parallel() {
+		j.parView(v)
+		return
 	}
 	switch {
 	case j.retrying && j.waiting, j.waiting && j.run == nil:

@@ -16,7 +16,7 @@ func BenchmarkRunControlWork(b *testing.B) {
 	p := overlapPolicy{overlap: cfg.Overlap}
 	b.ReportAllocs()
 	for i := range b.N {
-		if p.decide(byTrigger, phaseIdle, false) != actStart {
+		if p.decide(byTrigger, phaseIdle, 0, false) != actStart {
 			b.Fatal("not started")
 		}
 		tok := runToken("k0123456789ab", cfg.ID, int64(i))

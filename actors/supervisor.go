@@ -27,7 +27,7 @@ type supervisor struct {
 	views     map[string]JobView     // by ID
 	httpViews map[string]JobHTTPView // by ID
 	max       int
-	holders   map[string]bool       // IDs of jobs holding a slot
+	holders   map[string]string     // job ID by slot key (slotKey) of every slot held
 	queue     []acquireSlot         // jobs waiting for a slot, oldest first
 	retiring  map[string]*actor.PID // removed jobs whose run has not ended, by "kind:id"
 	subs      map[string]*actor.PID // event subscribers, by PID id
@@ -60,7 +60,7 @@ func newSupervisor(env *config.Env, store *logstore.Store, log *slog.Logger, rt 
 		views:     make(map[string]JobView, len(env.Jobs)),
 		httpViews: make(map[string]JobHTTPView, len(env.JobHTTPs)),
 		max:       max(env.MaxJobRunning, 1),
-		holders:   make(map[string]bool),
+		holders:   make(map[string]string),
 		retiring:  make(map[string]*actor.PID),
 		subs:      make(map[string]*actor.PID),
 	}
@@ -111,7 +111,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *acquireSlot:
 		s.acquire(ctx, *msg)
 	case *releaseSlot:
-		s.release(ctx, msg.id)
+		s.release(ctx, slotKey(msg.id, msg.key))
 	case *reload:
 		s.applyReload(ctx, msg.env)
 	case *retired:
@@ -231,22 +231,31 @@ func (s *supervisor) acquire(ctx actor.Context, req acquireSlot) {
 }
 
 func (s *supervisor) grant(ctx actor.Context, req acquireSlot) {
-	s.holders[req.id] = true
-	ctx.Send(req.job, &slotGranted{})
+	s.holders[slotKey(req.id, req.key)] = req.id
+	ctx.Send(req.job, &slotGranted{key: req.key})
 }
 
-func (s *supervisor) release(ctx actor.Context, id string) {
-	if !s.holders[id] {
+// slotKey is the key of a slot request: the job's ID, or the key of one
+// of a parallel job's runs.
+func slotKey(id, key string) string {
+	if key != "" {
+		return key
+	}
+	return id
+}
+
+func (s *supervisor) release(ctx actor.Context, key string) {
+	if _, held := s.holders[key]; !held {
 		// A job that asked for a slot and stops waiting for it.
 		for i, q := range s.queue {
-			if q.id == id {
+			if slotKey(q.id, q.key) == key {
 				s.queue = append(s.queue[:i], s.queue[i+1:]...)
 				break
 			}
 		}
 		return
 	}
-	delete(s.holders, id)
+	delete(s.holders, key)
 	s.grantFree(ctx)
 }
 

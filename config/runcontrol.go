@@ -40,8 +40,8 @@ const (
 	// OverlapReplace cancels the run in progress; the new one starts when
 	// it has ended.
 	OverlapReplace = "replace"
-	// OverlapParallel would start up to MaxParallel runs of the job at
-	// once; it is recognised and refused at start (not implemented yet).
+	// OverlapParallel starts up to MaxParallel runs of the job at once,
+	// each with its own counter and log; beyond that it is OverlapQueue.
 	OverlapParallel = "parallel"
 )
 
@@ -164,9 +164,7 @@ func (c *checker) overlap(file, table string, t *runControlTOML, rc *RunControl)
 	switch rc.Overlap {
 	case "":
 		rc.Overlap = OverlapQueue
-	case OverlapQueue, OverlapSkip, OverlapReplace:
-	case OverlapParallel:
-		c.fail(file, table+".overlap", "\"parallel\" is not supported by this version of karajo: want queue, skip or replace")
+	case OverlapQueue, OverlapSkip, OverlapReplace, OverlapParallel:
 	default:
 		c.fail(file, table+".overlap", "unknown policy %q: want queue, skip, replace or parallel", t.Overlap)
 	}

@@ -44,6 +44,8 @@ func TestRunControlValues(t *testing.T) {
 			want: func(rc *RunControl) { rc.RetryDelay, rc.RetryMaxDelay = time.Hour, time.Hour }, killGrace: DefaultKillGrace},
 		{name: "skip", job: `overlap = "Skip"`, want: func(rc *RunControl) { rc.Overlap = OverlapSkip }, killGrace: DefaultKillGrace},
 		{name: "replace", job: `overlap = "replace"`, want: func(rc *RunControl) { rc.Overlap = OverlapReplace }, killGrace: DefaultKillGrace},
+		{name: "parallel", job: "overlap = \"parallel\"\nmax_parallel = 3",
+			want: func(rc *RunControl) { rc.Overlap, rc.MaxParallel = OverlapParallel, 3 }, killGrace: DefaultKillGrace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +88,6 @@ func TestRunControlInvalid(t *testing.T) {
 		{"max_parallel without parallel", "", `max_parallel = 2`, `job."a".max_parallel: only valid with overlap = "parallel", not "queue"`},
 		{"parallel without max_parallel", "", `overlap = "parallel"`, `job."a".max_parallel: missing`},
 		{"max_parallel below 1", "", "overlap = \"parallel\"\nmax_parallel = 0", `job."a".max_parallel: must be at least 1, got 0`},
-		{"parallel refused", "", "overlap = \"parallel\"\nmax_parallel = 2", `job."a".overlap: "parallel" is not supported by this version of karajo`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,260 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// spanCommand appends "<ns> 1" when a run begins and "<ns> -1" when it
+// ends to the file spans in the job's work directory, with sleep seconds
+// between, and prints the run's KARAJO_RUN_TOKEN.
+func spanCommand(sleep int) string {
+	return fmt.Sprintf(`echo "$(date +%%s%%N) 1" >> spans; echo "tok:${KARAJO_RUN_TOKEN}:"; sleep %d; echo "$(date +%%s%%N) -1" >> spans`, sleep)
+}
+
+// tokenRE finds the run token spanCommand printed.
+var tokenRE = regexp.MustCompile(`tok:([^$:\s]+):`)
+
+// peakOverlap returns the largest number of runs at once in the spans file
+// of dir, and the number of runs that began.
+func peakOverlap(t *testing.T, dir string) (peak, runs int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "spans"))
+	if err != nil {
+		t.Fatalf("spans: %v", err)
+	}
+	type ev struct{ at, d int64 }
+	var evs []ev
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			t.Fatalf("spans line %q", l)
+		}
+		at, _ := strconv.ParseInt(f[0], 10, 64)
+		d, _ := strconv.ParseInt(f[1], 10, 64)
+		evs = append(evs, ev{at, d})
+		if d > 0 {
+			runs++
+		}
+	}
+	// At the same instant an end counts before a begin.
+	slices.SortFunc(evs, func(a, b ev) int {
+		if a.at != b.at {
+			return int(a.at - b.at)
+		}
+		return int(a.d - b.d)
+	})
+	n := 0
+	for _, e := range evs {
+		n += int(e.d)
+		peak = max(peak, n)
+	}
+	return peak, runs
+}
+
+// parJob is an exec job as the API shows it, with the run control fields.
+type parJob struct {
+	Status      string   `json:"status"`
+	Overlap     string   `json:"overlap"`
+	MaxParallel int      `json:"max_parallel"`
+	Running     []int64  `json:"running"`
+	Waiting     string   `json:"waiting"`
+	Logs        []logRef `json:"logs"`
+}
+
+// parJob returns job id of the environment with its run control fields.
+func (s *server) parJob(t *testing.T, id string) parJob {
+	t.Helper()
+	r := s.get(t, "/karajo/api/environment")
+	env := wantEnvelope(t, r, http.StatusOK)
+	var e struct {
+		Jobs map[string]parJob `json:"jobs"`
+	}
+	if err := json.Unmarshal(env.Data, &e); err != nil {
+		t.Fatalf("environment: %v: %s", err, r)
+	}
+	j, ok := e.Jobs[id]
+	if !ok {
+		t.Fatalf("job %q not in environment", id)
+	}
+	return j
+}
+
+// TestOverlapParallel: under 20 concurrent triggers, overlap = "parallel"
+// runs max_parallel runs at once (they really overlap), queues one and
+// refuses the rest; each run has its own counter, log and run token; the
+// global max_job_running bounds a job whose max_parallel is larger; the
+// job shows running while any run goes on.
+func TestOverlapParallel(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 3, `
+[job.par]
+path = "/par"
+overlap = "parallel"
+max_parallel = 2
+log_retention = 10
+commands = ['''`+spanCommand(3)+`''']
+
+[job.wide]
+path = "/wide"
+overlap = "parallel"
+max_parallel = 5
+log_retention = 10
+commands = ['''`+spanCommand(3)+`''']
+`)
+	for _, tc := range []struct {
+		id              string
+		ok, started, pk int // 200s, runs that start at once, peak overlap
+	}{{"par", 3, 2, 2}, {"wide", 6, 5, 3}} {
+		t.Run(tc.id, func(t *testing.T) {
+			codes, counters := fire(t, s, tc.id, 20)
+			if codes[http.StatusOK] != tc.ok || codes[http.StatusTooManyRequests] != 20-tc.ok {
+				t.Fatalf("answers %v, want %d 200 and %d 429", codes, tc.ok, 20-tc.ok)
+			}
+			slices.Sort(counters)
+			for i, c := range counters {
+				if c != int64(i+1) {
+					t.Fatalf("run counters %v, want 1..%d", counters, tc.ok)
+				}
+			}
+			s.waitRunning(t, tc.id, 1, "tok:")
+			s.waitRunning(t, tc.id, 2, "tok:")
+			if j := s.parJob(t, tc.id); j.Status != "running" || len(j.Running) < 2 || j.Overlap != "parallel" || j.MaxParallel == 0 {
+				t.Errorf("job during its runs: %+v, want running with its counters", j)
+			}
+			last := int64(tc.ok)
+			if st := s.waitRun(t, tc.id, last, 90*time.Second); st != "success" {
+				t.Fatalf("%s #%d: %q", tc.id, last, st)
+			}
+			peak, runs := peakOverlap(t, s.workDir(tc.id))
+			if peak != tc.pk || runs != tc.ok {
+				t.Errorf("%d runs with at most %d at once, want %d runs, %d at once", runs, peak, tc.ok, tc.pk)
+			}
+			tokens := map[string]bool{}
+			j := s.job(t, tc.id)
+			for _, l := range j.Logs {
+				if l.Status != "success" {
+					t.Errorf("%s #%d: %s", tc.id, l.Counter, l.Status)
+				}
+				if m := tokenRE.FindSubmatch(s.logOf(t, tc.id, l.Counter).Content); m != nil {
+					tokens[string(m[1])] = true
+				}
+			}
+			if len(j.Logs) != tc.ok || len(tokens) != tc.ok {
+				t.Errorf("%d logs with %d run tokens, want %d of each", len(j.Logs), len(tokens), tc.ok)
+			}
+		})
+	}
+}
+
+// TestParallelCancelTimeout: cancel ends every run of a parallel job and
+// drops the queued trigger, answering canceled; each parallel run has its
+// own timeout.
+func TestParallelCancelTimeout(t *testing.T) {
+	t.Parallel()
+	// kill_grace 5s: the cancel's answer may wait 6 s for the runs to end
+	// (SIGTERM ends them at once, but the machine may be loaded).
+	dir := t.TempDir()
+	head := strings.Replace(configHeader(dir), "max_job_running = 4", "max_job_running = 4\nkill_grace = \"5s\"", 1)
+	writeConfig(t, dir, head+`
+[job.pc]
+path = "/pc"
+overlap = "parallel"
+max_parallel = 2
+commands = ["sleep 30"]
+
+[job.pt]
+path = "/pt"
+overlap = "parallel"
+max_parallel = 3
+timeout = "1s"
+commands = ["sleep 30"]
+`)
+	s := startDir(t, dir)
+	for range 3 {
+		wantEnvelope(t, s.trigger(t, "pc", testSecret), http.StatusOK)
+	}
+	s.waitRunning(t, "pc", 1, "--- Execute  0")
+	s.waitRunning(t, "pc", 2, "--- Execute  0")
+	if j := s.act(t, "cancel", "pc"); j.Status != "canceled" {
+		t.Errorf("cancel answered %q, want canceled", j.Status)
+	}
+	time.Sleep(500 * time.Millisecond) // the queued trigger would have started by now
+	j := s.parJob(t, "pc")
+	if len(j.Logs) != 2 || j.Status != "canceled" || len(j.Running) != 0 || j.Waiting != "" {
+		t.Errorf("after cancel: %+v, want two canceled runs and no third", j)
+	}
+	for _, l := range j.Logs {
+		if l.Status != "canceled" {
+			t.Errorf("pc #%d: %s, want canceled", l.Counter, l.Status)
+		}
+	}
+
+	t0 := time.Now()
+	for range 3 {
+		wantEnvelope(t, s.trigger(t, "pt", testSecret), http.StatusOK)
+	}
+	for c := int64(1); c <= 3; c++ {
+		if st := s.waitRun(t, "pt", c, 30*time.Second); st != "failed" {
+			t.Errorf("pt #%d: %q, want failed", c, st)
+		}
+		if last := lastLine(t, "pt", s.logOf(t, "pt", c).Content); last != "!!! job: pt: timed out after 1s, killed" {
+			t.Errorf("pt #%d last line %q", c, last)
+		}
+	}
+	if took := time.Since(t0); took > 20*time.Second {
+		t.Errorf("3 parallel runs with timeout 1s took %v", took)
+	}
+	if procs := procsIn(s.workDir("pt")); len(procs) != 0 {
+		t.Errorf("processes left in pt's work dir: %v", procs)
+	}
+}
+
+// TestParallelRestart: karajo killed (SIGKILL) with several runs of a
+// parallel job in flight records each as failed at the next start, and
+// their processes are gone.
+func TestParallelRestart(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 4, `
+[job.pr]
+path = "/pr"
+overlap = "parallel"
+max_parallel = 3
+commands = ["sleep 60"]
+`)
+	t.Cleanup(func() { killOrphans(s.workDir("pr")) })
+	for range 3 {
+		wantEnvelope(t, s.trigger(t, "pr", testSecret), http.StatusOK)
+	}
+	for c := int64(1); c <= 3; c++ {
+		s.waitRunning(t, "pr", c, "--- Execute  0")
+	}
+	s.kill9()
+	s2 := s.restart(t)
+	j := s2.parJob(t, "pr")
+	if len(j.Logs) != 3 || j.Status == "running" || len(j.Running) != 0 {
+		t.Fatalf("after restart: %+v, want 3 logs, none running", j)
+	}
+	for _, l := range j.Logs {
+		if l.Status != "failed" {
+			t.Errorf("pr #%d: %s, want failed (interrupted)", l.Counter, l.Status)
+		}
+	}
+	waitFor(t, 10*time.Second, "pr's sleeps gone", func() bool { return len(procsIn(s2.workDir("pr"))) == 0 })
+	// The counter goes on after the interrupted runs.
+	r := s2.trigger(t, "pr", testSecret)
+	wantEnvelope(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"run_counter":4`) {
+		t.Errorf("first trigger after restart: %s, want run_counter 4", r.body)
+	}
+	s2.act(t, "cancel", "pr")
+}
