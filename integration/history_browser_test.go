@@ -17,10 +17,11 @@ import (
 // uiRecord is the part of a history record (GET .../runs) the dashboard
 // test checks against.
 type uiRecord struct {
-	Counter int64  `json:"counter"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason"`
-	LogKept bool   `json:"log_kept"`
+	Counter  int64   `json:"counter"`
+	Status   string  `json:"status"`
+	Reason   string  `json:"reason"`
+	Duration float64 `json:"duration"`
+	LogKept  bool    `json:"log_kept"`
 }
 
 // uiHistory reads GET /karajo/api/job_exec/runs for id (skipped included).
@@ -117,8 +118,7 @@ http_url = "/karajo/api/environment"
 	evalUntil(t, ctx, "failed bars", countJS("#chart rect.bar.st-failed"), "2")
 	evalUntil(t, ctx, "a ring for the refusal", countJS("#chart circle.skip"), "1")
 	evalUntil(t, ctx, "bars oldest first", `Array.prototype.map.call(document.querySelectorAll('#chart rect.bar'),function(b){return b.dataset.counter}).join(' ')`, "1 2 3 4 5 6 7 8 9 10")
-	// Run 7 slept 0.9 s, run 10 none: the tallest and a short bar.
-	evalUntil(t, ctx, "bar heights follow the durations", `(function(){var h={};document.querySelectorAll('#chart rect.bar').forEach(function(b){h[b.dataset.counter]=+b.getAttribute('height')});return String(h[7]>h[4]&&h[4]>h[10])})()`, "true")
+	wantBarsFollow(t, ctx, s.uiHistory(t, "mixed"))
 	evalUntil(t, ctx, "figures", `document.getElementById('st-runs').textContent+' '+document.getElementById('st-failures').textContent+' '+document.getElementById('st-skipped').textContent`, "10 2 1")
 	evalUntil(t, ctx, "log link while kept, none once pruned",
 		`(function(){var a=document.querySelector('#runs-body tr[data-counter="10"] a.log'),p=document.querySelector('#runs-body tr[data-counter="1"]');return (a?a.getAttribute('href'):'')+' '+(p&&!p.querySelector('a.log')?p.lastChild.textContent:'')})()`,
@@ -142,6 +142,18 @@ http_url = "/karajo/api/environment"
 	do(t, ctx, `(document.querySelector('#runs-body tr[data-counter="10"] a.log').click(), true)`)
 	evalUntil(t, ctx, "log of run 10", `document.getElementById('log').textContent.includes('run 10')?'yes':'no'`, "yes")
 
+	// Pages of four rows: the refusal and runs 10 to 8, then "Older runs"
+	// twice, and no more button after run 1.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/history/?kind=job_exec&id=mixed&rows=4")); err != nil {
+		t.Fatal(err)
+	}
+	rowsJS := `Array.prototype.map.call(document.querySelectorAll('#runs-body tr'),function(r){return r.dataset.counter}).join(' ')+(document.getElementById('older').classList.contains('hidden')?'':' +')`
+	evalUntil(t, ctx, "first page", rowsJS, "0 10 9 8 +")
+	do(t, ctx, `(document.getElementById('older').click(), true)`)
+	evalUntil(t, ctx, "second page", rowsJS, "0 10 9 8 7 6 5 4 +")
+	do(t, ctx, `(document.getElementById('older').click(), true)`)
+	evalUntil(t, ctx, "last page", rowsJS, "0 10 9 8 7 6 5 4 3 2 1")
+
 	// A JobHttp's history: its first run (due at start), from the job_http endpoints.
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/")); err != nil {
 		t.Fatal(err)
@@ -162,5 +174,28 @@ func keyEnter(t *testing.T, ctx context.Context, selector string) {
 	}
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
 		t.Fatalf("Enter on %s: %v", selector, err)
+	}
+}
+
+// wantBarsFollow checks that the chart's bars are as tall as the runs the
+// history API lists were long: a longer run (by more than 20 ms) has the
+// taller bar.
+func wantBarsFollow(t *testing.T, ctx context.Context, recs []uiRecord) {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](
+		`(function(){var h={};document.querySelectorAll('#chart rect.bar').forEach(function(b){h[b.dataset.counter]=+b.getAttribute('height')});return h})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range recs {
+		for _, b := range recs {
+			if a.Counter == 0 || b.Counter == 0 || a.Duration <= b.Duration+0.02 {
+				continue
+			}
+			ha, hb := got[fmt.Sprint(a.Counter)], got[fmt.Sprint(b.Counter)]
+			if ha <= hb {
+				t.Errorf("run #%d took %.3f s, #%d %.3f s, but their bars are %.1f and %.1f high", a.Counter, a.Duration, b.Counter, b.Duration, ha, hb)
+			}
+		}
 	}
 }

@@ -204,8 +204,21 @@
       if (msg && msg.data && state.entries.get(key(e.kind, e.id)) === e) {
         e.runs = msg.data;
         fillMarks(e);
+        behind(e);
       }
     }).catch(function () { e.runsQueued = false; });
+  }
+
+  // behind asks again, a little later, when the history has not caught up
+  // with the job's newest log yet (records are written in batches, after
+  // the event that brought the log): at most five times per change.
+  function behind(e) {
+    var logs = e.job.logs || [], last = logs[logs.length - 1], first = e.runs[0];
+    var late = last && (!first || first.counter < last.counter ||
+      (first.counter === last.counter && first.status !== last.status && ENDED[last.status]));
+    if (!late) { e.runsRetry = 0; return; }
+    if ((e.runsRetry = (e.runsRetry || 0) + 1) > 5) { return; }
+    setTimeout(function () { e.runsSig = null; wantRuns(e); }, 300 * e.runsRetry);
   }
 
   // fillRel updates the relative times; text is only written on change.

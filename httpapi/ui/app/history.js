@@ -8,15 +8,19 @@
   'use strict';
 
   var K = window.karajo, C = window.karajoChart, S = window.karajoSchedule;
-  var PAGE = 100;
+  var CHART = 100; // runs in the chart
   var REFRESH_MS = 10000;
   var $ = function (id) { return document.getElementById(id); };
 
   var q = new URLSearchParams(window.location.search);
   var kind = q.get('kind') === 'job_http' ? 'job_http' : 'job_exec';
   var id = q.get('id') || '';
+  // Rows per page of the table: ?rows=1..500, 100 by default.
+  var PAGE = Math.min(500, Math.max(1, parseInt(q.get('rows'), 10) || 100));
   var api = '/karajo/api/' + kind + '/';
-  var state = { recs: [], paged: false, skipped: true, loading: false, chartRecs: [] };
+  // gen counts the table's changes of course (older pages, the skipped
+  // switch): a refresh that started before one does not overwrite it.
+  var state = { recs: [], paged: false, skipped: true, loading: false, chartRecs: [], gen: 0 };
 
   function fmtTime(s) {
     var ms = K.parseTime(s || '');
@@ -55,8 +59,8 @@
     });
   }
 
-  function runsPath(before, skipped) {
-    return 'runs?id=' + encodeURIComponent(id) + '&limit=' + PAGE + (before ? '&before=' + before : '') +
+  function runsPath(before, skipped, limit) {
+    return 'runs?id=' + encodeURIComponent(id) + '&limit=' + (limit || PAGE) + (before ? '&before=' + before : '') +
       (skipped ? '' : '&skipped=false');
   }
 
@@ -170,14 +174,15 @@
   function load() {
     if (state.loading) { return Promise.resolve(); }
     state.loading = true;
+    var gen = state.gen;
     var stats = get('stats?id=' + encodeURIComponent(id) + '&window=7d').then(fillStats);
-    var runs = get(runsPath(0, true)).then(function (recs) {
+    var runs = get(runsPath(0, true, CHART)).then(function (recs) {
       state.chartRecs = recs || [];
       drawChart();
       if (state.paged) { return null; }
-      return state.skipped ? state.chartRecs : get(runsPath(0, false));
+      return state.skipped && PAGE === CHART ? state.chartRecs : get(runsPath(0, state.skipped));
     }).then(function (page) {
-      if (!page) { return; }
+      if (!page || state.paged || gen !== state.gen) { return; }
       state.recs = page;
       fillTable(page, false);
       setOlder(page);
@@ -193,6 +198,7 @@
   function older() {
     var b = $('older');
     b.disabled = true;
+    state.gen++;
     get(runsPath(oldestCounter(), state.skipped)).then(function (page) {
       state.paged = true;
       state.recs = state.recs.concat(page);
@@ -215,6 +221,8 @@
   $('show-skipped').addEventListener('change', function (ev) {
     state.skipped = ev.target.checked;
     state.paged = false;
+    state.gen++;
+    state.loading = false; // a refresh under way is superseded
     load();
   });
   var resizeTimer = null;
