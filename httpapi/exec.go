@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -249,13 +250,26 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	writeJSON(w, status, answer)
 }
 
-// remoteOf is the client address of r for a delivery record: the peer,
-// or behind a trusted proxy its client (clientIP).
+// remoteOf is the client address of r for a delivery record and the
+// history (clientOf); RemoteAddr as it is when that holds no address.
 func (s *Server) remoteOf(r *http.Request) string {
-	if a, ok := clientIP(r, s.limits().TrustedProxies); ok {
+	if a, ok := s.clientOf(r); ok {
 		return a.String()
 	}
 	return printable(r.RemoteAddr, 64)
+}
+
+// clientOf is the address of r's client: the one a cluster node that
+// forwarded r vouches for (its signature holds: forwarded), else the
+// peer, or behind a trusted proxy its client (clientIP). ok is false
+// when there is none.
+func (s *Server) clientOf(r *http.Request) (netip.Addr, bool) {
+	if f, ok := s.forwarded(r); ok {
+		if a, err := netip.ParseAddr(f.client); err == nil {
+			return a.Unmap().WithZone(""), true
+		}
+	}
+	return clientIP(r, s.limits().TrustedProxies)
 }
 
 // receiveWebhook takes a webhook for job (actor pid) through the rules
@@ -265,7 +279,8 @@ func (s *Server) remoteOf(r *http.Request) string {
 // events and refs filters (202 ignored, no run), and then the trigger,
 // whose actor refuses a replay (409) or a busy job (429).
 func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, job *config.Job, pid *actor.PID, in *inbound) (int, envelope, error) {
-	if err := checkAllowFrom(job.Webhook, r, s.limits().TrustedProxies); err != nil {
+	client, known := s.clientOf(r)
+	if err := checkAllowFrom(job.Webhook, client, known); err != nil {
 		s.metrics.TriggerRefused("not_allowed")
 		return 0, envelope{}, err
 	}

@@ -57,3 +57,27 @@ func TestForwardedSignature(t *testing.T) {
 		t.Fatal("forwarded without [cluster]")
 	}
 }
+
+// TestClientOfForwarded (issue 15 with a cluster): a webhook forwarded by
+// a node is judged by allow_from, and recorded, under the client address
+// the node signed, not the node's own; an unsigned claim changes nothing.
+func TestClientOfForwarded(t *testing.T) {
+	f := newAuthFixture(t, nil, func(env *config.Env) {
+		env.Cluster = &config.Cluster{Name: "c", Node: "n2", Secret: "cluster-secret-0123456789"}
+	})
+	uri := "/karajo/api/job_exec/run/hook"
+	at := strconv.FormatInt(f.clock.Now().Unix(), 10)
+	r := httptest.NewRequest("POST", uri, nil)
+	r.RemoteAddr = "10.1.1.1:4000" // the forwarding node
+	r.Header.Set(headerFwdNode, "n1")
+	r.Header.Set(headerFwdTime, at)
+	r.Header.Set(headerFwdClient, "192.0.2.7")
+	r.Header.Set(headerFwdSign, fwdSign("cluster-secret-0123456789", "POST", uri, "n1", at, "", "192.0.2.7"))
+	if got := f.s.remoteOf(r); got != "192.0.2.7" {
+		t.Errorf("forwarded: client %q, want 192.0.2.7", got)
+	}
+	r.Header.Set(headerFwdSign, fwdSign("another-secret-0123456789", "POST", uri, "n1", at, "", "192.0.2.7"))
+	if got := f.s.remoteOf(r); got != "10.1.1.1" {
+		t.Errorf("unsigned claim: client %q, want the peer 10.1.1.1", got)
+	}
+}

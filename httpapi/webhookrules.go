@@ -23,15 +23,15 @@ import (
 // and the events and refs filters. Each is a plain function of the job
 // and the request, table-tested in webhookrules_test.go.
 
-// checkAllowFrom refuses (403) a webhook whose client address — the peer,
-// or the first untrusted hop of X-Forwarded-For when the peer is one of
-// trusted — is in none of the job's allow_from prefixes. No allow_from
-// allows anyone.
-func checkAllowFrom(w config.Webhook, r *http.Request, trusted []netip.Prefix) error {
+// checkAllowFrom refuses (403) a webhook whose client address a (ok
+// false: none) is in none of the job's allow_from prefixes. The address
+// is the peer's, or the first untrusted hop of X-Forwarded-For when the
+// peer is a trusted proxy, or the one a forwarding cluster node signed
+// (Server.clientOf). No allow_from allows anyone.
+func checkAllowFrom(w config.Webhook, a netip.Addr, ok bool) error {
 	if len(w.AllowFrom) == 0 {
 		return nil
 	}
-	a, ok := clientIP(r, trusted)
 	if ok && trustedAddr(a, w.AllowFrom) {
 		return nil
 	}

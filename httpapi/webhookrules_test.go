@@ -44,7 +44,8 @@ func TestCheckAllowFrom(t *testing.T) {
 		if tt.xff != "" {
 			r.Header.Set(headerXFF, tt.xff)
 		}
-		err := checkAllowFrom(tt.rules, r, tt.trusted)
+		a, ok := clientIP(r, tt.trusted)
+		err := checkAllowFrom(tt.rules, a, ok)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: err %v, want ok %v", tt.name, err, tt.ok)
 		}
