@@ -21,8 +21,11 @@ import (
 //
 // A parallel run takes its counter and creates its log when it is asked
 // for, not when its slot comes: several may wait for a slot at once, and
-// each trigger's answer names its own counter. A run withdrawn before its
-// slot came (cancel, shutdown, removal) leaves a gap in the counters.
+// each trigger's answer names its own counter. The runs waiting for their
+// first slot hold the highest counters (slots are granted in FIFO order);
+// when they are withdrawn (cancel, pause, shutdown, removal) all are
+// withdrawn at once, newest first, and their counters are given back, so
+// the counters of the runs that happen have no gap.
 //
 // The job's own single-run fields (run, waiting, retrying…) stay unused
 // by a parallel job; its runs are in par.
@@ -160,6 +163,7 @@ func (j *job) parAsk(ctx actor.Context) {
 	pr.key = j.id + "\x00" + strconv.FormatUint(j.par.seq, 10)
 	j.par.runs = append(j.par.runs, pr)
 	ctx.Send(j.sup, &acquireSlot{job: ctx.Self(), id: j.id, key: pr.key})
+	j.publish(ctx) // waiting for a slot shows (parallel jobs only: one view more per run)
 }
 
 // parOnSlot starts the run whose slot was just granted, or its next
@@ -179,7 +183,7 @@ func (j *job) parOnSlot(ctx actor.Context, key string) {
 	case pr.pid != nil:
 		j.parRelease(ctx, pr) // the run was ended meanwhile
 	case j.stopping || j.paused || j.retiring:
-		j.parWithdraw(ctx, pr)
+		j.parWithdrawWaiting(ctx)
 		if !j.busy() && !j.stopping {
 			j.armAfterRun(ctx)
 		}
@@ -211,9 +215,22 @@ func (j *job) parRelease(ctx actor.Context, pr *parRun) {
 	ctx.Send(j.sup, &releaseSlot{id: j.id, key: pr.key})
 }
 
+// parWithdrawWaiting withdraws every run that waits for its first slot,
+// newest first.
+func (j *job) parWithdrawWaiting(ctx actor.Context) {
+	for i := len(j.par.runs) - 1; i >= 0; i-- {
+		if pr := j.par.runs[i]; pr.pid == nil {
+			j.parWithdraw(ctx, pr)
+		}
+	}
+}
+
 // parWithdraw forgets a run that waits for its first slot: its request,
-// its log and its payload go; its counter stays taken.
+// its log and its payload go, and its counter when it is the last taken.
 func (j *job) parWithdraw(ctx actor.Context, pr *parRun) {
+	if pr.counter == j.counter {
+		j.counter--
+	}
 	j.parRelease(ctx, pr)
 	if pr.rl != nil {
 		j.discard(pr.rl)
@@ -246,10 +263,12 @@ func (j *job) parEnd(ctx actor.Context, pr *parRun, why string) {
 	}
 }
 
-// parEndAll ends every run of a parallel job (cancel, shutdown, removal).
+// parEndAll ends every run of a parallel job (cancel, shutdown, removal),
+// newest first.
 func (j *job) parEndAll(ctx actor.Context, why string) {
-	for _, pr := range slices.Clone(j.par.runs) {
-		j.parEnd(ctx, pr, why)
+	runs := slices.Clone(j.par.runs)
+	for i := len(runs) - 1; i >= 0; i-- {
+		j.parEnd(ctx, runs[i], why)
 	}
 }
 

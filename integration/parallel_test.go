@@ -172,6 +172,13 @@ overlap = "parallel"
 max_parallel = 2
 commands = ["sleep 30"]
 
+[job.pw]
+path = "/pw"
+overlap = "parallel"
+max_parallel = 6
+timeout = "40s"
+commands = ["sleep 30"]
+
 [job.pt]
 path = "/pt"
 overlap = "parallel"
@@ -198,6 +205,8 @@ commands = ["sleep 30"]
 			t.Errorf("pc #%d: %s, want canceled", l.Counter, l.Status)
 		}
 	}
+
+	testParallelWithdraw(t, s)
 
 	t0 := time.Now()
 	for range 3 {
@@ -257,4 +266,62 @@ commands = ["sleep 60"]
 		t.Errorf("first trigger after restart: %s, want run_counter 4", r.body)
 	}
 	s2.act(t, "cancel", "pr")
+}
+
+// testParallelWithdraw: with max_parallel 6 under max_job_running 4, six
+// triggers start 4 runs and 2 wait for a slot; GET /karajo/api/engine
+// shows each run and slot; cancel ends the 4 and withdraws the 2, whose
+// counters are given back to the next runs.
+func testParallelWithdraw(t *testing.T, s *server) {
+	t.Helper()
+	for range 6 {
+		wantEnvelope(t, s.trigger(t, "pw", testSecret), http.StatusOK)
+	}
+	for c := int64(1); c <= 4; c++ {
+		s.waitRunning(t, "pw", c, "--- Execute  0")
+	}
+	var st struct {
+		Slots struct {
+			InUse   int      `json:"in_use"`
+			Holders []string `json:"holders"`
+		} `json:"slots"`
+		Queue []struct {
+			Job string `json:"job"`
+		} `json:"queue"`
+		Running []struct {
+			Job      string     `json:"job"`
+			Counter  int64      `json:"counter"`
+			PGID     int        `json:"pgid"`
+			Deadline *time.Time `json:"deadline"`
+		} `json:"running"`
+	}
+	env := wantEnvelope(t, s.get(t, "/karajo/api/engine"), http.StatusOK)
+	if err := json.Unmarshal(env.Data, &st); err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	counters := map[int64]bool{}
+	for _, r := range st.Running {
+		if r.Job == "pw" && r.Deadline != nil {
+			counters[r.Counter] = true
+		}
+	}
+	if st.Slots.InUse != 4 || len(st.Slots.Holders) != 4 || len(st.Queue) != 2 || len(counters) != 4 {
+		t.Errorf("engine during 4 runs and 2 waiting: %s", env.Data)
+	}
+	if j := s.parJob(t, "pw"); len(j.Running) != 4 || j.Waiting != "slot" {
+		t.Errorf("pw: running %v waiting %q, want 4 counters and slot", j.Running, j.Waiting)
+	}
+	if j := s.act(t, "cancel", "pw"); j.Status != "canceled" {
+		t.Errorf("cancel pw answered %q", j.Status)
+	}
+	r := s.trigger(t, "pw", testSecret)
+	wantEnvelope(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"run_counter":5`) {
+		t.Errorf("trigger after the cancel: %s, want run_counter 5 (the withdrawn 5 and 6 given back)", r.body)
+	}
+	s.waitRunning(t, "pw", 5, "--- Execute  0")
+	s.act(t, "cancel", "pw")
+	if j := s.parJob(t, "pw"); len(j.Logs) != 5 {
+		t.Errorf("pw logs %+v, want 5 canceled runs", j.Logs)
+	}
 }

@@ -32,7 +32,7 @@ type skJob struct {
 	kind  string // interval, minutely, webhook
 	path  string // "" when the job has no webhook
 	pause bool   // paused during the soak
-	rc    string // run control (issue 11): "", "timeout", "replace" or "retry"
+	rc    string // run control (issue 11): "", "timeout", "replace", "retry" or "parallel"
 	gh    bool   // auth_kind = "github": deliveries carry ids, and some are replayed (issue 15)
 }
 
@@ -69,8 +69,9 @@ func skJobs() []*skJob {
 		jobs[i].gh = true
 	}
 	// Run control: a timeout shorter than some runs, overlap = "replace",
-	// and retries (the first attempt always fails).
-	for i, rc := range []string{"timeout", "replace", "retry"} {
+	// retries (the first attempt always fails), and overlap = "parallel"
+	// (its runs keep records: they count against max_job_running).
+	for i, rc := range []string{"timeout", "replace", "retry", "parallel"} {
 		id := fmt.Sprintf("sk%02d", 20+i)
 		jobs = append(jobs, &skJob{id: id, kind: "webhook", path: "/" + id, rc: rc})
 	}
@@ -80,9 +81,12 @@ func skJobs() []*skJob {
 // skRunControl returns the run control keys and the command of a job of
 // the soak that has them. Their commands keep no start and end records
 // (a killed command cannot write its end reliably): the invariants on the
-// logs apply to them, those on the records do not.
+// logs apply to them, those on the records do not. The parallel job keeps
+// the records (cmd ""): its runs are killed only as any job's are.
 func skRunControl(j *skJob) (keys, cmd string) {
 	switch j.rc {
+	case "parallel":
+		return "overlap = \"parallel\"\nmax_parallel = 3\n", ""
 	case "timeout":
 		return "timeout = \"300ms\"\n", "sleep 0.$(($$ % 5))"
 	case "replace":
@@ -107,7 +111,10 @@ body_timeout = %q
 		cmd := fmt.Sprintf(`echo "start $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s; sleep 0.$(($$ %% 5)); echo "end $(date +%%s%%N) $KARAJO_JOB_COUNTER" >> %s`, times, times)
 		keys := ""
 		if j.rc != "" {
-			keys, cmd = skRunControl(j)
+			var rcCmd string
+			if keys, rcCmd = skRunControl(j); rcCmd != "" {
+				cmd = rcCmd
+			}
 		}
 		fmt.Fprintf(&b, "\n[job.%s]\nlog_retention = 1000\n%scommands = [%q]\n", j.id, keys, cmd)
 		switch j.kind {
@@ -527,7 +534,7 @@ func TestSoak(t *testing.T) {
 		return serverEnds[len(serverEnds)-1]
 	}
 	for _, j := range jobs {
-		if j.rc != "" {
+		if j.rc != "" && j.rc != "parallel" {
 			continue // no records (skRunControl)
 		}
 		recs, bad := skReadTimes(filepath.Join(rec, j.id+".times"))
