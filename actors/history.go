@@ -265,6 +265,10 @@ func (e *Engine) stopHistory(timeout time.Duration) {
 	}
 }
 
+// histAskTimeout bounds a query's wait for the recorder to write what it
+// holds (at start: to reconcile every job with its logs).
+var histAskTimeout = 10 * time.Second
+
 // RunsQuery selects a job's run records for Runs.
 type RunsQuery struct {
 	HTTP    bool   // a JobHttp, else an exec job
@@ -284,7 +288,7 @@ func (e *Engine) Runs(q RunsQuery) ([]history.Record, error) {
 	if e.hist == nil {
 		return nil, ErrNoHistory
 	}
-	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, 10*time.Second); err != nil {
+	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, histAskTimeout); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Limit: q.Limit, NoSkipped: !q.Skipped})
@@ -296,7 +300,7 @@ func (e *Engine) Stats(httpJob bool, id, label string, window time.Duration) (hi
 	if e.hist == nil {
 		return history.Stats{}, ErrNoHistory
 	}
-	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, 10*time.Second); err != nil {
+	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, histAskTimeout); err != nil {
 		return history.Stats{}, fmt.Errorf("history: %w", err)
 	}
 	now := time.Now().UTC()
