@@ -260,3 +260,49 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 	}
 	readClusterTicks(t, ticks) // once more: no point twice, counters increasing
 }
+
+// TestClusterEtcdDown: with etcd stopped no node starts anything and a
+// webhook is answered 503 ERR_CLUSTER_UNAVAILABLE; with etcd back on the
+// same data, the job runs again and no point runs twice.
+func TestClusterEtcdDown(t *testing.T) {
+	t.Parallel()
+	ticks := filepath.Join(t.TempDir(), "ticks")
+	data := t.TempDir()
+	etcd := startEtcdDev(t, data)
+	nodes := startNodes(t, etcd.endpoint, 2, fmt.Sprintf(`
+[job.tick]
+path = "/tick"
+cron = "* * * * * *"
+commands = ['echo "$KARAJO_NODE $KARAJO_JOB_COUNTER $KARAJO_SCHEDULED_AT" >> %s']
+`, ticks))
+	waitFor(t, 30*time.Second, "2 ticks", func() bool {
+		_, _, n := readClusterTicks(t, ticks)
+		return n >= 2
+	})
+	etcd.cmd.Process.Kill() // a crash: a graceful stop keeps serving open streams for a while
+	<-etcd.done
+	time.Sleep(4 * time.Second) // ttl 2s: every session is gone
+	_, _, before := readClusterTicks(t, ticks)
+	for _, n := range nodes {
+		r := n.trigger(t, "/tick", testSecret)
+		wantError(t, r, http.StatusServiceUnavailable, "cluster coordination (etcd) unavailable, try again", "ERR_CLUSTER_UNAVAILABLE")
+	}
+	time.Sleep(3 * time.Second)
+	if _, _, after := readClusterTicks(t, ticks); after != before {
+		t.Errorf("etcd down: %d runs started", after-before)
+	}
+	back := exec.Command(binPath, "etcd-dev", "-data", data, "-listen", etcd.endpoint)
+	back.Stdout, back.Stderr = io.Discard, os.Stderr
+	if err := back.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		back.Process.Signal(syscall.SIGTERM)
+		back.Wait()
+	})
+	waitFor(t, 40*time.Second, "ticks again with etcd back", func() bool {
+		_, _, n := readClusterTicks(t, ticks)
+		return n >= before+2
+	})
+	readClusterTicks(t, ticks) // no point twice, counters increasing
+}

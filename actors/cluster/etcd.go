@@ -164,7 +164,10 @@ func (e *Etcd) runTerm(ctx context.Context, t *term) {
 	tctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for k := range e.opts.Shards {
-		wg.Go(func() { e.campaign(tctx, t, k) })
+		// Not waited for: a campaign canceled while etcd is unreachable
+		// resigns with the client's own context (concurrency package)
+		// and returns only once etcd answers or the client is closed.
+		go e.campaign(tctx, t, k)
 	}
 	wg.Go(func() { e.watchLost(tctx, t) })
 	wg.Go(func() { e.watchStates(tctx) })

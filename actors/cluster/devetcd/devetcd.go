@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -37,11 +40,10 @@ func Start(dir, listen string) (*Server, error) {
 		}
 		cu.Host = net.JoinHostPort(cu.Hostname(), port)
 	}
-	peerPort, err := freePort("127.0.0.1")
+	pu, err := peerURL(dir)
 	if err != nil {
 		return nil, err
 	}
-	pu := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", peerPort)}
 	cfg := embed.NewConfig()
 	cfg.Name = "karajo-dev"
 	cfg.Dir = dir
@@ -80,4 +82,26 @@ func freePort(host string) (string, error) {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port, nil
+}
+
+// peerURL returns the member's peer URL: the one recorded in dir by an
+// earlier start (the member's data names it), else a new free loopback
+// port, recorded.
+func peerURL(dir string) (*url.URL, error) {
+	p := filepath.Join(dir, "karajo-peer-url")
+	if b, err := os.ReadFile(p); err == nil {
+		return url.Parse(strings.TrimSpace(string(b)))
+	}
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	u := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", port)}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("etcd data dir: %w", err)
+	}
+	if err := os.WriteFile(p, []byte(u.String()+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("record the peer URL: %w", err)
+	}
+	return u, nil
 }
