@@ -302,3 +302,42 @@ commands = ["echo x > %s"]
 		t.Errorf("errors in the log under the sandbox:\n%s", srv.stderr.String())
 	}
 }
+
+// TestSystemdJournalStream: with JOURNAL_STREAM naming karajo's stderr (as
+// systemd sets it when stderr is the journal), log lines carry no time of
+// their own; the same stderr without the variable keeps it.
+func TestSystemdJournalStream(t *testing.T) {
+	for _, journal := range []bool{true, false} {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, configHeader(dir)+sdJobs)
+		f, err := os.Create(filepath.Join(dir, "stderr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binPath, "-config", cfg)
+		cmd.Stderr, cmd.Stdout = f, f
+		cmd.Env = append(os.Environ(), "JOURNAL_STREAM=")
+		if journal {
+			cmd.Env = append(cmd.Env, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		read := func() string { b, _ := os.ReadFile(filepath.Join(dir, "stderr")); return string(b) }
+		waitFor(t, 60*time.Second, "karajo started", func() bool { return strings.Contains(read(), `msg="karajo started"`) })
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("exit: %v\n%s", err, read())
+		}
+		for _, line := range strings.Split(strings.TrimSpace(read()), "\n") {
+			if strings.HasPrefix(line, "time=") == journal {
+				t.Fatalf("JOURNAL_STREAM set=%v: line %q", journal, line)
+			}
+		}
+	}
+}
