@@ -496,6 +496,9 @@ func TestJobHTTPFailures(t *testing.T) {
 	dead := jhDeadAddr(t)
 	ts := rec.srv.URL
 
+	// The jobs that are not about timeouts wait up to 30 s, so a TLS
+	// handshake on a loaded machine does not turn into a timeout.
+	const slack = `http_timeout = "30s"` + "\n"
 	tests := []struct {
 		name, id, toml string
 		status         string
@@ -520,36 +523,36 @@ func TestJobHTTPFailures(t *testing.T) {
 		last:   regexp.MustCompile(`^=== job_http: no_timeout: finished\.$`),
 	}, {
 		name: "Error 500", id: "error_500",
-		toml:   `http_url = "` + ts + `/e500"`,
+		toml:   slack + `http_url = "` + ts + `/e500"`,
 		status: "failed",
 		last:   regexp.MustCompile(`^!!! job_http: error_500: execute: 500 Internal Server Error$`),
 		has:    []string{"HTTP/1.1 500 Internal Server Error", "boom-500"},
 	}, {
 		name: "Created 201", id: "created_201",
-		toml:   `http_method = "POST"` + "\n" + `http_url = "` + ts + `/c201"`,
+		toml:   slack + `http_method = "POST"` + "\n" + `http_url = "` + ts + `/c201"`,
 		status: "failed",
 		last:   regexp.MustCompile(`^!!! job_http: created_201: execute: 201 Created$`),
 		has:    []string{"HTTP/1.1 201 Created", "created-201"},
 	}, {
 		name: "Refused", id: "refused",
-		toml:   `http_url = "http://` + dead + `/x"`,
+		toml:   slack + `http_url = "http://` + dead + `/x"`,
 		status: "failed",
 		last:   regexp.MustCompile(`^!!! job_http: refused: execute: Do: .*connection refused`),
 	}, {
 		name: "Redirect", id: "redirect",
-		toml:   `http_url = "` + ts + `/redirect"`,
+		toml:   slack + `http_url = "` + ts + `/redirect"`,
 		status: "success",
 		last:   regexp.MustCompile(`^=== job_http: redirect: finished\.$`),
 		has:    []string{"reply /landed"},
 	}, {
 		name: "TLS insecure", id: "tls_insecure",
-		toml:   `http_insecure = true` + "\n" + `http_url = "` + tlsRec.srv.URL + `/tls1"`,
+		toml:   slack + `http_insecure = true` + "\n" + `http_url = "` + tlsRec.srv.URL + `/tls1"`,
 		status: "success",
 		last:   regexp.MustCompile(`^=== job_http: tls_insecure: finished\.$`),
 		has:    []string{"reply /tls1"},
 	}, {
 		name: "TLS verified", id: "tls_verified",
-		toml:   `http_url = "` + tlsRec.srv.URL + `/tls2"`,
+		toml:   slack + `http_url = "` + tlsRec.srv.URL + `/tls2"`,
 		status: "failed",
 		last:   regexp.MustCompile(`^!!! job_http: tls_verified: execute: Do: .*certificate`),
 	}}
