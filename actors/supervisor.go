@@ -232,8 +232,16 @@ func (s *supervisor) acquire(ctx actor.Context, req acquireSlot) {
 
 func (s *supervisor) grant(ctx actor.Context, req acquireSlot) {
 	s.holders[slotKey(req.id, req.key)] = req.id
+	if req.key == "" {
+		ctx.Send(req.job, grantedToJob) // no allocation for a job's one run
+		return
+	}
 	ctx.Send(req.job, &slotGranted{key: req.key})
 }
+
+// grantedToJob is the slotGranted of every request without a key; never
+// changed, so one value serves all.
+var grantedToJob = &slotGranted{}
 
 // slotKey is the key of a slot request: the job's ID, or the key of one
 // of a parallel job's runs.

@@ -325,3 +325,65 @@ func testParallelWithdraw(t *testing.T, s *server) {
 		t.Errorf("pw logs %+v, want 5 canceled runs", j.Logs)
 	}
 }
+
+// TestParallelRetries: each parallel run retries on its own (one log with
+// its attempts, success at the second), and a pause ends the pending
+// retries of every run, recorded failed as they stood.
+func TestParallelRetries(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 2, `
+[job.prr]
+path = "/prr"
+overlap = "parallel"
+max_parallel = 2
+retries = 1
+retry_delay = "300ms"
+commands = ['[ "$KARAJO_RUN_ATTEMPT" -ge 2 ] || exit 3; sleep 1']
+
+[job.prp]
+path = "/prp"
+overlap = "parallel"
+max_parallel = 2
+retries = 3
+retry_delay = "1h"
+commands = ["exit 4"]
+`)
+	for range 2 {
+		wantEnvelope(t, s.trigger(t, "prr", testSecret), http.StatusOK)
+	}
+	for c := int64(1); c <= 2; c++ {
+		if st := s.waitRun(t, "prr", c, 60*time.Second); st != "success" {
+			t.Errorf("prr #%d: %q, want success", c, st)
+		}
+		if text := string(s.logOf(t, "prr", c).Content); !strings.Contains(text, "=== ATTEMPT 2/2") || strings.Contains(text, "ATTEMPT 3") {
+			t.Errorf("prr #%d: want its own two attempts:\n%s", c, text)
+		}
+	}
+	for range 2 {
+		wantEnvelope(t, s.trigger(t, "prp", testSecret), http.StatusOK)
+	}
+	for c := int64(1); c <= 2; c++ {
+		s.waitRunning(t, "prp", c, "next attempt in")
+	}
+	if j := s.parJob(t, "prp"); j.Waiting != "retry" || len(j.Running) != 2 {
+		t.Errorf("prp waiting for retries: %+v, want waiting retry with 2 runs", j)
+	}
+	s.act(t, "pause", "prp")
+	for c := int64(1); c <= 2; c++ {
+		waitFor(t, 20*time.Second, fmt.Sprintf("prp #%d ended", c), func() bool {
+			for _, l := range s.parJob(t, "prp").Logs {
+				if l.Counter == c && l.Status != "running" {
+					return true
+				}
+			}
+			return false
+		})
+		text := string(s.logOf(t, "prp", c).Content)
+		if !strings.Contains(text, "no further attempt: paused") || !strings.HasSuffix(strings.TrimSpace(text), "!!! job: prp: exit status 4") {
+			t.Errorf("prp #%d after pause:\n%s", c, text)
+		}
+	}
+	if j := s.parJob(t, "prp"); j.Status != "paused" || len(j.Running) != 0 {
+		t.Errorf("prp after pause: %+v", j)
+	}
+}

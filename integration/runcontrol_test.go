@@ -376,6 +376,10 @@ commands = ["echo trigger=$KARAJO_RUN_TRIGGER"]
 
 [job_http.ping]
 http_url = "/karajo/api/health"
+
+[job.slow]
+overlap = "skip"
+commands = ["sleep 30"]
 `
 	s := startRC(t, 2, jobs)
 	signed := func(kind, id string, epoch int64) response {
@@ -410,6 +414,9 @@ http_url = "/karajo/api/health"
 	wantEnvelope(t, signed("job_exec", "nosuch", now), http.StatusNotFound)
 	wantEnvelope(t, signed("job_http", "nosuch", now), http.StatusNotFound)
 	wantEnvelope(t, s.runNowReq(t, "job_exec", "%zz", nil), http.StatusBadRequest)
+	wantEnvelope(t, signed("job_exec", "slow", now), http.StatusOK)
+	wantEnvelope(t, signed("job_exec", "slow", now), http.StatusTooManyRequests) // busy, overlap = "skip"
+	s.act(t, "cancel", "slow")
 	s.act(t, "pause", "nopath")
 	wantEnvelope(t, signed("job_exec", "nopath", now), http.StatusPreconditionFailed)
 
