@@ -41,5 +41,12 @@ soak: ## Crash-and-restart soak (about SOAK long), prints its summary table
 audit: build ## Lighthouse on the job list, a job's history and the log viewer (example jobs); prints the scores
 	./scripts/audit.sh
 
+cluster: build ## Demo: karajo etcd-dev and three nodes on loopback with the example jobs (docs/cluster.md)
+	./examples/cluster/demo.sh
+
+SOAK_CLUSTER ?= 2m
+soak-cluster: ## Cluster soak: owners killed with -9 and restarted at random (about SOAK_CLUSTER long)
+	KARAJO_SOAK_CLUSTER=$(SOAK_CLUSTER) $(GO) test -race -count=1 -run '^TestSoakCluster$$' -v -timeout 20m ./integration
+
 clean:
 	rm -rf bin examples/var

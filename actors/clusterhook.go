@@ -98,11 +98,15 @@ func (j *job) nodeBegin(line string) string {
 // paused flag as the cluster holds it, or a run lost with its node.
 type clusterEvent struct {
 	paused    *bool
+	counter   int64 // the job's counter in the cluster (0: not told)
 	lost      *cluster.LostRun
 	partition bool // the node lost its session: end the run in progress
 }
 
 func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
+	// Runs started elsewhere move the counter here too, so that a trigger
+	// answered by this node once it owns the job names the right run.
+	j.counter = max(j.counter, ev.counter)
 	if ev.paused != nil && *ev.paused != j.paused && !j.stopping && !j.retiring {
 		if err := j.applyPaused(ctx, *ev.paused); err != nil {
 			j.log.Error("apply the cluster's pause", string(j.kind), j.id, "err", err)
@@ -176,10 +180,10 @@ func (l clusterListener) Lost(lr cluster.LostRun) {
 	}
 }
 
-// Paused implements cluster.Listener.
-func (l clusterListener) Paused(j cluster.Job, paused bool) {
+// State implements cluster.Listener.
+func (l clusterListener) State(j cluster.Job, counter int64, paused bool) {
 	if pid, ok := l.pid(j); ok {
-		l.e.root.Send(pid, &clusterEvent{paused: &paused})
+		l.e.root.Send(pid, &clusterEvent{paused: &paused, counter: counter})
 	}
 }
 

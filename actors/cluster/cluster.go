@@ -75,8 +75,10 @@ type Listener interface {
 	// Lost: a run whose node was lost before it finished, reported once
 	// to the node owning the job.
 	Lost(LostRun)
-	// Paused: the job's paused flag in the cluster's state, as it changes.
-	Paused(j Job, paused bool)
+	// State: the job's counter and paused flag in the cluster's state, for
+	// every job when a session begins and for a job whenever its state
+	// changes (a run started anywhere, a pause, a resume).
+	State(j Job, counter int64, paused bool)
 	// Session: false when this node's session ended (it starts nothing
 	// until the next), true when a new one began.
 	Session(live bool)

@@ -78,7 +78,7 @@ func (l testListener) Lost(r LostRun) {
 	}
 }
 
-func (l testListener) Paused(_ Job, p bool) {
+func (l testListener) State(_ Job, _ int64, p bool) {
 	if l.paused != nil {
 		select {
 		case l.paused <- p:

@@ -88,10 +88,23 @@ func (e *Etcd) reap(ctx context.Context, l *leader, lr LostRun) {
 	}
 }
 
-// watchStates tells the listener of every change of a job's paused flag,
-// and keeps the cache of states current.
+// watchStates tells the listener every job's state at the start of the
+// term and every change after, and keeps the cache of states current.
 func (e *Etcd) watchStates(ctx context.Context) {
-	wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.keys.states(), clientv3.WithPrefix(), clientv3.WithFilterDelete(), clientv3.WithPrevKV())
+	r, err := e.cli.Get(ctx, e.keys.states(), clientv3.WithPrefix())
+	if err != nil {
+		e.opts.Log.Warn("cluster: read the jobs' states", "err", err)
+		return
+	}
+	for _, kv := range r.Kvs {
+		if j, ok := e.keys.parseStateKey(string(kv.Key)); ok {
+			if st, err := decodeState(kv.Value); err == nil {
+				e.lis.State(j, st.Counter, st.Paused)
+			}
+		}
+	}
+	wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.keys.states(), clientv3.WithPrefix(), clientv3.WithFilterDelete(),
+		clientv3.WithRev(r.Header.Revision+1))
 	for wr := range wc {
 		for _, ev := range wr.Events {
 			j, ok := e.keys.parseStateKey(string(ev.Kv.Key))
@@ -108,13 +121,7 @@ func (e *Etcd) watchStates(ctx context.Context) {
 				js.st, js.rev, js.known = st, ev.Kv.ModRevision, true
 			}
 			js.mu.Unlock()
-			var was state
-			if ev.PrevKv != nil {
-				was, _ = decodeState(ev.PrevKv.Value)
-			}
-			if ev.PrevKv == nil || was.Paused != st.Paused {
-				e.lis.Paused(j, st.Paused)
-			}
+			e.lis.State(j, st.Counter, st.Paused)
 		}
 	}
 }
