@@ -120,6 +120,21 @@ http_url = "/karajo/api/environment"
 	evalUntil(t, ctx, "bars oldest first", `Array.prototype.map.call(document.querySelectorAll('#chart rect.bar'),function(b){return b.dataset.counter}).join(' ')`, "1 2 3 4 5 6 7 8 9 10")
 	wantBarsFollow(t, ctx, s.uiHistory(t, "mixed"))
 	evalUntil(t, ctx, "figures", `document.getElementById('st-runs').textContent+' '+document.getElementById('st-failures').textContent+' '+document.getElementById('st-skipped').textContent`, "10 2 1")
+	sumJS := `(function(){var r=0,f=0,k=0;document.querySelectorAll('#days g').forEach(function(g){r+=+g.dataset.runs;f+=+g.dataset.failures;k+=+g.dataset.skipped});return r+' '+f+' '+k})()`
+	evalUntil(t, ctx, "per-day columns", sumJS, "10 2 1")
+	r := s.get(t, "/karajo/api/job_exec/stats?id=mixed&window=30d")
+	var month struct {
+		Data struct {
+			Days []json.RawMessage `json:"days"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &month); err != nil || len(month.Data.Days) < 30 {
+		t.Fatalf("stats of 30 days: %v: %s", err, r)
+	}
+	do(t, ctx, `(document.querySelector('.windows button[data-window="30d"]').click(), true)`)
+	evalUntil(t, ctx, "30 days", `document.getElementById('h-stats').textContent+' '+document.querySelector('.windows button[aria-pressed=true]').dataset.window+' '+document.querySelectorAll('#days g').length`,
+		fmt.Sprintf("Last 30 days 30d %d", len(month.Data.Days)))
+	evalUntil(t, ctx, "per-day columns of 30 days", sumJS, "10 2 1")
 	evalUntil(t, ctx, "log link while kept, none once pruned",
 		`(function(){var a=document.querySelector('#runs-body tr[data-counter="10"] a.log'),p=document.querySelector('#runs-body tr[data-counter="1"]');return (a?a.getAttribute('href'):'')+' '+(p&&!p.querySelector('a.log')?p.lastChild.textContent:'')})()`,
 		"/karajo/job_exec/log/?id=mixed&counter=10 pruned")

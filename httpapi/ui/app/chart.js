@@ -26,9 +26,10 @@
     return n;
   }
 
-  // fmtSecs formats a duration in seconds: "0.4 s", "12 s", "3 min 4 s".
+  // fmtSecs formats a duration in seconds: "13 ms", "4.2 s", "12 s", "3 min 4 s".
   function fmtSecs(s) {
     if (!(s > 0)) { return '0 s'; }
+    if (s < 1) { return Math.max(1, Math.round(s * 1000)) + ' ms'; }
     if (s < 10) { return (Math.round(s * 10) / 10) + ' s'; }
     if (s < 60) { return Math.round(s) + ' s'; }
     var m = Math.floor(s / 60), h = Math.floor(m / 60);
@@ -136,5 +137,41 @@
     return svg;
   }
 
-  root.karajoChart = { durations: durations, fmtSecs: fmtSecs, statusClass: statusClass, niceMax: niceMax, describe: describe };
+  // days draws the stats' per-day buckets (oldest first) into box: one
+  // column per UTC day, successes, failures and runs that did not happen
+  // stacked, heights relative to the busiest day.
+  function days(box, list) {
+    list = list || [];
+    var W = Math.max(280, box.clientWidth || 600), H = 60, HT = 78;
+    var svg = node('svg', { viewBox: '0 0 ' + W + ' ' + HT, role: 'img', focusable: 'false' });
+    var max = list.reduce(function (m, d) { return Math.max(m, d.successes + d.failures + d.skipped, d.runs); }, 0) || 1;
+    var slot = W / Math.max(list.length, 1), bw = Math.max(1, Math.min(28, slot * 0.75));
+    var runs = 0, failures = 0, busy = 0;
+    list.forEach(function (d, i) {
+      var g = node('g', { 'data-day': d.day, 'data-runs': d.runs, 'data-failures': d.failures, 'data-skipped': d.skipped }, svg);
+      var x = slot * i + (slot - bw) / 2, y = H;
+      var other = Math.max(0, d.runs - d.successes - d.failures); // canceled, running
+      [['ok', d.successes], ['bad', d.failures], ['skip', d.skipped + other]].forEach(function (p) {
+        if (!p[1]) { return; }
+        var h = p[1] / max * (H - 2);
+        y -= h;
+        node('rect', { x: x, y: y, width: bw, height: h, 'class': p[0] }, g);
+      });
+      if (y === H) { node('rect', { x: x, y: H - 1, width: bw, height: 1, 'class': 'none' }, g); }
+      titled(g, d.day + ': ' + d.runs + (d.runs === 1 ? ' run' : ' runs') + ', ' + d.failures + ' failed' +
+        (d.skipped ? ', ' + d.skipped + ' did not run' : ''));
+      runs += d.runs; failures += d.failures; busy = Math.max(busy, d.runs);
+    });
+    if (list.length) {
+      node('text', { x: 0, y: HT - 4 }, svg).textContent = list[0].day;
+      node('text', { x: W, y: HT - 4, 'text-anchor': 'end' }, svg).textContent = list[list.length - 1].day;
+    }
+    svg.setAttribute('aria-label', 'Runs per day over ' + list.length + ' days: ' + runs + ' runs, ' + failures +
+      ' failed; at most ' + busy + ' in a day.');
+    box.textContent = '';
+    box.appendChild(svg);
+    return svg;
+  }
+
+  root.karajoChart = { days: days, durations: durations, fmtSecs: fmtSecs, statusClass: statusClass, niceMax: niceMax, describe: describe };
 })(window);

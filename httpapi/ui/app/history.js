@@ -1,6 +1,6 @@
 // history.js: a job's history page, /karajo/app/history/?kind=job_exec&id=<id>
 // (or kind=job_http). Reads GET /karajo/api/<kind>/stats and /runs (issue
-// 17): the last seven days in figures, a chart of the last 100 runs'
+// 17): the last 7, 30 or 90 days in figures and per day, a chart of the last 100 runs'
 // durations (chart.js) and the table of runs, older pages on demand.
 // Refreshed every 10 s while the page is visible. Text from the server is
 // only ever set with textContent.
@@ -20,7 +20,7 @@
   var api = '/karajo/api/' + kind + '/';
   // gen counts the table's changes of course (older pages, the skipped
   // switch): a refresh that started before one does not overwrite it.
-  var state = { recs: [], paged: false, skipped: true, loading: false, chartRecs: [], gen: 0 };
+  var state = { recs: [], paged: false, skipped: true, loading: false, chartRecs: [], gen: 0, window: '7d', days: [] };
 
   function fmtTime(s) {
     var ms = K.parseTime(s || '');
@@ -79,7 +79,18 @@
     $('st-p95').textContent = finished ? C.fmtSecs(d.p95) : '–';
     $('st-max').textContent = finished ? C.fmtSecs(d.max) : '–';
     $('st-reasons').textContent = parts.length ? 'Did not run: ' + parts.join(', ') + '.' : '';
-    $('h-stats').textContent = 'Last ' + (st.window || '7d').replace(/d$/, ' days');
+    $('h-stats').textContent = 'Last ' + (st.window || state.window).replace(/d$/, ' days');
+    state.days = st.days || [];
+    C.days($('days'), state.days);
+  }
+
+  // setWindow switches the period of the figures (7, 30 or 90 days).
+  function setWindow(w) {
+    state.window = w;
+    Array.prototype.forEach.call(document.querySelectorAll('.windows button'), function (b) {
+      b.setAttribute('aria-pressed', b.dataset.window === w ? 'true' : 'false');
+    });
+    get('stats?id=' + encodeURIComponent(id) + '&window=' + w).then(fillStats).catch(failed);
   }
 
   // ---- Table -------------------------------------------------------------
@@ -167,7 +178,10 @@
     }
   }
 
-  function drawChart() { C.durations($('chart'), state.chartRecs, fmtTime); }
+  function drawChart() {
+    C.durations($('chart'), state.chartRecs, fmtTime);
+    C.days($('days'), state.days);
+  }
 
   // load reads the figures, the chart's runs and (unless older pages are
   // shown) the table's first page.
@@ -175,7 +189,7 @@
     if (state.loading) { return Promise.resolve(); }
     state.loading = true;
     var gen = state.gen;
-    var stats = get('stats?id=' + encodeURIComponent(id) + '&window=7d').then(fillStats);
+    var stats = get('stats?id=' + encodeURIComponent(id) + '&window=' + state.window).then(fillStats);
     var runs = get(runsPath(0, true, CHART)).then(function (recs) {
       state.chartRecs = recs || [];
       drawChart();
@@ -218,6 +232,9 @@
     return;
   }
   $('older').addEventListener('click', older);
+  Array.prototype.forEach.call(document.querySelectorAll('.windows button'), function (b) {
+    b.addEventListener('click', function () { setWindow(b.dataset.window); });
+  });
   $('show-skipped').addEventListener('change', function (ev) {
     state.skipped = ev.target.checked;
     state.paged = false;
