@@ -156,6 +156,10 @@ commands = ["for i in $(seq 1 60); do echo line $i; sleep 0.1; done"]
 	if st := s.job(t, "Good").Status; st != "paused" {
 		t.Fatalf("API status after pause from the page = %q", st)
 	}
+	// The row may show "paused" from the event stream before the pause
+	// request has answered; until it has, the button is disabled and a
+	// click does nothing, as for a person.
+	evalUntil(t, ctx, "resume button enabled", `(function(){var b=document.querySelector('article.job[data-job-id="good"] button[data-action="resume"]');return b&&!b.disabled?'yes':'no'})()`, "yes")
 	do(t, ctx, `(document.querySelector('article.job[data-job-id="good"] button[data-action="resume"]').click(), true)`)
 	evalUntil(t, ctx, "resumed on screen", statusJS("good"), "started")
 	if st := s.job(t, "Good").Status; st != "started" {
