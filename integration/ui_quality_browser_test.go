@@ -20,7 +20,7 @@ const layoutShiftJS = `new Promise(function(ok){var sum=0;new PerformanceObserve
 // while jobs run and finish (rows stream in and change), then the history
 // page: neither moves what is already on screen (cumulative layout shift
 // below 0.1, the "good" threshold). Then every control of the dashboard is
-// reached with Tab.
+// reached with Tab, and Escape dismisses a toast.
 func TestBrowserLayoutStable(t *testing.T) {
 	t.Parallel()
 	var cfg strings.Builder
@@ -80,6 +80,14 @@ func TestBrowserLayoutStable(t *testing.T) {
 			t.Errorf("Tab never reached %q (reached: %v)", c, keys(seen))
 		}
 	}
+
+	// Escape dismisses a toast (here: Run without the secret typed).
+	do(t, ctx, `(document.querySelector('article.job[data-job-id="job_1"] button[data-action="run"]').click(), true)`)
+	evalUntil(t, ctx, "a toast", countJS("#toasts .toast"), "1")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "toast dismissed by Escape", countJS("#toasts .toast"), "0")
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/history/?kind=job_exec&id=job_3")); err != nil {
 		t.Fatal(err)

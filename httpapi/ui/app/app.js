@@ -779,6 +779,10 @@
     box.addEventListener('click', onListClick);
   });
   $('secret').addEventListener('input', function (ev) { state.secret = ev.target.value; });
+  // Escape dismisses the toasts (a click on one does too).
+  document.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape') { $('toasts').textContent = ''; }
+  });
   $('logout').addEventListener('click', logout);
   $('filter').addEventListener('input', function (ev) {
     state.filter = ev.target.value.trim().toLowerCase();
