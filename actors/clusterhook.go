@@ -209,3 +209,12 @@ func (e *Engine) Owner(kind, id string) (cluster.Owner, error) {
 	}
 	return o, nil
 }
+
+// Nodes lists the other live nodes of the cluster; none on a single host.
+func (e *Engine) Nodes() ([]cluster.Owner, error) {
+	nodes, err := e.coord.Nodes(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrClusterUnavailable, err)
+	}
+	return nodes, nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/actors/cluster"
+	"github.com/karajo/karajo/config"
 )
 
 // In a cluster (docs/cluster.md) a webhook, run-now or cancel reaching a
@@ -46,6 +47,7 @@ var forwardClient = &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(
 // ownerEngine is an engine that knows the owners of jobs (*actors.Engine).
 type ownerEngine interface {
 	Owner(kind, id string) (cluster.Owner, error)
+	Nodes() ([]cluster.Owner, error)
 }
 
 // fwd is what a signed forwarded request says.
@@ -120,12 +122,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, kind, id string
 			req.Header[k] = v
 		}
 	}
-	at, client := strconv.FormatInt(s.now().Unix(), 10), s.remoteOf(r)
-	req.Header.Set(headerFwdNode, c.Node)
-	req.Header.Set(headerFwdTime, at)
-	req.Header.Set(headerFwdReason, reason)
-	req.Header.Set(headerFwdClient, client)
-	req.Header.Set(headerFwdSign, fwdSign(c.Secret, r.Method, r.URL.RequestURI(), c.Node, at, reason, client))
+	s.signForward(req, r, c, reason)
 	req.ContentLength = r.ContentLength
 	if body != nil {
 		req.ContentLength = int64(len(body))
@@ -153,4 +150,54 @@ func clusterKind(httpJob bool) string {
 		return "job_http"
 	}
 	return "job"
+}
+
+// signForward adds the signed cluster headers to req, forwarded from r.
+func (s *Server) signForward(req, r *http.Request, c *config.Cluster, reason string) {
+	at, client := strconv.FormatInt(s.now().Unix(), 10), s.remoteOf(r)
+	req.Header.Set(headerFwdNode, c.Node)
+	req.Header.Set(headerFwdTime, at)
+	req.Header.Set(headerFwdReason, reason)
+	req.Header.Set(headerFwdClient, client)
+	req.Header.Set(headerFwdSign, fwdSign(c.Secret, r.Method, r.URL.RequestURI(), c.Node, at, reason, client))
+}
+
+// remoteLog answers a log read this node cannot: logs stay on the disk of
+// the node that ran them, so the other live nodes are asked in turn and
+// the first that has the log answers. It reports whether it answered.
+func (s *Server) remoteLog(w http.ResponseWriter, r *http.Request) bool {
+	c := s.conf.Load().env.Cluster
+	oe, ok := s.engine.(ownerEngine)
+	if c == nil || !ok {
+		return false
+	}
+	if _, fwd := s.forwarded(r); fwd {
+		return false // asked by a node: answer for this node only
+	}
+	nodes, err := oe.Nodes()
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, strings.TrimRight(n.URL, "/")+r.URL.RequestURI(), nil)
+		if err != nil {
+			continue
+		}
+		s.signForward(req, r, c, "")
+		resp, err := forwardClient.Do(req)
+		if err != nil {
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			continue
+		}
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.Header().Set(headerNode, cmp.Or(resp.Header.Get(headerNode), n.Node))
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		return true
+	}
+	return false
 }

@@ -110,6 +110,9 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, pid *actor.PID
 	lf, err := actors.Ask[*actors.LogFile](s.engine.Root(), pid, &actors.GetLog{Counter: counter}, s.timeout)
 	if err != nil {
 		if errors.Is(err, actors.ErrLogNotFound) {
+			if s.remoteLog(w, r) { // forward.go: written by another node of the cluster
+				return
+			}
 			err = &apiError{Code: http.StatusNotFound, Message: "log #" + strconv.FormatInt(counter, 10) + " not found", Err: err}
 		}
 		s.writeError(w, r, err)

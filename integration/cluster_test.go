@@ -183,6 +183,21 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 		t.Errorf("first log line %q does not name node %s", first, owner)
 	}
 
+	// A log written on the owner is read through another node; every
+	// node's environment lists every job.
+	rl := other.get(t, fmt.Sprintf("/karajo/api/job_exec/log?id=tick&counter=%d", j.Logs[len(j.Logs)-1].Counter))
+	if rl.status != http.StatusOK || rl.header.Get("X-Karajo-Node") != owner || !strings.Contains(string(rl.body), `"job_id":"tick"`) {
+		t.Errorf("log of the owner read through another node: %s (X-Karajo-Node %q)", rl, rl.header.Get("X-Karajo-Node"))
+	}
+	if r := other.get(t, "/karajo/api/job_exec/log?id=tick&counter=999999"); r.status != http.StatusNotFound {
+		t.Errorf("a log no node has: %s", r)
+	}
+	for _, n := range nodes {
+		if env := n.environment(t); len(env.Jobs) != 2 {
+			t.Errorf("environment of %s lists %d jobs, want 2", n.base, len(env.Jobs))
+		}
+	}
+
 	// A webhook with a bad signature sent to a non-owner is refused (by
 	// the owner, which verifies it).
 	r := other.trigger(t, "/long", "wrong")

@@ -62,6 +62,8 @@ type Coordinator interface {
 	// Owner names the node owning job now and the URL it advertises;
 	// Mine is true when it is this node (always, on a single host).
 	Owner(ctx context.Context, job Job) (Owner, error)
+	// Nodes lists the other live nodes of the cluster; none on a single host.
+	Nodes(ctx context.Context) ([]Owner, error)
 	// Node is this node's name; "" on a single host.
 	Node() string
 	// Run starts coordinating: from then on, l hears of the cluster's
@@ -124,3 +126,6 @@ func (Local) Node() string { return "" }
 
 // Owner implements Coordinator.
 func (Local) Owner(context.Context, Job) (Owner, error) { return Owner{Mine: true}, nil }
+
+// Nodes implements Coordinator.
+func (Local) Nodes(context.Context) ([]Owner, error) { return nil, nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -39,4 +40,23 @@ func (e *Etcd) Owner(ctx context.Context, j Job) (Owner, error) {
 		}
 	}
 	return Owner{}, fmt.Errorf("owner of %s: node %s has no address: %w", j, node, ErrUnavailable)
+}
+
+// Nodes implements Coordinator: one read of the live nodes' addresses
+// (their keys live on their session leases), this node left out.
+func (e *Etcd) Nodes(ctx context.Context) ([]Owner, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r, err := e.cli.Get(ctx, e.keys.prefix+"node/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w: %w", ErrUnavailable, err)
+	}
+	var nodes []Owner
+	for _, kv := range r.Kvs {
+		name := strings.TrimPrefix(string(kv.Key), e.keys.prefix+"node/")
+		if name != e.opts.Node {
+			nodes = append(nodes, Owner{Node: name, URL: string(kv.Value)})
+		}
+	}
+	return nodes, nil
 }
