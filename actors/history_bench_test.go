@@ -75,11 +75,13 @@ func BenchmarkTriggerToStartHistory(b *testing.B) {
 
 // BenchmarkRecorder500 is the recorder's CPU at 500 runs per second: per
 // iteration, one second's worth of records (a started and a finished
-// record per run, so 1,000) sent to a real recorder actor in ten 100 ms
-// bursts, each written in one transaction as the recorder batches them.
+// record per run, so 1,000) sent to a real recorder actor in bursts of
+// one histFlushDelay, each written in one transaction as the recorder
+// batches them.
 // It reports the CPU of the whole process meanwhile (the recorder, bbolt
 // and the fsyncs' system time) as a percentage of one core-second.
 func BenchmarkRecorder500(b *testing.B) {
+	histBatchesPerSecond := max(int(time.Second/histFlushDelay), 1)
 	h, _, err := history.Open(filepath.Join(b.TempDir(), history.FileName))
 	if err != nil {
 		b.Fatal(err)
@@ -92,8 +94,8 @@ func BenchmarkRecorder500(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for range b.N {
-		for range 10 {
-			for range 50 {
+		for range histBatchesPerSecond {
+			for range 500 / histBatchesPerSecond {
 				counter++
 				job := fmt.Sprintf("job%d", counter%20)
 				r := history.Record{Job: job, Kind: "job_exec", Counter: counter, Status: history.StatusRunning, Count: 1,
@@ -207,4 +209,65 @@ func seedHistory(b *testing.B, dir string, jobs []*config.Job) {
 
 func propsOf(a actor.Actor) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return a })
+}
+
+// BenchmarkRunsPerSecondHistory is runs per second of 4 exec jobs whose
+// command is "true", each triggered again as soon as its run has ended
+// (max_job_running 4), without and with the run history, alternating in
+// one run.
+func BenchmarkRunsPerSecondHistory(b *testing.B) {
+	for _, off := range []bool{true, false, true, false} {
+		name := "history=on"
+		if off {
+			name = "history=off"
+		}
+		b.Run(name, func(b *testing.B) {
+			const jobs = 4
+			var cfgs []*config.Job
+			for i := range jobs {
+				id := fmt.Sprintf("p%d", i)
+				cfgs = append(cfgs, &config.Job{ID: id, Name: id, Path: "/" + id, Commands: []string{"true"}, LogRetention: 2})
+			}
+			env := &config.Env{DirBase: b.TempDir(), MaxJobRunning: jobs, Jobs: cfgs, Secret: "s3cret"}
+			store, _ := logstore.New(env.DirBase, nil)
+			e, err := Start(env, store, slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Options{ListenAddress: "127.0.0.1:1", Version: "bench", NoHistory: off})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_ = e.Shutdown(ctx)
+			}()
+			sub := e.Subscribe(4096)
+			defer sub.Close()
+			done := make(chan struct{}, 4096)
+			go func() {
+				for ev := range sub.C {
+					if v := ev.Job; v != nil && !v.Running && !v.Waiting && len(v.Logs) > 0 {
+						done <- struct{}{}
+					}
+				}
+			}()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i += jobs {
+				for k := range jobs {
+					pid, _ := e.Job(fmt.Sprintf("p%d", k))
+					if _, err := Ask[*JobView](e.Root(), pid, &Trigger{}, 10*time.Second); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range jobs {
+					select {
+					case <-done:
+					case <-time.After(10 * time.Second):
+						b.Fatal("a run did not end")
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "runs/s")
+		})
+	}
 }

@@ -15,8 +15,10 @@ import (
 // for histFlushDelay and writes it in one transaction (one fsync), so a
 // burst of runs costs one flush per batch.
 
-// histFlushDelay is how long the recorder gathers records before a write.
-var histFlushDelay = 100 * time.Millisecond
+// histFlushDelay is how long the recorder gathers records before a write:
+// one transaction (one fsync) a second at most. Ten a second measurably
+// slowed runs whose logs are flushed at the same time (BenchmarkRunsPerSecondHistory).
+var histFlushDelay = time.Second
 
 // histMaxBatch makes the recorder write at once when this many records wait.
 const histMaxBatch = 2000

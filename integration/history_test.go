@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -312,4 +314,36 @@ func skCheckHistory(t *testing.T, s *server, inv *skInvariants, jobs []*skJob, r
 				"%s after restart %d: log #%d (%s) has no record", j.id, restart, c, st)
 		}
 	}
+}
+
+// TestHistoryCorruptFile: a history file that is not a database is moved
+// aside with an error in the server's log, and the history is rebuilt from
+// the logs; the server serves as usual.
+func TestHistoryCorruptFile(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.c]
+path = "/c"
+commands = ["true"]
+`)
+	wantEnvelope(t, s.trigger(t, "c", testSecret), http.StatusOK)
+	s.waitRun(t, "c", 1, 30*time.Second)
+	s.stop()
+	db := filepath.Join(s.dir, "var", "lib", "karajo", "history.db")
+	if err := os.WriteFile(db, []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = s.restart(t)
+	recs := s.runs(t, "job_exec", "c", "")
+	if len(recs) != 1 || recs[0].Counter != 1 || recs[0].Status != "success" || !recs[0].LogKept {
+		t.Errorf("rebuilt from the logs: %+v", recs)
+	}
+	if m, _ := filepath.Glob(db + ".broken-*"); len(m) != 1 {
+		t.Errorf("corrupt file not moved aside: %v", m)
+	}
+	if !strings.Contains(s.stderr.String(), "history file unreadable: moved aside") {
+		t.Errorf("no error logged:\n%s", tail(s.stderr.String(), 2000))
+	}
+	wantEnvelope(t, s.trigger(t, "c", testSecret), http.StatusOK)
+	s.waitRun(t, "c", 2, 30*time.Second)
 }

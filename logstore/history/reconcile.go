@@ -40,6 +40,12 @@ const (
 	settleEnded = 4
 )
 
+// isOpen reports whether an encoded record may be of a run not ended
+// (checked before it is decoded).
+func isOpen(v []byte) bool {
+	return bytes.Contains(v, statusRunning) || bytes.Contains(v, statusQueued)
+}
+
 // The encoded statuses Reconcile looks for before it decodes a record.
 var (
 	statusRunning = []byte(`"status":"running"`)
@@ -86,35 +92,48 @@ func reconcileJob(tx *bolt.Tx, j *JobLogs, st *Settled) error {
 		l := &j.Logs[i]
 		byCounter[l.Counter] = l
 		k := RunKey(l.Counter).bytes()
-		if b.Get(k) != nil {
+		v := b.Get(k)
+		var r Record
+		switch {
+		case v == nil:
+			r = fromLog(j, l)
+			st.Added++
+		case isOpen(v) && json.Unmarshal(v, &r) == nil && !r.Finished():
+			r.Key = RunKey(l.Counter)
+			settle(&r, l)
+			st.Settled++
+		default:
 			continue
 		}
-		r := fromLog(j, l)
-		if err := putRecord(tx, b, name, k, &r, true); err != nil {
+		if err := putRecord(tx, b, name, k, &r, v == nil); err != nil {
 			return err
 		}
-		st.Added++
 	}
+	// Runs left running whose log is gone: among the newest records only.
 	var open []Record
 	c := b.Cursor()
 	n, ended := 0, 0
 	for k, v := c.Last(); k != nil && n < settleScan && ended < settleEnded; k, v = c.Prev() {
 		n++
-		if !bytes.Contains(v, statusRunning) && !bytes.Contains(v, statusQueued) {
-			if key, _ := parseKey(k); key.Seq == 0 {
+		key, _ := parseKey(k)
+		if byCounter[key.Counter] != nil && key.Seq == 0 {
+			continue // settled above
+		}
+		if !isOpen(v) {
+			if key.Seq == 0 {
 				ended++ // a run that ended: older runs ended before it
 			}
 			continue
 		}
 		var r Record
-		if json.Unmarshal(v, &r) != nil || (r.Status != StatusRunning && r.Status != StatusQueued) {
+		if json.Unmarshal(v, &r) != nil || r.Finished() || r.Status == StatusSkipped {
 			continue
 		}
-		r.Key, _ = parseKey(k)
+		r.Key = key
 		open = append(open, r)
 	}
 	for _, r := range open {
-		settle(&r, byCounter[r.Key.Counter])
+		settle(&r, nil)
 		if err := putRecord(tx, b, name, r.Key.bytes(), &r, false); err != nil {
 			return err
 		}

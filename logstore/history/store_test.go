@@ -272,3 +272,31 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// TestReconcileOldRunning: a run recorded as running whose later runs'
+// records were lost (kill -9 before the batch was written) is settled from
+// its log, however many newer records the logs add.
+func TestReconcileOldRunning(t *testing.T) {
+	s, _ := openTemp(t)
+	dir := t.TempDir()
+	p := run("a", 1, StatusRunning, t0, 0)
+	p.Rec.FinishedAt = time.Time{}
+	if err := s.Write([]Put{p}); err != nil {
+		t.Fatal(err)
+	}
+	var logs []LogInfo
+	for c := int64(1); c <= 10; c++ {
+		name := "a." + string(rune('0'+c%10)) + ".success"
+		if c == 10 {
+			name = "a.10.success"
+		}
+		logs = append(logs, LogInfo{c, "success", writeLog(t, dir, name, "2026-12-01 10:00:00 UTC job: a: x\n", t0.Add(time.Duration(c)*time.Second))})
+	}
+	st, err := s.Reconcile([]JobLogs{{Kind: "job", Job: "a", Logs: logs}})
+	if err != nil || st.Added != 9 || st.Settled != 1 {
+		t.Fatalf("reconcile: %+v, %v", st, err)
+	}
+	if r, _ := s.Get("job", "a", 1); r.Status != "success" {
+		t.Fatalf("run 1: %+v", r)
+	}
+}
