@@ -206,7 +206,7 @@ func placement(keep, main string) func(table string) string {
 		switch {
 		case table == keep:
 			return ""
-		case table == "karajo" || table == "notif":
+		case table == "karajo" || table == "notif" || table == "cluster":
 			return "[" + table + "] is read from the main file " + main + " only; move it there"
 		case table == "job":
 			return "[job] tables live in the main file or in job.d/; move it there"

@@ -68,6 +68,8 @@ type Server struct {
 	now     func() time.Time
 	router  *httprouter.Router
 
+	routeList [][2]string // method and path of every route, in the order added (openapi_test.go)
+
 	envCache  atomic.Pointer[envAnswer] // the last environment answer
 	closing   chan struct{}             // closed by Close: ends the event streams
 	closeOnce sync.Once
@@ -158,6 +160,7 @@ func (s *Server) routes() *httprouter.Router {
 
 	handle := func(method, path string, h httprouter.Handle) {
 		r.Handle(method, path, s.instrument(path, h))
+		s.routeList = append(s.routeList, [2]string{method, path})
 	}
 	handle(http.MethodGet, pathEnv, s.environment)
 	handle(http.MethodHead, pathEnv, headJSON)
@@ -182,6 +185,7 @@ func (s *Server) routes() *httprouter.Router {
 	s.routeSchedule(handle)
 	s.routeDeliveries(handle)
 	s.routeHistory(handle)
+	s.routeOpenAPI(handle)
 	handle(http.MethodGet, pathHealth, s.health)
 	handle(http.MethodGet, pathMetrics, s.metricsHandler())
 
