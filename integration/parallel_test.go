@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // spanCommand appends "<ns> 1" when a run begins and "<ns> -1" when it
@@ -386,4 +388,32 @@ commands = ["exit 4"]
 	if j := s.parJob(t, "prp"); j.Status != "paused" || len(j.Running) != 0 {
 		t.Errorf("prp after pause: %+v", j)
 	}
+}
+
+// TestBrowserParallel: the dashboard's row of a parallel job with two runs
+// in progress shows their count and the oldest one's elapsed time against
+// the timeout, in headless Chromium.
+func TestBrowserParallel(t *testing.T) {
+	t.Parallel()
+	s := startRC(t, 4, `
+[job.pb]
+path = "/pb"
+overlap = "parallel"
+max_parallel = 3
+timeout = "10m"
+commands = ["sleep 300"]
+`)
+	t.Cleanup(func() { killOrphans(s.workDir("pb")) })
+	for range 2 {
+		wantEnvelope(t, s.trigger(t, "pb", testSecret), http.StatusOK)
+	}
+	s.waitRunning(t, "pb", 2, "--- Execute  0")
+	ctx := browser(t, 2*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/")); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "pb's activity", `(function(){var e=document.querySelector('article.job[data-job-id="pb"] .activity');`+
+		`return e && /^2 runs, oldest \d.* of 10 min/.test(e.textContent) ? 'ok' : (e ? e.textContent : '')})()`, "ok")
+	evalUntil(t, ctx, "slots header", `document.getElementById('slots').textContent`, "slots 2/4")
+	s.act(t, "cancel", "pb")
 }

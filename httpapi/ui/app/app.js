@@ -252,7 +252,7 @@
       return 'attempt ' + (j.attempt || '?') + ' ' + K.fmtRel(K.parseTime(j.next_attempt), now);
     }
     if (!run) { return 'running'; }
-    var text = 'running ' + K.fmtDuration(Math.max(0, Math.floor((now - Date.parse(run.started)) / 1000)) * 1e9);
+    var text = (run.n > 1 ? run.n + ' runs, oldest ' : 'running ') + K.fmtDuration(Math.max(0, Math.floor((now - Date.parse(run.started)) / 1000)) * 1e9);
     if (j.timeout) { text += ' of ' + K.fmtDuration(j.timeout); }
     if (run.attempt > 1) { text += ' (attempt ' + run.attempt + ')'; }
     return text;
@@ -753,7 +753,11 @@
       return res.json();
     }).then(function (msg) {
       var d = msg.data, runs = {};
-      (d.running || []).forEach(function (r) { runs[r.kind + ':' + r.job] = r; });
+      // Oldest first: a parallel job's row shows its oldest run and the count.
+      (d.running || []).forEach(function (r) {
+        var k = r.kind + ':' + r.job;
+        if (runs[k]) { runs[k].n++; } else { r.n = 1; runs[k] = r; }
+      });
       state.engineRuns = runs;
       var text = 'slots ' + d.slots.in_use + '/' + d.slots.max_job_running;
       if (d.queue && d.queue.length) { text += ' · ' + d.queue.length + ' queued'; }
