@@ -178,10 +178,7 @@
     }
   }
 
-  function drawChart() {
-    C.durations($('chart'), state.chartRecs, fmtTime);
-    C.days($('days'), state.days);
-  }
+  function drawChart() { C.durations($('chart'), state.chartRecs, fmtTime); }
 
   // load reads the figures, the chart's runs and (unless older pages are
   // shown) the table's first page.
@@ -245,7 +242,10 @@
   var resizeTimer = null;
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(drawChart, 150);
+    resizeTimer = setTimeout(function () {
+      drawChart();
+      C.days($('days'), state.days);
+    }, 150);
   });
   load();
   setInterval(function () { if (!document.hidden) { load(); } }, REFRESH_MS);
