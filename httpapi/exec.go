@@ -431,7 +431,11 @@ func (s *Server) control(msg func() any) httprouter.Handle {
 			s.writeError(w, r, &apiError{Code: http.StatusNotFound, Name: nameJobNotFound, Message: "job not found: " + id})
 			return
 		}
-		v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, msg(), s.timeout)
+		m := msg()
+		if _, cancel := m.(*actors.Cancel); cancel && s.forward(w, r, "job", id, body, "api") { // forward.go: the run is on the owner
+			return
+		}
+		v, err := actors.Ask[*actors.JobView](s.engine.Root(), pid, m, s.timeout)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

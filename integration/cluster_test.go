@@ -238,6 +238,20 @@ commands = ["echo long on $KARAJO_NODE", "sleep 60"]
 	if l := own.logOf(t, "long", counter); !strings.Contains(string(l.Content), "long on "+owner) {
 		t.Errorf("the forwarded run's log %q: not run on %s", l.Content, owner)
 	}
+	// A cancel sent to a non-owner reaches the run on the owner.
+	other.act(t, "cancel", "long")
+	if st := own.waitRun(t, "long", counter, 20*time.Second); st != "canceled" {
+		t.Errorf("run canceled through a non-owner ended %s", st)
+	}
+	r = other.trigger(t, "/long", testSecret)
+	if r.status != http.StatusOK {
+		t.Fatalf("webhook through a non-owner: %s", r)
+	}
+	waitFor(t, 20*time.Second, "long running again", func() bool {
+		longRun = own.job(t, "long")
+		return longRun.Status == "running" && longRun.Logs[len(longRun.Logs)-1].Counter > counter
+	})
+	counter = longRun.Logs[len(longRun.Logs)-1].Counter
 	_, _, n0 := readClusterTicks(t, ticks)
 	own.kill9()
 	killed := time.Now()

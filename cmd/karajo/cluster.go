@@ -70,3 +70,15 @@ func leaveCluster(e *cluster.Etcd, log *slog.Logger) {
 	}
 	log.Info("cluster: left")
 }
+
+// clusterJobsChanged names how a reload would change the jobs of a
+// cluster node; "" when it would not, or on a single host.
+func clusterJobsChanged(cur, next *config.Env) string {
+	if cur.Cluster == nil {
+		return ""
+	}
+	was := jobSet(cur)
+	nc := *next
+	nc.Cluster = cur.Cluster // hashed with the same key
+	return jobSet(&nc).Diff(was, "this node before the reload")
+}

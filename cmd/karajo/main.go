@@ -292,6 +292,12 @@ func reload(cur *config.Env, engine *actors.Engine, api *httpapi.Server, log *sl
 			"keys", diff.NeedRestart, "dir_base", cur.DirBase, "listen_address", cur.ListenAddress,
 			"idle_timeout", cur.Limits.IdleTimeout)
 		next.DirBase, next.ListenAddress, next.Limits.IdleTimeout = cur.DirBase, cur.ListenAddress, cur.Limits.IdleTimeout
+		next.Cluster = cur.Cluster
+	}
+	if d := clusterJobsChanged(cur, next); d != "" { // cluster.go
+		log.Error("reload refused: in a cluster every node must run the same jobs, so they change only when every node restarts; the old configuration keeps running",
+			"difference", d)
+		return cur
 	}
 	for _, w := range next.Warnings {
 		log.Warn("config", "note", w)
