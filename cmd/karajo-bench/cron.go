@@ -109,7 +109,11 @@ func (b *bench) cronScale() error {
 			}{{daily, &fd, &rd, &cd}, {cron, &fc, &rc, &cc}} {
 				res, err := b.scaleRound(n, k.jobs, idle)
 				if err != nil {
-					return fmt.Errorf("cron scale %d: %w", n, err)
+					kind := "cron"
+					if k.jobs[0].schedule != "" {
+						kind = "daily@"
+					}
+					return fmt.Errorf("cron scale %d %s jobs: %w", n, kind, err)
 				}
 				*k.first = append(*k.first, res.first.Seconds())
 				*k.rss = append(*k.rss, float64(res.rssIdle)/1024/float64(n))

@@ -98,7 +98,7 @@ func (b *bench) scaleRound(n int, jobs []jobSpec, idle time.Duration) (scaleResu
 	}
 	if res.first, err = s.waitReady(5 * time.Minute); err != nil {
 		b.stopServer(s)
-		return res, err
+		return res, fmt.Errorf("fresh start: %w", err)
 	}
 	if idle == 0 {
 		b.stopServer(s)
@@ -108,7 +108,7 @@ func (b *bench) scaleRound(n int, jobs []jobSpec, idle time.Duration) (scaleResu
 	// first answer; a restart on them, and idle CPU, come after that.
 	if res.dirs, err = s.waitDirs(5 * time.Minute); err != nil {
 		b.stopServer(s)
-		return res, err
+		return res, fmt.Errorf("fresh start, job directories: %w", err)
 	}
 	// A restart on the same dir_base: directories and state exist now.
 	b.stopServer(s)
@@ -117,7 +117,7 @@ func (b *bench) scaleRound(n int, jobs []jobSpec, idle time.Duration) (scaleResu
 	}
 	defer b.stopServer(s)
 	if res.again, err = s.waitReady(5 * time.Minute); err != nil {
-		return res, err
+		return res, fmt.Errorf("restart: %w", err)
 	}
 	if res.rssStart, err = procStatus(s.pid, "VmRSS"); err != nil {
 		return res, err

@@ -287,7 +287,7 @@ func (s *server) waitReady(limit time.Duration) (time.Duration, error) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("no 200 from %s within %v (last: %d %v)", envPath, limit, code, err)
+			return 0, fmt.Errorf("no 200 from %s within %v (last: %d %v); the server's last lines:\n%s", envPath, limit, code, err, s.stderr())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
