@@ -93,6 +93,7 @@ var invalidCases = map[string][]string{
 		`misplaced/etc/karajo/job.d/a.toml:4:2: invalid configuration: table notif."ops" is not read here: [notif] is read from the main file testdata/invalid/misplaced/etc/karajo/karajo.toml only; move it there`,
 		`misplaced/etc/karajo/job.d/a.toml:12:2: invalid configuration: table job_http."Ping" is not read here: [job_http] tables live in the main file or in job_http.d/; move it there`,
 		`misplaced/etc/karajo/job.d/a.toml:15:2: invalid configuration: table user."bob" is not read here: [user] tables live in user.toml; move it there`,
+		`misplaced/etc/karajo/job.d/a.toml:18:2: invalid configuration: table cluster is not read here: [cluster] is read from the main file testdata/invalid/misplaced/etc/karajo/karajo.toml only; move it there`,
 		`misplaced/etc/karajo/job_http.d/b.toml:1:2: invalid configuration: table job."Not here" is not read here: [job] tables live in the main file or in job.d/; move it there`,
 		`misplaced/etc/karajo/job_http.d/b.toml:8:2: invalid configuration: unknown table jobs.typo`,
 		`misplaced/etc/karajo/karajo.toml: job."Backup".notif_on_failed: unknown notif "ops"`,

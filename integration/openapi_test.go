@@ -160,6 +160,9 @@ interval = "1h"
 http_url = "/karajo/api/health"
 `)
 	c := newAPICheck(t, s)
+	if !strings.Contains(s.stderr.String(), `slow\": no schedule, cron, interval or path`) {
+		t.Errorf("no warning for a job nothing can start:\n%s", s.stderr.String())
+	}
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	signed := func(body string) map[string]string {
 		return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Karajo-Sign": sign(testSecret, []byte(body))}
