@@ -107,6 +107,14 @@ func (e *Etcd) tryBegin(ctx context.Context, t *term, l *leader, j Job, js *jobS
 // Finish implements Coordinator: in the background, one round trip
 // deleting the run's running and open keys.
 func (e *Etcd) Finish(c Claim) {
+	e.finMu.Lock()
+	defer e.finMu.Unlock()
+	if e.closed {
+		// Closed: the session is revoked with the open key left, so the
+		// shard's next leader reports the run lost.
+		e.opts.Log.Warn("cluster: run ended after the node left the cluster", "job", c.Job.String(), "counter", c.Counter)
+		return
+	}
 	e.finishing.Add(1)
 	go func() {
 		defer e.finishing.Done()

@@ -50,6 +50,8 @@ type Etcd struct {
 	}
 	first     *term          // the session opened by NewEtcd, for Run
 	finishing sync.WaitGroup // Finish calls in flight, awaited by Close
+	finMu     sync.Mutex     // orders Finish's Add before Close's Wait
+	closed    bool           // under finMu: Close began
 	lis       Listener
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -225,6 +227,9 @@ func (e *Etcd) Node() string { return e.opts.Node }
 // Close revokes the session (so that the other nodes take over at once:
 // its leader keys go with it) and stops the coordinator.
 func (e *Etcd) Close() error {
+	e.finMu.Lock()
+	e.closed = true
+	e.finMu.Unlock()
 	e.finishing.Wait() // each bounded by opTimeout
 	t := e.cur.Load()
 	if e.lis == nil { // never ran
