@@ -417,3 +417,52 @@ commands = ["sleep 300"]
 	evalUntil(t, ctx, "slots header", `document.getElementById('slots').textContent`, "slots 2/4")
 	s.act(t, "cancel", "pb")
 }
+
+// TestParallelCluster: on a one-node cluster (etcd-dev), each run of a
+// parallel job is claimed from etcd on its own: two run at once with
+// their own counters, and the counter goes on after them.
+func TestParallelCluster(t *testing.T) {
+	t.Parallel()
+	etcd := startEtcdDev(t, t.TempDir())
+	n := startNodes(t, etcd.endpoint, 1, `
+[job.pcl]
+path = "/pcl"
+overlap = "parallel"
+max_parallel = 2
+commands = ["echo on $KARAJO_NODE; sleep 2"]
+`)[0]
+	var counters []int64
+	waitFor(t, 30*time.Second, "the node owns pcl", func() bool {
+		counters = nil
+		for range 2 {
+			r := n.trigger(t, "pcl", testSecret)
+			if r.status != http.StatusOK {
+				return false
+			}
+			var env struct {
+				RunCounter int64 `json:"run_counter"`
+			}
+			_ = json.Unmarshal(r.body, &env)
+			counters = append(counters, env.RunCounter)
+		}
+		return true
+	})
+	if len(counters) != 2 || counters[0] == counters[1] {
+		t.Fatalf("run counters %v, want two different", counters)
+	}
+	for _, c := range counters {
+		n.waitRunning(t, "pcl", c, "on n1")
+	}
+	if j := n.parJob(t, "pcl"); len(j.Running) != 2 {
+		t.Errorf("pcl running %v, want both at once", j.Running)
+	}
+	for _, c := range counters {
+		if st := n.waitRun(t, "pcl", c, 60*time.Second); st != "success" {
+			t.Errorf("pcl #%d: %q", c, st)
+		}
+	}
+	r := n.trigger(t, "pcl", testSecret)
+	if !strings.Contains(string(r.body), fmt.Sprintf(`"run_counter":%d`, max(counters[0], counters[1])+1)) {
+		t.Errorf("third trigger: %s, want the next counter", r.body)
+	}
+}
