@@ -110,7 +110,7 @@ func (s *sse) comment(text string) error {
 // change. Each stream is fed by its own subscriber actor, stopped when the
 // client goes.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.authorizeRead(r); err != nil {
+	if _, err := s.readQuery(r); err != nil { // a malformed query is a 400, as on every read
 		s.writeError(w, r, err)
 		return
 	}

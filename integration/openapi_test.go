@@ -239,6 +239,7 @@ http_url = "/karajo/api/health"
 	c.call(t, s, "GET /karajo/api/auth/session", "/karajo/api/auth/session", nil, nil, 200)
 	c.call(t, s, "GET /karajo/api/auth/session", "/karajo/api/auth/session?a;b", nil, nil, 400)
 	c.stream(t, s, "GET /karajo/api/events", "/karajo/api/events", "snapshot")
+	c.call(t, s, "GET /karajo/api/events", "/karajo/api/events?a=%zz", nil, nil, 400)
 
 	// JobHttp.
 	hb := controlBody("ping")
