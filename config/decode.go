@@ -223,11 +223,12 @@ func placement(keep, main string) func(table string) string {
 // config.jobTOML.LogRetention of type int"): a TOML user needs only the type.
 var goType = regexp.MustCompile(`struct field \S+ of type (\S+)`)
 
-// decodeError wraps ErrInvalid with the position of derr, reason and the
-// lines of the file around the position.
+// decodeError wraps ErrInvalid with the position of derr and reason. It
+// quotes no lines of the file: a secret may stand on the faulty line or
+// next to it, and errors reach logs and terminals.
 func decodeError(path string, derr *toml.DecodeError, reason string) error {
 	row, col := derr.Position()
-	return fmt.Errorf("%s:%d:%d: %w: %s\n%s", path, row, col, ErrInvalid, reason, goType.ReplaceAllString(derr.String(), "$1"))
+	return fmt.Errorf("%s:%d:%d: %w: %s", path, row, col, ErrInvalid, reason)
 }
 
 // unknownReason describes an unknown key or table found by the strict

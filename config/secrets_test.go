@@ -81,3 +81,23 @@ commands = ["true"]
 		t.Errorf("error %q: want the key and position, never the secret", msg)
 	}
 }
+
+// TestDecodeErrorsQuoteNoLines: a syntax, type or unknown-key error names
+// file, position and key, but never quotes the file's lines, which may
+// hold a secret next to (or in) the faulty line.
+func TestDecodeErrorsQuoteNoLines(t *testing.T) {
+	for name, body := range map[string]string{
+		"unknown key":  "[job.a]\nsecret = \"neighbour-secret\"\nsecert = \"typo-secret\"\ncommands = [\"true\"]\n",
+		"type error":   "[job.a]\nsecret = \"neighbour-secret\"\nlog_retention = \"typo-secret\"\ncommands = [\"true\"]\n",
+		"syntax error": "[job.a]\nsecret = \"neighbour-secret\"\nsecret2 \"typo-secret\"\n",
+	} {
+		_, err := loadString(t, body, nil)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "neighbour-secret") || strings.Contains(msg, "typo-secret") {
+			t.Errorf("%s: the error quotes a value of the file:\n%s", name, msg)
+		}
+	}
+}
