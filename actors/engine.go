@@ -32,6 +32,7 @@ type Engine struct {
 
 	groups          *groupSet
 	sweeper         *sweeper
+	cgroups         *cgroups
 	dirs            *dirPrep
 	hist            *history.Store // nil without a history (history.go)
 	recorder        *actor.PID     // writes hist; nil without
@@ -101,8 +102,9 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if n := e.sweeper.sweepAll(); n > 0 {
 		log.Warn("killed processes of runs that a crash left running", "count", n)
 	}
+	e.cgroups = setupCgroups(env.Cgroup, log)
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
-		grace: env.KillGrace, sweeper: e.sweeper, tokens: e.sweeper.prefix, restarts: restarts, coord: cmp.Or[cluster.Coordinator](opts.Coordinator, cluster.Local{})}
+		grace: env.KillGrace, sweeper: e.sweeper, cgroups: e.cgroups, tokens: e.sweeper.prefix, restarts: restarts, coord: cmp.Or[cluster.Coordinator](opts.Coordinator, cluster.Local{})}
 	if !opts.NoHistory {
 		rt.history = e.startHistory(store)
 	}
@@ -235,7 +237,9 @@ func (e *Engine) Reload(env *config.Env) (Changes, error) {
 // Kill sends SIGKILL to the process groups of every command running now,
 // for an emergency stop that cannot wait for Shutdown. The runs are not
 // recorded: the next start finalises them as interrupted.
-func (e *Engine) Kill() int { return e.groups.killAll() + e.sweeper.sweepAll() }
+func (e *Engine) Kill() int {
+	return e.groups.killAll() + e.cgroups.killAll() + e.sweeper.sweepAll()
+}
 
 // Shutdown stops the engine: no more slots are granted, timers stop,
 // waiting triggers are dropped, and every run in progress is canceled

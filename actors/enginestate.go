@@ -21,6 +21,7 @@ type EngineState struct {
 	Running       []RunState             `json:"running"`
 	RetryPending  []RetryState           `json:"retry_pending"`
 	KillMechanism string                 `json:"kill_mechanism"`
+	CgroupDir     string                 `json:"cgroup_dir,omitempty"` // where the commands' cgroups are made (kill_mechanism "cgroup")
 	Supervisor    ActorHealth            `json:"supervisor"`
 	Jobs          map[string]ActorHealth `json:"jobs"` // by kind:id, e.g. "job:backup"
 }
@@ -137,7 +138,8 @@ func (s *supervisor) engineState(self *actor.PID) *EngineState {
 		Queue:         make([]QueuedRun, 0, len(s.queue)),
 		Running:       []RunState{},
 		RetryPending:  []RetryState{},
-		KillMechanism: s.rt.sweeper.mechanism(),
+		KillMechanism: s.rt.cgroups.mechanism(s.rt.sweeper),
+		CgroupDir:     s.rt.cgroups.path(),
 		Supervisor:    ActorHealth{Handled: s.handled, Restarts: s.rt.restarts.get(self.Id)},
 		Jobs:          make(map[string]ActorHealth, len(s.views)+len(s.httpViews)),
 	}

@@ -103,6 +103,7 @@ type runtime struct {
 	grace    time.Duration       // kill_grace; 0 = killGrace
 	restarts *restartCounts      // actor restarts by actor ID; may be nil
 	sweeper  *sweeper            // kills escaped processes by their run token; may be nil
+	cgroups  *cgroups            // a cgroup v2 per command (cgroup.go); nil = none
 	tokens   string              // prefix of this engine's run tokens
 	history  *actor.PID          // the run history's recorder (recorder.go); nil = no history
 	coord    cluster.Coordinator // whether a run may start (clusterhook.go); never nil
@@ -477,6 +478,7 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 			retry:    newRetryPolicy(j.exec.RunControl),
 			metrics:  j.rt.metrics,
 			sweeper:  j.rt.sweeper,
+			cgroups:  j.rt.cgroups,
 			cfg:      j.exec,
 			payload:  payload,
 		}

@@ -65,6 +65,7 @@ type execRun struct {
 	retry   retryPolicy
 	metrics *Metrics
 	sweeper *sweeper // kills the processes that carry token; may be nil
+	cgroups *cgroups // a cgroup per command; nil = none
 
 	cfg         *config.Job // pass_payload and payload_env
 	payload     *Payload    // of the webhook that triggered the run; nil for other runs
@@ -209,6 +210,10 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	// SIGKILL to the shell should this server die without a chance to
 	// cancel (the group is then killed at the next start).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: credential(r.cfg)}
+	// And its own cgroup, where there is one: no process leaves it.
+	cg := r.cgroups.create(r.id, r.counter)
+	defer cg.close() // after the kills below: whatever is left dies
+	cg.attr(cmd.SysProcAttr)
 	if startHook != nil {
 		startHook()
 	}
@@ -250,16 +255,19 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		}
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		cg.signal(syscall.SIGTERM)
 		select {
 		case err = <-waited:
 		case <-time.After(r.grace):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			cg.kill()
 			err = <-waited
 		}
 	}
 	// Canceled: no process of the group may survive, and a process that
 	// escaped it must not keep the run alive through the pipe.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	cg.kill()
 	_ = pr.SetReadDeadline(time.Now().Add(drainGrace))
 	<-copied
 	return err

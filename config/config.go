@@ -98,6 +98,7 @@ type Env struct {
 	MaxLogBytes     int64             // cap on a run\'s output in its log; 0 = none (durability.go)
 	JobTimeout      time.Duration     // default timeout of exec jobs' attempts; 0 = none
 	KillGrace       time.Duration     // SIGTERM to SIGKILL on timeout, cancel and shutdown; default 2s
+	Cgroup          string            // "auto" (default), "off" or a writable cgroup2 directory: a cgroup per command (cgroup.go)
 	Limits          Limits            // front-door limits: bodies, connections, streams, proxies, hosts (limits.go)
 	Notifs          map[string]*Notif // by configured name
 	Jobs            []*Job            // exec jobs, sorted by ID

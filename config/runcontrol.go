@@ -89,6 +89,7 @@ type runControlTOML struct {
 type karajoRunTOML struct {
 	JobTimeout duration `toml:"job_timeout"`
 	KillGrace  duration `toml:"kill_grace"`
+	Cgroup     string   `toml:"cgroup"`
 }
 
 // envRun checks [karajo] job_timeout and kill_grace.
@@ -98,6 +99,7 @@ func (c *checker) envRun(file string, env *Env, k *karajoRunTOML) {
 	if k.KillGrace.raw == "" || env.KillGrace == 0 {
 		env.KillGrace = DefaultKillGrace
 	}
+	env.Cgroup = c.cgroup(file, k.Cgroup)
 }
 
 // nonNegative returns the value of d, recording an error for a bad or
