@@ -128,6 +128,7 @@ func TestLoadValid(t *testing.T) {
 	}
 	want.Location = time.UTC
 	want.HistoryRetention = DefaultHistoryRetention
+	want.Cgroup = "auto"
 	for _, j := range want.Jobs {
 		j.RunControl = defaultRunControl
 		j.Timing = defaultTiming(j.Sched != nil)
