@@ -49,6 +49,7 @@ type RunState struct {
 	Attempt  int        `json:"attempt,omitempty"`
 	Started  time.Time  `json:"started"`
 	PGID     int        `json:"pgid,omitempty"`     // process group of the command running now
+	Cgroup   string     `json:"cgroup,omitempty"`   // cgroup of the command running now (kill_mechanism "cgroup")
 	Deadline *time.Time `json:"deadline,omitempty"` // when the attempt's timeout kills it
 }
 
@@ -177,6 +178,9 @@ func (st *EngineState) addRun(id string, ri runInfo) {
 		rs := RunState{Kind: ri.Kind, Job: id, Counter: ri.Counter, Trigger: ri.Trigger, Attempt: ri.Attempt, Started: ri.Started.UTC()}
 		if ri.pgid != nil {
 			rs.PGID = int(ri.pgid.pgid.Load())
+			if p := ri.pgid.cgroup.Load(); p != nil {
+				rs.Cgroup = *p
+			}
 		}
 		if !ri.Deadline.IsZero() {
 			d := ri.Deadline.UTC()
@@ -190,4 +194,7 @@ func (st *EngineState) addRun(id string, ri runInfo) {
 
 // pgidHolder is where a run publishes the process group of the command
 // it runs now, for the engine state (an OS fact read atomically).
-type pgidHolder struct{ pgid atomic.Int64 }
+type pgidHolder struct {
+	pgid   atomic.Int64
+	cgroup atomic.Pointer[string] // path of the command's cgroup; nil = none
+}

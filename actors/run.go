@@ -214,6 +214,10 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 	cg := r.cgroups.create(r.id, r.counter)
 	defer cg.close() // after the kills below: whatever is left dies
 	cg.attr(cmd.SysProcAttr)
+	if cg != nil {
+		r.cgroup.Store(&cg.path)
+		defer r.cgroup.Store(nil)
+	}
 	if startHook != nil {
 		startHook()
 	}

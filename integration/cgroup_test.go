@@ -104,6 +104,25 @@ commands = ["`+strings.ReplaceAll(escape(pidTimeout), `"`, `\"`)+`"]
 			_ = syscall.Kill(pid, syscall.SIGKILL) // in case the test failed
 		}
 	})
+	var running struct {
+		Data struct {
+			Running []struct {
+				Job    string `json:"job"`
+				Cgroup string `json:"cgroup"`
+			} `json:"running"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(s.get(t, "/karajo/api/engine").body, &running); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range running.Data.Running {
+		if !strings.HasPrefix(r.Cgroup, cg+"/run-"+r.Job+"-1-") {
+			t.Errorf("running %s: cgroup %q, want under %s/run-%s-1-", r.Job, r.Cgroup, cg, r.Job)
+		}
+	}
+	if len(running.Data.Running) != 2 {
+		t.Errorf("engine: %d runs running, want 2", len(running.Data.Running))
+	}
 	if j := s.act(t, "cancel", "esc_cancel"); j.Status != "canceled" {
 		t.Errorf("cancel answered status %q, want canceled", j.Status)
 	}
