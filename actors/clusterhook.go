@@ -101,6 +101,8 @@ type clusterEvent struct {
 	counter   int64 // the job's counter in the cluster (0: not told)
 	lost      *cluster.LostRun
 	partition bool // the node lost its session: end the run in progress
+	view      *remoteView // another node published the job's view (clusterview.go)
+	owned     bool        // this node came to own the job: publish its view
 }
 
 func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
@@ -120,6 +122,12 @@ func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
 	}
 	if ev.partition {
 		j.parEndAll(ctx, "node cut from the cluster's etcd (partition_policy = kill)") // parallel.go
+	}
+	if ev.view != nil {
+		j.onRemoteView(ctx, ev.view)
+	}
+	if ev.owned {
+		j.publish(ctx)
 	}
 }
 

@@ -86,6 +86,8 @@ type job struct {
 
 	al jobAlerts // failure streak and dead-man's switch (alerts.go)
 
+	remote *remoteView // the latest view another node published (clusterview.go)
+
 	stopping  bool
 	stopReply *actor.PID // who waits for stopJob
 	retiring  bool       // removed by a reload: stops once idle
@@ -696,8 +698,9 @@ func (j *job) reply() any {
 	return &v
 }
 
-// view returns a copy of an exec job's state for readers.
-func (j *job) view() JobView {
+// ownView returns a copy of an exec job's state as this node knows it
+// (view, clusterview.go, shows the owner's in a cluster).
+func (j *job) ownView() JobView {
 	c := j.exec
 	v := JobView{
 		Path:           c.Path,
@@ -730,8 +733,8 @@ func (j *job) view() JobView {
 	return v
 }
 
-// httpView returns a copy of a JobHttp's state for readers.
-func (j *job) httpView() JobHTTPView {
+// ownHTTPView returns a copy of a JobHttp's state as this node knows it.
+func (j *job) ownHTTPView() JobHTTPView {
 	c := j.http
 	v := JobHTTPView{
 		HeaderSign:      c.HeaderSign,
@@ -777,6 +780,7 @@ func (j *job) logViews() []LogRefView {
 }
 
 func (j *job) publish(ctx actor.Context) {
+	j.publishCluster() // clusterview.go
 	if j.kind == logstore.KindJob {
 		v := j.view()
 		v.run = j.runInfo(ctx.Self())

@@ -50,6 +50,12 @@ type JobView struct {
 	NextAttempt *time.Time    `json:"next_attempt,omitempty"`
 	Attempt     int           `json:"attempt,omitempty"`
 
+	// Node names, in a cluster, the node whose view this is (the job's
+	// owner, as it last published); NodeLost is true when that node's
+	// session ended since. Not in v0.9.3; absent on a single host.
+	Node     string `json:"node,omitempty"`
+	NodeLost bool   `json:"node_lost,omitempty"`
+
 	// Running is true while a run of the job executes; Waiting while it
 	// waits for a global slot. Not part of the v0.9.3 wire format.
 	Running bool `json:"-"`
@@ -68,6 +74,9 @@ type LogRefView struct {
 	Name    string `json:"name"`
 	Status  string `json:"status,omitempty"`
 	Counter int64  `json:"counter,omitempty"`
+	// Node names, in a cluster, the node that wrote the log (and holds
+	// it); absent on a single host. Not in v0.9.3.
+	Node string `json:"node,omitempty"`
 }
 
 // JobHTTPView is a copy of a JobHttp's state, shaped like v0.9.3's JSON
@@ -95,6 +104,8 @@ type JobHTTPView struct {
 	LastError       string        `json:"last_error,omitempty"` // as in JobView
 	Cron            []string      `json:"cron,omitempty"`       // as in JobView
 	Timezone        string        `json:"timezone,omitempty"`   // as in JobView
+	Node            string        `json:"node,omitempty"`       // as in JobView
+	NodeLost        bool          `json:"node_lost,omitempty"`  // as in JobView
 
 	// Running and Paused are not part of the v0.9.3 wire format.
 	Running bool `json:"-"`

@@ -66,6 +66,11 @@ type Coordinator interface {
 	Nodes(ctx context.Context) ([]Owner, error)
 	// Node is this node's name; "" on a single host.
 	Node() string
+	// Publish records v as the job's latest view for the other nodes'
+	// environments; it returns at once and v must not change after. The
+	// owner's views are written to etcd in batches, at most a few times a
+	// second; a single host writes nothing.
+	Publish(job Job, v any)
 	// Run starts coordinating: from then on, l hears of the cluster's
 	// events. Called once, when the job actors are ready.
 	Run(l Listener)
@@ -81,6 +86,14 @@ type Listener interface {
 	// every job when a session begins and for a job whenever its state
 	// changes (a run started anywhere, a pause, a resume).
 	State(j Job, counter int64, paused bool)
+	// View: the latest view of job that node (its owner) published, as
+	// the actors encoded it; nil when that node's session ended with the
+	// view still published. Views this node published are not told.
+	View(j Job, node string, view []byte)
+	// Owned: this node came to own job (it leads the job's shard): from
+	// now on it shows and publishes its own view of the job. Told for
+	// every job of the node's set in the shard won.
+	Owned(j Job)
 	// Session: false when this node's session ended (it starts nothing
 	// until the next), true when a new one began.
 	Session(live bool)
@@ -114,6 +127,9 @@ func (Local) Finish(Claim) {}
 
 // Run implements Coordinator.
 func (Local) Run(Listener) {}
+
+// Publish implements Coordinator: a single host has nobody to tell.
+func (Local) Publish(Job, any) {}
 
 // SetPaused implements Coordinator.
 func (Local) SetPaused(context.Context, Job, bool) error { return nil }

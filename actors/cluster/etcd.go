@@ -48,6 +48,7 @@ type Etcd struct {
 		id      clientv3.LeaseID
 		granted time.Time
 	}
+	views     viewQueue      // the views this node publishes (view.go)
 	first     *term          // the session opened by NewEtcd, for Run
 	finishing sync.WaitGroup // Finish calls in flight, awaited by Close
 	finMu     sync.Mutex     // orders Finish's Add before Close's Wait
@@ -88,6 +89,7 @@ func NewEtcd(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, er
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	e := &Etcd{cli: cli, opts: opts, keys: newKeys(opts.Cluster), done: make(chan struct{})}
+	e.views.kick = make(chan struct{}, 1)
 	if err := e.checkJobSet(ctx); err != nil {
 		return nil, err
 	}
@@ -173,6 +175,8 @@ func (e *Etcd) runTerm(ctx context.Context, t *term) {
 	}
 	wg.Go(func() { e.watchLost(tctx, t) })
 	wg.Go(func() { e.watchStates(tctx) })
+	wg.Go(func() { e.watchViews(tctx) })
+	wg.Go(func() { e.writeViews(tctx, t) })
 	select {
 	case <-t.sess.Done():
 		e.opts.Log.Warn("cluster: session ended: this node starts nothing until the next", "node", e.opts.Node)
@@ -202,6 +206,7 @@ func (e *Etcd) campaign(ctx context.Context, t *term, k int) {
 	}
 	t.lead[k].Store(&leader{key: el.Key(), rev: el.Rev()})
 	e.opts.Log.Info("cluster: leading shard", "shard", k, "node", e.opts.Node)
+	e.tellOwned(k)
 	e.reapAll(ctx, t, k)
 	<-ctx.Done()
 	if e.cur.Load() == nil { // the session is gone: nothing to resign

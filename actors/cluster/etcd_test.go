@@ -89,6 +89,10 @@ func (l testListener) State(_ Job, _ int64, p bool) {
 
 func (testListener) Session(bool) {}
 
+func (testListener) View(Job, string, []byte) {}
+
+func (testListener) Owned(Job) {}
+
 // testNodes starts n coordinators of cluster name with a 2 s TTL.
 func testNodes(t *testing.T, name string, n int, tune func(*Options)) []*Etcd {
 	return testNodesL(t, name, n, tune, testListener{})

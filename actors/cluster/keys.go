@@ -19,6 +19,8 @@ import (
 //	running/<kind>/<id>/<n>   run n in progress, on the executing node's session lease
 //	open/<kind>/<id>/<n>      run n started and not finished (no lease): an open
 //	                          key without its running key is a run whose node was lost
+//	view/<kind>/<id>          the owner's view of the job (JSON: node, view), on
+//	                          the owner's session lease
 //
 // <kind> is "job" or "job_http". Each sort of key has a prefix of its own
 // so that a node watches the states alone, and finding lost runs reads
@@ -36,6 +38,8 @@ func (k keys) jobsets() string    { return k.prefix + "jobset/" }
 func (k keys) states() string     { return k.prefix + "state/" }
 func (k keys) state(j Job) string { return k.states() + j.String() }
 func (k keys) running() string    { return k.prefix + "running/" }
+func (k keys) views() string      { return k.prefix + "view/" }
+func (k keys) view(j Job) string  { return k.views() + j.String() }
 func (k keys) opens() string      { return k.prefix + "open/" }
 func (k keys) run(j Job, n int64) string {
 	return k.running() + j.String() + "/" + strconv.FormatInt(n, 10)

@@ -3,6 +3,9 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -99,10 +102,12 @@ func (e *Etcd) watchStates(ctx context.Context) {
 	for _, kv := range r.Kvs {
 		if j, ok := e.keys.parseStateKey(string(kv.Key)); ok {
 			if st, err := decodeState(kv.Value); err == nil {
+				e.cacheState(j, st, kv.ModRevision)
 				e.lis.State(j, st.Counter, st.Paused)
 			}
 		}
 	}
+	e.cacheAbsent(r.Kvs)
 	wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.keys.states(), clientv3.WithPrefix(), clientv3.WithFilterDelete(),
 		clientv3.WithRev(r.Header.Revision+1))
 	for wr := range wc {
@@ -115,13 +120,43 @@ func (e *Etcd) watchStates(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			js := e.jobState(j)
-			js.mu.Lock()
-			if ev.Kv.ModRevision > js.rev {
-				js.st, js.rev, js.known = st, ev.Kv.ModRevision, true
-			}
-			js.mu.Unlock()
+			e.cacheState(j, st, ev.Kv.ModRevision)
 			e.lis.State(j, st.Counter, st.Paused)
 		}
+	}
+}
+
+// cacheState keeps st (of mod revision rev) as the job's cached state
+// unless the cache holds a later one: the first run of a job on this
+// node then needs no read before its transaction (which compares the
+// revision anyway).
+func (e *Etcd) cacheState(j Job, st state, rev int64) {
+	js := e.jobState(j)
+	js.mu.Lock()
+	if rev > js.rev {
+		js.st, js.rev, js.known = st, rev, true
+	}
+	js.mu.Unlock()
+}
+
+// cacheAbsent records, for every job of this node's set whose state key
+// the range kvs did not hold, that it has none (revision 0), unless the
+// cache knows better.
+func (e *Etcd) cacheAbsent(kvs []*mvccpb.KeyValue) {
+	seen := make(map[string]bool, len(kvs))
+	for _, kv := range kvs {
+		seen[strings.TrimPrefix(string(kv.Key), e.keys.states())] = true
+	}
+	for name := range e.opts.JobSet {
+		kind, id, ok := strings.Cut(name, "/")
+		if !ok || seen[name] {
+			continue
+		}
+		js := e.jobState(Job{Kind: kind, ID: id})
+		js.mu.Lock()
+		if !js.known {
+			js.st, js.rev, js.known = state{}, 0, true
+		}
+		js.mu.Unlock()
 	}
 }
