@@ -100,7 +100,7 @@ type clusterEvent struct {
 	paused    *bool
 	counter   int64 // the job's counter in the cluster (0: not told)
 	lost      *cluster.LostRun
-	partition bool // the node lost its session: end the run in progress
+	partition bool        // the node lost its session: end the run in progress
 	view      *remoteView // another node published the job's view (clusterview.go)
 	owned     bool        // this node came to own the job: publish its view
 }
