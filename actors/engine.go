@@ -91,7 +91,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 			}
 		}
 	})
-	e := &Engine{system: system, root: system.Root, log: log, dirs: newDirPrep(store, log)}
+	e := &Engine{system: system, root: system.Root, log: log}
 	e.groups = newGroupSet(openGroups(store, log), log)
 	base, err := filepath.Abs(env.DirBase)
 	if err != nil {
@@ -115,6 +115,8 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		logstore.KindJob:     store.TakeCensus(logstore.KindJob),
 		logstore.KindJobHTTP: store.TakeCensus(logstore.KindJobHTTP),
 	}
+	e.dirs = newDirPrep(env, store, log, census) // begins once the jobs have loaded
+	rt.dirs = e.dirs
 	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt, census) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)

@@ -109,6 +109,7 @@ type runtime struct {
 	tokens   string              // prefix of this engine's run tokens
 	history  *actor.PID          // the run history's recorder (recorder.go); nil = no history
 	coord    cluster.Coordinator // whether a run may start (clusterhook.go); never nil
+	dirs     *dirPrep            // makes the directories of the jobs due at start first; may be nil
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
@@ -502,9 +503,14 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 }
 
 // createLog creates the log of run counter, after making the job's
-// directories if this actor has not yet (the engine usually has, in the
-// background; then it costs a stat each).
+// directories if neither this actor nor the engine's pass over the jobs
+// due at start has (dirprep.go). When the pass has not reached the job
+// yet, or made them after the start (then they cost a stat each), the
+// actor makes them itself.
 func (j *job) createLog(counter int64) (*logstore.RunLog, error) {
+	if !j.prepared && j.rt.dirs.done(j.kind, j.id) {
+		j.prepared = true
+	}
 	if !j.prepared {
 		if err := j.store.Prepare(j.kind, j.id); err != nil {
 			return nil, err
