@@ -27,9 +27,12 @@ var errHalted = errors.New("interrupted: karajo exits at once")
 // the parent needs to record the run.
 func (r *execRun) execute(ctx context.Context) *runFinished {
 	r.attempt++
-	if r.attempt == 1 {
+	if r.begun.IsZero() { // the run's first attempt (a re-run begins later than 1)
 		r.begun = time.Now()
 		r.line(cmp.Or(r.begin, beginPrefix))
+		if r.note != "" {
+			r.line(r.note)
+		}
 		if err := r.prepareUser(); err != nil {
 			return r.finish(outcomeFailed, err)
 		}

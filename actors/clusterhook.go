@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -27,7 +29,13 @@ func (j *job) clusterJob() cluster.Job { return cluster.Job{Kind: string(j.kind)
 // then the reason was recorded (a pause in the cluster, etcd down) or is
 // normal (another node owns the job or took the point).
 func (j *job) claim(ctx actor.Context, due duePoint) (counter int64, ok bool) {
-	c, err := j.rt.coord.Begin(context.Background(), j.clusterJob(), due.nominal, j.counter+1)
+	point := due.nominal
+	if due.lost != nil {
+		point = time.Time{} // the lost run took the point: the re-run is claimed like a trigger
+	}
+	info := cluster.RunInfo{Attempt: due.firstAttempt(), Trigger: cmp.Or(due.reason, runTriggerEnv(cmp.Or(j.waitTrigger, "timer"))),
+		Scheduled: due.nominal, Payload: j.waitPayload != nil}
+	c, err := j.rt.coord.Begin(context.Background(), j.clusterJob(), point, j.counter+1, info)
 	switch {
 	case err == nil:
 		return c.Counter, true
@@ -54,6 +62,17 @@ func (j *job) skipStart(ctx actor.Context) {
 // finishClaim tells the coordinator that run counter ended.
 func (j *job) finishClaim(counter int64) {
 	j.rt.coord.Finish(cluster.Claim{Job: j.clusterJob(), Counter: counter})
+}
+
+// clusterAttempt tells the coordinator that run counter starts attempt
+// n, so that a node taking it over after a loss counts the attempts.
+func (j *job) clusterAttempt(counter int64, n int) {
+	if j.rt.coord.Node() == "" {
+		return
+	}
+	if err := j.rt.coord.Attempt(context.Background(), cluster.Claim{Job: j.clusterJob(), Counter: counter}, n); err != nil {
+		j.log.Warn("cluster: record the attempt", string(j.kind), j.id, "counter", counter, "attempt", n, "err", err)
+	}
 }
 
 // clusterPause records a pause or resume for every node first; the error
@@ -103,6 +122,8 @@ type clusterEvent struct {
 	partition bool        // the node lost its session: end the run in progress
 	view      *remoteView // another node published the job's view (clusterview.go)
 	owned     bool        // this node came to own the job: publish its view
+	catchUp   time.Time   // the cluster's cursor, to catch up from (zero: not told)
+	rerun     *duePoint   // a lost run's re-run, due now (its retry delay passed)
 }
 
 func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
@@ -115,7 +136,15 @@ func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
 		}
 	}
 	if ev.lost != nil {
-		j.recordLost(ctx, *ev.lost)
+		j.recordLost(ctx, *ev.lost, j.rerunLost(ctx, *ev.lost)) // clustercatchup.go
+	}
+	if !ev.catchUp.IsZero() {
+		j.clusterCatchUp(ctx, ev.catchUp) // clustercatchup.go
+	}
+	if ev.rerun != nil {
+		j.tk.reruns = append(j.tk.reruns, *ev.rerun)
+		j.startRerun(ctx)
+		j.publish(ctx)
 	}
 	if ev.partition && j.run != nil {
 		j.endRunInProgress(ctx, "node cut from the cluster's etcd (partition_policy = kill)")
@@ -132,8 +161,9 @@ func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
 }
 
 // recordLost writes the log of a run whose node was lost mid-run, as
-// failed (SPEC 3.2's crash, for a node).
-func (j *job) recordLost(ctx actor.Context, lr cluster.LostRun) {
+// failed (SPEC 3.2's crash, for a node); next, when not "", is its last
+// line (the re-run to follow).
+func (j *job) recordLost(ctx actor.Context, lr cluster.LostRun, next string) {
 	rl, err := j.createLog(lr.Counter)
 	if err != nil {
 		j.log.Error("record a run lost with its node", string(j.kind), j.id, "counter", lr.Counter, "err", err)
@@ -141,6 +171,9 @@ func (j *job) recordLost(ctx actor.Context, lr cluster.LostRun) {
 	}
 	_ = rl.Line(j.nodeBegin(beginPrefix))
 	_ = rl.Line(fmt.Sprintf("!!! job: %s: interrupted, node %s lost", j.id, lr.Node))
+	if next != "" {
+		_ = rl.Line(next)
+	}
 	ref, err := rl.Finish(StatusFailed)
 	if err != nil {
 		j.log.Error("record a run lost with its node", string(j.kind), j.id, "counter", lr.Counter, "err", err)
@@ -192,6 +225,13 @@ func (l clusterListener) Lost(lr cluster.LostRun) {
 func (l clusterListener) State(j cluster.Job, counter int64, paused bool) {
 	if pid, ok := l.pid(j); ok {
 		l.e.root.Send(pid, &clusterEvent{paused: &paused, counter: counter})
+	}
+}
+
+// CatchUp implements cluster.Listener.
+func (l clusterListener) CatchUp(j cluster.Job, cursor time.Time) {
+	if pid, ok := l.pid(j); ok {
+		l.e.root.Send(pid, &clusterEvent{catchUp: cursor})
 	}
 }
 

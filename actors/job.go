@@ -438,7 +438,7 @@ func (j *job) onSlot(ctx actor.Context) {
 	j.logs = append(j.logs, logstore.LogRef{JobID: id, Counter: counter, Status: StatusRunning, Name: rl.Name()})
 	j.status = StatusRunning
 	j.runCounter = counter
-	j.attempt, j.startedAt, j.runTrigger = 1, time.Now(), cmp.Or(j.waitTrigger, due.reason, "timer")
+	j.attempt, j.startedAt, j.runTrigger = due.firstAttempt(), time.Now(), cmp.Or(j.waitTrigger, due.reason, "timer")
 	j.attemptAt = j.startedAt
 	j.waitTrigger = ""
 	j.runPayload, j.waitPayload = j.waitPayload, nil
@@ -484,6 +484,8 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 			cgroups:  j.rt.cgroups,
 			cfg:      j.exec,
 			payload:  payload,
+			attempt:  due.firstAttempt() - 1,
+			note:     due.rerunNote(id),
 		}
 		run.work, run.abandon = er.execute, er.abandon
 		work = er

@@ -179,6 +179,7 @@ func (j *job) parOnSlot(ctx actor.Context, key string) {
 	case pr.pid != nil && pr.retrying:
 		pr.retrying = false
 		pr.attemptAt = time.Now()
+		j.clusterAttempt(pr.counter, pr.attempt) // clusterhook.go
 		ctx.Send(pr.pid, &nextAttempt{})
 	case pr.pid != nil:
 		j.parRelease(ctx, pr) // the run was ended meanwhile
@@ -202,7 +203,7 @@ func (j *job) parStart(ctx actor.Context, pr *parRun) {
 	pr.rl = nil
 	j.logs = append(j.logs, logstore.LogRef{JobID: j.id, Counter: pr.counter, Status: StatusRunning, Name: rl.Name()})
 	j.status = StatusRunning
-	pr.attempt, pr.startedAt = 1, time.Now()
+	pr.attempt, pr.startedAt = pr.due.firstAttempt(), time.Now()
 	pr.attemptAt = pr.startedAt
 	pr.pid, pr.work = j.spawnRun(ctx, rl, pr.counter, pr.due, pr.trigger, pr.payload)
 	j.rt.metrics.runStarted(string(j.kind), j.id)

@@ -73,7 +73,8 @@ type execRun struct {
 
 	pgidHolder           // process group of the command running now (enginestate.go)
 	firstPID   int       // of the run's first command: its processes have PIDs from it on (kill.go)
-	attempt    int       // of the attempt in progress or the last one, 1-based
+	attempt    int       // of the attempt in progress or the last one, 1-based; before the first, the attempts a lost node made
+	note       string    // a line after the first one: why a re-run (clusterhook.go)
 	lastErr    error     // why the last attempt failed
 	begun      time.Time // start of the first attempt
 	failedCmd  int       // 1 + index of the command that failed the last attempt; 0 = none

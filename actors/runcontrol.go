@@ -121,6 +121,7 @@ func (j *job) resumeRun(ctx actor.Context) {
 	}
 	j.retrying = false
 	j.attemptAt = time.Now()
+	j.clusterAttempt(j.runCounter, j.attempt) // clusterhook.go
 	ctx.Send(j.run, &nextAttempt{})
 	j.publish(ctx)
 }

@@ -21,9 +21,10 @@ const (
 // duePoint is one schedule point a run is for. The zero value is a run
 // that no schedule started (a webhook, the UI, an interval).
 type duePoint struct {
-	nominal time.Time // the schedule's point
-	fire    time.Time // nominal + jitter: when the timer fires
-	reason  string    // triggerTimer or triggerCatchUp
+	nominal time.Time  // the schedule's point
+	fire    time.Time  // nominal + jitter: when the timer fires
+	reason  string     // triggerTimer or triggerCatchUp
+	lost    *lostRerun // a re-run of a run lost with its node (clusterhook.go); nil for others
 }
 
 // nextDue returns the first point of s strictly after after, with the

@@ -24,6 +24,7 @@ type timerState struct {
 	run         duePoint   // the point of the run asked for, taken by onSlot
 	pending     duePoint   // the point of a tick that waits behind a run
 	backlog     []duePoint // catch-up points still to run, oldest first
+	reruns      []duePoint // re-runs of runs lost with their node, due now (clustercatchup.go)
 	cursor      time.Time  // nominal time of the last point taken (or of the last pause or resume)
 	savedCursor time.Time  // the cursor in the state file, as far as this actor knows
 }
@@ -59,7 +60,9 @@ func (j *job) disarm() {
 func (j *job) armStart(ctx actor.Context) {
 	j.armInitial(ctx)
 	tm := j.timing()
-	if j.sched == nil || j.paused {
+	if j.sched == nil || j.paused || j.rt.coord.Node() != "" {
+		// In a cluster the job's owner catches up from the cluster's
+		// cursor when it takes the job (clustercatchup.go).
 		return
 	}
 	if tm.CatchUp == config.CatchUpNone {
@@ -129,6 +132,9 @@ func (j *job) armInitial(ctx actor.Context) {
 // just finished (or was skipped). Schedule timers run independently; an
 // idle schedule job starts its next catch-up point, if any.
 func (j *job) armAfterRun(ctx actor.Context) {
+	if j.startRerun(ctx) {
+		return
+	}
 	switch {
 	case j.sched == nil && j.interval > 0:
 		j.armAt(ctx, time.Now().Add(j.interval))

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +18,15 @@ import (
 // point lease) and the running key (on this node's session lease). When
 // the state changed meanwhile, the same round trip returns it and Begin
 // tries again with it.
-func (e *Etcd) Begin(ctx context.Context, j Job, point time.Time, next int64) (Claim, error) {
+func (e *Etcd) Begin(ctx context.Context, j Job, point time.Time, next int64, info RunInfo) (Claim, error) {
+	c, err := e.begin(ctx, j, point, next, info)
+	if err != nil && !point.IsZero() && errors.Is(err, ErrUnavailable) {
+		e.missedPoint(j) // catch.go: its catch-up rule decides once etcd answers
+	}
+	return c, err
+}
+
+func (e *Etcd) begin(ctx context.Context, j Job, point time.Time, next int64, info RunInfo) (Claim, error) {
 	t := e.cur.Load()
 	if t == nil {
 		return Claim{}, fmt.Errorf("begin %s: no session: %w", j, ErrUnavailable)
@@ -45,7 +55,7 @@ func (e *Etcd) Begin(ctx context.Context, j Job, point time.Time, next int64) (C
 		}
 	}
 	for range maxTries {
-		c, done, err := e.tryBegin(ctx, t, l, j, js, point, pl, next)
+		c, done, err := e.tryBegin(ctx, t, l, j, js, point, pl, next, info)
 		if done || err != nil {
 			return c, err
 		}
@@ -55,7 +65,8 @@ func (e *Etcd) Begin(ctx context.Context, j Job, point time.Time, next int64) (C
 
 // tryBegin is one transaction of Begin; done is false when the state had
 // changed (js now holds the new one).
-func (e *Etcd) tryBegin(ctx context.Context, t *term, l *leader, j Job, js *jobState, point time.Time, pl clientv3.LeaseID, next int64) (Claim, bool, error) {
+func (e *Etcd) tryBegin(ctx context.Context, t *term, l *leader, j Job, js *jobState, point time.Time, pl clientv3.LeaseID, next int64,
+	info RunInfo) (Claim, bool, error) {
 	switch {
 	case js.st.Paused:
 		return Claim{}, true, fmt.Errorf("begin %s: %w", j, ErrPaused)
@@ -69,7 +80,7 @@ func (e *Etcd) tryBegin(ctx context.Context, t *term, l *leader, j Job, js *jobS
 		clientv3.Compare(clientv3.CreateRevision(l.key), "=", l.rev),
 		clientv3.Compare(clientv3.ModRevision(sk), "=", js.rev),
 	}
-	marker := runMarker{Node: e.opts.Node, Counter: ns.Counter, Start: time.Now().UTC()}
+	marker := newRunMarker(e.opts.Node, ns.Counter, info)
 	then := []clientv3.Op{
 		clientv3.OpPut(e.keys.run(j, ns.Counter), marker.encode(), clientv3.WithLease(t.sess.Lease())),
 		clientv3.OpPut(e.keys.open(j, ns.Counter), marker.encode()),
@@ -134,8 +145,37 @@ func (e *Etcd) finish(ctx context.Context, c Claim) error {
 	return nil
 }
 
+// Attempt implements Coordinator: it rewrites the run's open key with
+// attempt n (a read and a compared write), unless the run was already
+// reported lost.
+func (e *Etcd) Attempt(ctx context.Context, c Claim, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	ok := e.keys.open(c.Job, c.Counter)
+	r, err := e.cli.Get(ctx, ok)
+	if err != nil {
+		return fmt.Errorf("attempt %d of %s #%d: %w: %w", n, c.Job, c.Counter, ErrUnavailable, err)
+	}
+	if len(r.Kvs) == 0 {
+		return fmt.Errorf("attempt %d of %s #%d: the run is no longer open (reported lost)", n, c.Job, c.Counter)
+	}
+	var m runMarker
+	if err := json.Unmarshal(r.Kvs[0].Value, &m); err != nil {
+		return fmt.Errorf("attempt %d of %s #%d: run marker: %w", n, c.Job, c.Counter, err)
+	}
+	m.Attempt = n
+	_, err = e.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(ok), "=", r.Kvs[0].ModRevision)).
+		Then(clientv3.OpPut(ok, m.encode())).Commit()
+	if err != nil {
+		return fmt.Errorf("attempt %d of %s #%d: %w: %w", n, c.Job, c.Counter, ErrUnavailable, err)
+	}
+	return nil
+}
+
 // SetPaused implements Coordinator. It is not fenced by leadership: any
-// node may pause or resume a job.
+// node may pause or resume a job. Like a single host, it moves the
+// job's point cursor to now: points that fall while the job is paused
+// are never caught up.
 func (e *Etcd) SetPaused(ctx context.Context, j Job, paused bool) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -146,6 +186,7 @@ func (e *Etcd) SetPaused(ctx context.Context, j Job, paused bool) error {
 	return e.update(ctx, j, js, func(s *state) bool {
 		was := s.Paused
 		s.Paused = paused
+		s.Point = max(s.Point, time.Now().UnixNano())
 		return was != paused
 	})
 }

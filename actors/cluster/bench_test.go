@@ -18,7 +18,7 @@ func BenchmarkBeginFinish(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		c, err := n.Begin(ctx, j, time.Time{}, int64(i+1))
+		c, err := n.Begin(ctx, j, time.Time{}, int64(i+1), RunInfo{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func BenchmarkBeginPoint(b *testing.B) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := n.Begin(ctx, j, base.Add(time.Duration(i)*time.Second), 1); err != nil {
+		if _, err := n.Begin(ctx, j, base.Add(time.Duration(i)*time.Second), 1, RunInfo{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -47,7 +47,7 @@ func BenchmarkBeginLocal(b *testing.B) {
 	var l Local
 	j := Job{Kind: "job", ID: "a"}
 	for i := range b.N {
-		c, _ := l.Begin(context.Background(), j, time.Time{}, int64(i+1))
+		c, _ := l.Begin(context.Background(), j, time.Time{}, int64(i+1), RunInfo{})
 		l.Finish(c)
 	}
 }

@@ -42,14 +42,29 @@ type Claim struct {
 	Point   time.Time // the scheduled point; zero for a trigger
 }
 
+// RunInfo is what the cluster keeps of a run in progress, so that the
+// node taking over a lost run can decide to run it again: its attempt,
+// trigger and scheduled point.
+type RunInfo struct {
+	Attempt   int       // the attempt starting now, 1-based (0 = 1)
+	Trigger   string    // KARAJO_RUN_TRIGGER: timer, catch-up, webhook or api
+	Scheduled time.Time // the nominal point the run is for, also on a re-run; zero for none
+	Payload   bool      // the run holds a webhook's request, kept on this node only
+}
+
 // Coordinator is what a job actor asks before it starts a run.
 type Coordinator interface {
 	// Begin claims the start of a run of job for the scheduled point
 	// (zero for a trigger). next is the counter the job would give the
 	// run; the claim's counter is at least next and larger than any
 	// counter the cluster gave this job before. Errors wrap ErrNotOwner,
-	// ErrPaused, ErrPointTaken or ErrUnavailable.
-	Begin(ctx context.Context, job Job, point time.Time, next int64) (Claim, error)
+	// ErrPaused, ErrPointTaken or ErrUnavailable. info is kept with the
+	// run until it finishes (LostRun tells it back).
+	Begin(ctx context.Context, job Job, point time.Time, next int64, info RunInfo) (Claim, error)
+	// Attempt records that the claimed run starts its attempt n (a retry
+	// on this node), so that a node taking the run over after a loss
+	// counts the attempts made.
+	Attempt(ctx context.Context, c Claim, n int) error
 	// Finish records that the claimed run ended. It returns at once: the
 	// record is written in the background (a failure is logged; the run
 	// is then reported lost when this node's session ends).
@@ -97,13 +112,22 @@ type Listener interface {
 	// Session: false when this node's session ended (it starts nothing
 	// until the next), true when a new one began.
 	Session(live bool)
+	// CatchUp: this node has just become able to start the job's runs
+	// again (it took over the job's shard, or reached etcd again after a
+	// point it could not start) and cursor is the latest scheduled point
+	// a run started for in the cluster (or of the last pause or resume):
+	// the job's catch_up rule decides which points after it run now.
+	// Only told for jobs with a cursor that are not paused.
+	CatchUp(j Job, cursor time.Time)
 }
 
-// LostRun is a run whose node was lost mid-run.
+// LostRun is a run whose node was lost mid-run, with what Begin and
+// Attempt recorded of it (Attempt: the attempt it was in).
 type LostRun struct {
 	Job     Job
 	Counter int64
 	Node    string
+	RunInfo
 }
 
 // Owner is the node owning a job.
@@ -118,12 +142,15 @@ type Owner struct {
 type Local struct{}
 
 // Begin implements Coordinator.
-func (Local) Begin(_ context.Context, job Job, point time.Time, next int64) (Claim, error) {
+func (Local) Begin(_ context.Context, job Job, point time.Time, next int64, _ RunInfo) (Claim, error) {
 	return Claim{Job: job, Counter: next, Point: point}, nil
 }
 
 // Finish implements Coordinator.
 func (Local) Finish(Claim) {}
+
+// Attempt implements Coordinator.
+func (Local) Attempt(context.Context, Claim, int) error { return nil }
 
 // Run implements Coordinator.
 func (Local) Run(Listener) {}

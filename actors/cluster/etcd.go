@@ -43,6 +43,7 @@ type Etcd struct {
 	keys   keys
 	cur    atomic.Pointer[term] // nil between sessions
 	states sync.Map             // Job → *jobState (cache of the job's state key)
+	missed sync.Map             // Job → struct{}: a point Begin could not start for want of etcd (catch.go)
 	points struct {
 		sync.Mutex
 		id      clientv3.LeaseID
@@ -177,6 +178,7 @@ func (e *Etcd) runTerm(ctx context.Context, t *term) {
 	wg.Go(func() { e.watchStates(tctx) })
 	wg.Go(func() { e.watchViews(tctx) })
 	wg.Go(func() { e.writeViews(tctx, t) })
+	wg.Go(func() { e.watchMissed(tctx, t) })
 	select {
 	case <-t.sess.Done():
 		e.opts.Log.Warn("cluster: session ended: this node starts nothing until the next", "node", e.opts.Node)
@@ -194,7 +196,8 @@ func (e *Etcd) runTerm(ctx context.Context, t *term) {
 }
 
 // campaign makes this node the leader of shard k for the term, then
-// reaps the runs lost by earlier owners.
+// reaps the runs lost by earlier owners and has the shard's jobs catch
+// up on the points missed while no node could start them (catch.go).
 func (e *Etcd) campaign(ctx context.Context, t *term, k int) {
 	el := concurrency.NewElection(t.sess, e.keys.shard(k))
 	if err := el.Campaign(ctx, e.opts.Node); err != nil {
@@ -208,6 +211,7 @@ func (e *Etcd) campaign(ctx context.Context, t *term, k int) {
 	e.opts.Log.Info("cluster: leading shard", "shard", k, "node", e.opts.Node)
 	e.tellOwned(k)
 	e.reapAll(ctx, t, k)
+	e.catchUpShard(ctx, k)
 	<-ctx.Done()
 	if e.cur.Load() == nil { // the session is gone: nothing to resign
 		return

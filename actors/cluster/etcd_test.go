@@ -68,8 +68,9 @@ func newClient(t *testing.T) *clientv3.Client {
 
 // testListener records what the coordinator tells the jobs.
 type testListener struct {
-	lost   chan LostRun
-	paused chan bool
+	lost    chan LostRun
+	paused  chan bool
+	catchUp chan catchUp
 }
 
 func (l testListener) Lost(r LostRun) {
@@ -92,6 +93,20 @@ func (testListener) Session(bool) {}
 func (testListener) View(Job, string, []byte) {}
 
 func (testListener) Owned(Job) {}
+
+func (l testListener) CatchUp(j Job, cursor time.Time) {
+	if l.catchUp != nil {
+		select {
+		case l.catchUp <- catchUp{j, cursor}:
+		default:
+		}
+	}
+}
+
+type catchUp struct {
+	j      Job
+	cursor time.Time
+}
 
 // testNodes starts n coordinators of cluster name with a 2 s TTL.
 func testNodes(t *testing.T, name string, n int, tune func(*Options)) []*Etcd {
@@ -170,7 +185,7 @@ func TestAtMostOncePerPoint(t *testing.T) {
 		wg.Go(func() {
 			for i := range points {
 				p := base.Add(time.Duration(i) * time.Second)
-				c, err := n.Begin(context.Background(), j, p, 1)
+				c, err := n.Begin(context.Background(), j, p, 1, RunInfo{})
 				if err == nil {
 					mu.Lock()
 					if prev, dup := byPoint[p.Unix()]; dup {
@@ -221,7 +236,7 @@ func TestPausedStartsNothing(t *testing.T) {
 	nodes := testNodes(t, "paused", 3, nil)
 	j := Job{Kind: "job", ID: "a"}
 	l := waitLeader(t, nodes, j, nil)
-	if _, err := l.Begin(context.Background(), j, time.Time{}, 1); err != nil {
+	if _, err := l.Begin(context.Background(), j, time.Time{}, 1, RunInfo{}); err != nil {
 		t.Fatal(err) // warms the leader's cache, so that the pause must be seen through the fence
 	}
 	other := nodes[0]
@@ -238,7 +253,7 @@ func TestPausedStartsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
-		if _, err := n.Begin(context.Background(), j, time.Time{}, 1); err == nil {
+		if _, err := n.Begin(context.Background(), j, time.Time{}, 1, RunInfo{}); err == nil {
 			t.Fatalf("%s started a run of a paused job", n.Node())
 		} else if n == l && !errors.Is(err, ErrPaused) {
 			t.Fatalf("leader: %v, want ErrPaused", err)
@@ -247,7 +262,7 @@ func TestPausedStartsNothing(t *testing.T) {
 	if err := other.SetPaused(context.Background(), j, false); err != nil {
 		t.Fatal(err)
 	}
-	c, err := l.Begin(context.Background(), j, time.Time{}, 1)
+	c, err := l.Begin(context.Background(), j, time.Time{}, 1, RunInfo{})
 	if err != nil || c.Counter != 2 {
 		t.Fatalf("after resume: %+v %v", c, err)
 	}
@@ -274,12 +289,12 @@ func TestDeposedLeaderFenced(t *testing.T) {
 	}
 	js := a.jobState(j)
 	js.mu.Lock()
-	_, _, err := a.tryBegin(context.Background(), cur, stale, j, js, time.Time{}, 0, 1)
+	_, _, err := a.tryBegin(context.Background(), cur, stale, j, js, time.Time{}, 0, 1, RunInfo{})
 	js.mu.Unlock()
 	if !errors.Is(err, ErrNotOwner) {
 		t.Fatalf("deposed leader's begin: %v, want ErrNotOwner", err)
 	}
-	if c, err := b.Begin(context.Background(), j, time.Time{}, 1); err != nil || c.Counter != 1 {
+	if c, err := b.Begin(context.Background(), j, time.Time{}, 1, RunInfo{}); err != nil || c.Counter != 1 {
 		t.Fatalf("new leader: %+v %v", c, err)
 	}
 }
@@ -292,15 +307,20 @@ func TestLostRunReported(t *testing.T) {
 	nodes := testNodesL(t, "lost", 3, nil, testListener{lost: lost})
 	j := Job{Kind: "job", ID: "a"}
 	a := waitLeader(t, nodes, j, nil)
-	c, err := a.Begin(context.Background(), j, time.Time{}, 7)
+	p := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := a.Begin(context.Background(), j, p, 7, RunInfo{Trigger: "timer", Scheduled: p})
 	if err != nil || c.Counter != 7 {
 		t.Fatalf("%+v %v", c, err)
+	}
+	if err := a.Attempt(context.Background(), c, 2); err != nil {
+		t.Fatal(err)
 	}
 	a.Close() // its session is revoked with the run still open
 	select {
 	case l := <-lost:
-		if l.Counter != 7 || l.Node != a.Node() || l.Job != j {
-			t.Fatalf("lost %+v", l)
+		want := LostRun{Job: j, Counter: 7, Node: a.Node(), RunInfo: RunInfo{Attempt: 2, Trigger: "timer", Scheduled: p}}
+		if l != want {
+			t.Fatalf("lost %+v, want %+v", l, want)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("lost run not reported")
@@ -311,7 +331,7 @@ func TestLostRunReported(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 	}
 	b := waitLeader(t, nodes, j, a)
-	if c, err := b.Begin(context.Background(), j, time.Time{}, 1); err != nil || c.Counter != 8 {
+	if c, err := b.Begin(context.Background(), j, time.Time{}, 1, RunInfo{}); err != nil || c.Counter != 8 {
 		t.Fatalf("next run: %+v %v", c, err)
 	}
 }
@@ -329,5 +349,87 @@ func TestJobSetDiffers(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: does not say %q", err, want)
 		}
+	}
+}
+
+// TestCatchUpOnTakeover: the node elected after the owner is lost is
+// told the job's cursor (the latest point started), paused jobs not;
+// a point it then catches up runs once, and the old point never again.
+func TestCatchUpOnTakeover(t *testing.T) {
+	t.Parallel()
+	cu := make(chan catchUp, 16)
+	nodes := testNodesL(t, "catchup", 2, nil, testListener{catchUp: cu})
+	j, pj := Job{Kind: "job", ID: "a"}, Job{Kind: "job", ID: "p"}
+	a := waitLeader(t, nodes, j, nil)
+	p1 := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	c, err := a.Begin(context.Background(), j, p1, 1, RunInfo{Trigger: "timer", Scheduled: p1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Finish(c)
+	if _, err := a.Begin(context.Background(), pj, p1, 1, RunInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetPaused(context.Background(), pj, true); err != nil {
+		t.Fatal(err)
+	}
+	for len(cu) > 0 {
+		<-cu // told at a's own election, before any point
+	}
+	a.Close()
+	b := waitLeader(t, nodes, j, a)
+	select {
+	case got := <-cu:
+		if got.j != j || !got.cursor.Equal(p1) {
+			t.Fatalf("catch-up told %+v, want %s at %s", got, j, p1)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no catch-up told to the new owner")
+	}
+	select {
+	case got := <-cu:
+		t.Fatalf("told more: %+v (a paused job is not told)", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := b.Begin(context.Background(), j, p1, 1, RunInfo{}); !errors.Is(err, ErrPointTaken) {
+		t.Fatalf("the point the lost owner started, again: %v", err)
+	}
+	p2 := p1.Add(time.Second)
+	if _, err := b.Begin(context.Background(), j, p2, 1, RunInfo{Trigger: "catch-up"}); err != nil {
+		t.Fatalf("catch-up point: %v", err)
+	}
+	if _, err := b.Begin(context.Background(), j, p2, 1, RunInfo{Trigger: "timer"}); !errors.Is(err, ErrPointTaken) {
+		t.Fatalf("the caught-up point, again: %v", err)
+	}
+}
+
+// TestCatchUpAfterMissedPoint: a point Begin could not start for want of
+// etcd (here: a canceled request) makes the owner tell the job's cursor
+// once etcd answers.
+func TestCatchUpAfterMissedPoint(t *testing.T) {
+	t.Parallel()
+	cu := make(chan catchUp, 16)
+	nodes := testNodesL(t, "missed", 1, nil, testListener{catchUp: cu})
+	j := Job{Kind: "job", ID: "a"}
+	a := waitLeader(t, nodes, j, nil)
+	p1 := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	if _, err := a.Begin(context.Background(), j, p1, 1, RunInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	for len(cu) > 0 {
+		<-cu
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.Begin(ctx, j, p1.Add(time.Second), 1, RunInfo{}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("begin without etcd: %v", err)
+	}
+	select {
+	case got := <-cu:
+		if got.j != j || !got.cursor.Equal(p1) {
+			t.Fatalf("catch-up told %+v, want %s at %s", got, j, p1)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no catch-up told after the missed point")
 	}
 }

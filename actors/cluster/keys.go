@@ -113,11 +113,34 @@ func decodeState(b []byte) (state, error) {
 	return s, nil
 }
 
-// runMarker is the value of a running key.
+// runMarker is the value of a running and of an open key: the run and
+// what a node taking it over after a loss needs to run it again.
 type runMarker struct {
-	Node    string    `json:"node"`
-	Counter int64     `json:"counter"`
-	Start   time.Time `json:"start"`
+	Node      string    `json:"node"`
+	Counter   int64     `json:"counter"`
+	Start     time.Time `json:"start"`
+	Attempt   int       `json:"attempt,omitempty"`
+	Trigger   string    `json:"trigger,omitempty"`
+	Scheduled int64     `json:"scheduled,omitempty"` // Unix nanoseconds
+	Payload   bool      `json:"payload,omitempty"`
+}
+
+func newRunMarker(node string, counter int64, info RunInfo) runMarker {
+	m := runMarker{Node: node, Counter: counter, Start: time.Now().UTC(), Attempt: max(info.Attempt, 1), Trigger: info.Trigger,
+		Payload: info.Payload}
+	if !info.Scheduled.IsZero() {
+		m.Scheduled = info.Scheduled.UnixNano()
+	}
+	return m
+}
+
+// info returns what the marker holds of the run.
+func (m runMarker) info() RunInfo {
+	ri := RunInfo{Attempt: max(m.Attempt, 1), Trigger: m.Trigger, Payload: m.Payload}
+	if m.Scheduled != 0 {
+		ri.Scheduled = time.Unix(0, m.Scheduled).UTC()
+	}
+	return ri
 }
 
 func (m runMarker) encode() string {

@@ -68,7 +68,7 @@ func (e *Etcd) reapAll(ctx context.Context, t *term, k int) {
 		}
 		var m runMarker
 		_ = json.Unmarshal(kv.Value, &m) // a bad value still names the run
-		e.reap(rctx, l, LostRun{Job: j, Counter: n, Node: m.Node})
+		e.reap(rctx, l, LostRun{Job: j, Counter: n, Node: m.Node, RunInfo: m.info()})
 	}
 }
 
