@@ -47,6 +47,10 @@ type karajoConfig struct {
 	// manyClients lifts max_connections_per_client (default 256) for a
 	// load of hundreds of clients that all come from 127.0.0.1.
 	manyClients bool
+	// listen is the listen_address ("" = 127.0.0.1:0); mainExtra is
+	// appended to the main file as it is (a [cluster] table).
+	listen    string
+	mainExtra string
 }
 
 // jobsPerFile is how many jobs go in one job.d file.
@@ -60,16 +64,21 @@ func (c karajoConfig) write(dir string) (string, error) {
 		return "", err
 	}
 	mjr := max(c.maxJobRunning, 1)
+	listen := c.listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
 	main := fmt.Sprintf(`[karajo]
 name = "karajo-bench"
-listen_address = "127.0.0.1:0"
+listen_address = %q
 dir_base = %q
 secret = %q
 max_job_running = %d
-`, dir, secret, mjr)
+`, listen, dir, secret, mjr)
 	if c.manyClients {
 		main += "max_connections_per_client = 4096\n"
 	}
+	main += c.mainExtra
 	mainPath := filepath.Join(etc, "karajo.toml")
 	if err := os.WriteFile(mainPath, []byte(main), 0o600); err != nil {
 		return "", err
