@@ -164,10 +164,11 @@ func (j *job) histRefused(ctx actor.Context, reason string) {
 // histMissed records the schedule points that fell due while the server
 // was down after cursor (the last point taken) and that catch-up does not
 // run: the newest maxMissedRecords one by one, the older ones in one
-// record with their count.
-func (j *job) histMissed(ctx actor.Context, cursor time.Time) {
+// record with their count. It returns the last point recorded (zero if
+// none).
+func (j *job) histMissed(ctx actor.Context, cursor time.Time) time.Time {
 	if j.sched == nil || cursor.IsZero() {
-		return
+		return time.Time{}
 	}
 	now := time.Now()
 	var missed []time.Time
@@ -177,11 +178,12 @@ func (j *job) histMissed(ctx actor.Context, cursor time.Time) {
 		}
 	}
 	if len(missed) == 0 {
-		return
+		return time.Time{}
 	}
+	last := missed[len(missed)-1]
 	j.rt.metrics.skipped(j.id, skipServerDown, len(missed))
 	if j.rt.history == nil {
-		return
+		return last
 	}
 	j.log.Info("schedule points missed while the server was down", string(j.kind), j.id, "points", len(missed))
 	base := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Status: history.StatusSkipped, Reason: skipServerDown,
@@ -197,6 +199,7 @@ func (j *job) histMissed(ctx actor.Context, cursor time.Time) {
 		rec.ScheduledAt = t.UTC()
 		j.histSend(ctx, rec)
 	}
+	return last
 }
 
 // exitCodeOf returns the exit code in err (0 if it holds none).
@@ -271,11 +274,12 @@ var histAskTimeout = 10 * time.Second
 
 // RunsQuery selects a job's run records for Runs.
 type RunsQuery struct {
-	HTTP    bool   // a JobHttp, else an exec job
-	ID      string // the job's ID
-	Before  int64  // runs before this counter; 0 = from the newest
-	Limit   int    // at most this many
-	Skipped bool   // include the runs that did not happen
+	HTTP    bool        // a JobHttp, else an exec job
+	ID      string      // the job's ID
+	Before  int64       // runs before this counter; 0 = from the newest
+	Cursor  history.Key // records before this place (Record.Cursor); zero = none
+	Limit   int         // at most this many
+	Skipped bool        // include the runs that did not happen
 }
 
 // ErrNoHistory is returned by Runs and Stats when the server has no run
@@ -291,7 +295,7 @@ func (e *Engine) Runs(q RunsQuery) ([]history.Record, error) {
 	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, histAskTimeout); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Limit: q.Limit, NoSkipped: !q.Skipped})
+	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Cursor: q.Cursor, Limit: q.Limit, NoSkipped: !q.Skipped})
 }
 
 // Stats sums up a job's records of the last window (label is the window

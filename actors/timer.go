@@ -67,7 +67,8 @@ func (j *job) armStart(ctx actor.Context) {
 	}
 	if tm.CatchUp == config.CatchUpNone {
 		if j.rt.history != nil && len(j.logs) > 0 {
-			j.histMissed(ctx, later(j.recoverCursor(), j.lastRun))
+			last := j.histMissed(ctx, later(j.recoverCursor(), j.lastRun))
+			j.tk.cursor = later(last, j.tk.cursor) // the points are taken: not recorded again at the next start
 		}
 		return
 	}

@@ -59,11 +59,13 @@ func badParam(name, raw, want string) error {
 type runsParams struct {
 	limit   int
 	before  int64
+	cursor  history.Key
 	skipped bool
 }
 
 // parseRunsParams checks limit (1..500, default 50), before (a counter
-// >= 1, absent = from the newest) and skipped (true or false, default true).
+// >= 1, absent = from the newest), cursor (a record's cursor; not with
+// before) and skipped (true or false, default true).
 func parseRunsParams(q url.Values) (runsParams, error) {
 	p := runsParams{limit: defaultRunsLimit, skipped: true}
 	if raw, ok := q["limit"]; ok {
@@ -79,6 +81,16 @@ func parseRunsParams(q url.Values) (runsParams, error) {
 			return p, badParam("before", raw[0], "a run counter of 1 or more")
 		}
 		p.before = n
+	}
+	if raw, ok := q["cursor"]; ok {
+		k, ok := history.ParseCursor(raw[0])
+		if !ok {
+			return p, badParam("cursor", raw[0], "the cursor of a record of this list")
+		}
+		if p.before > 0 {
+			return p, badParam("cursor", raw[0], "cursor or before, not both")
+		}
+		p.cursor = k
 	}
 	if raw, ok := q["skipped"]; ok {
 		switch raw[0] {
@@ -142,7 +154,7 @@ func historyError(err error) error {
 	return err
 }
 
-// jobRuns handles GET /karajo/api/job_exec/runs?id=&limit=&before=&skipped=
+// jobRuns handles GET /karajo/api/job_exec/runs?id=&limit=&before=&cursor=&skipped=
 // and its job_http twin: the job's run records, newest first, with the
 // read authorization of the environment. log_kept says whether the run's
 // log is still on disk now.
@@ -163,7 +175,7 @@ func (s *Server) jobRuns(httpJob bool) httprouter.Handle {
 			s.writeError(w, r, err)
 			return
 		}
-		recs, err := s.engine.Runs(actors.RunsQuery{HTTP: httpJob, ID: id, Before: p.before, Limit: p.limit, Skipped: p.skipped})
+		recs, err := s.engine.Runs(actors.RunsQuery{HTTP: httpJob, ID: id, Before: p.before, Cursor: p.cursor, Limit: p.limit, Skipped: p.skipped})
 		if err != nil {
 			s.writeError(w, r, historyError(err))
 			return

@@ -4,10 +4,13 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/karajo/karajo/logstore/history"
 )
 
-// TestRunsParams: limit 1..500 (default 50), before >= 1, skipped
-// true|false (default true); anything else is refused.
+// TestRunsParams: limit 1..500 (default 50), before >= 1, cursor of a
+// record (not with before), skipped true|false (default true); anything
+// else is refused.
 func TestRunsParams(t *testing.T) {
 	tests := []struct {
 		query string
@@ -25,6 +28,13 @@ func TestRunsParams(t *testing.T) {
 		{query: "before=-3", bad: true},
 		{query: "before=99999999999999999999", bad: true},
 		{query: "skipped=yes", bad: true},
+		{query: "cursor=12-0", want: runsParams{limit: 50, skipped: true, cursor: history.Key{Counter: 12}}},
+		{query: "cursor=0-1733212345000000000&skipped=false", want: runsParams{limit: 50, cursor: history.Key{Seq: 1733212345000000000}}},
+		{query: "cursor=12", bad: true},
+		{query: "cursor=0-0", bad: true},
+		{query: "cursor=", bad: true},
+		{query: "cursor=12-0&before=3", bad: true},
+		{query: "before=3&cursor=12-0", bad: true},
 	}
 	for _, tt := range tests {
 		q, _ := url.ParseQuery(tt.query)

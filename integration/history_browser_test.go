@@ -214,3 +214,20 @@ func wantBarsFollow(t *testing.T, ctx context.Context, recs []uiRecord) {
 		}
 	}
 }
+
+// TestBrowserHistoryCursor: the history page pages through 150 records of
+// runs that did not happen in a row (counter 0 each) with the API's
+// cursor: the first page holds 100 of them, "Older runs" brings the
+// other 50 and run #1, and the button goes.
+func TestBrowserHistoryCursor(t *testing.T) {
+	t.Parallel()
+	s := gapServer(t)
+	ctx := browser(t, 2*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/history/?kind=job_exec&id=gap")); err != nil {
+		t.Fatal(err)
+	}
+	pageJS := `document.querySelectorAll('#runs-body tr[data-status=skipped]').length+' '+document.querySelectorAll('#runs-body tr[data-counter="1"]').length+(document.getElementById('older').classList.contains('hidden')?'':' +')`
+	evalUntil(t, ctx, "first page: 100 skipped", pageJS, "100 0 +")
+	do(t, ctx, `(document.getElementById('older').click(), true)`)
+	evalUntil(t, ctx, "second page: the other 50 and run #1", pageJS, "150 1")
+}

@@ -35,6 +35,7 @@ type histRecord struct {
 	FailedCommand int     `json:"failed_command"`
 	Attempt       int     `json:"attempt"`
 	LogKept       bool    `json:"log_kept"`
+	Cursor        string  `json:"cursor"`
 }
 
 type histStats struct {
@@ -346,4 +347,129 @@ commands = ["true"]
 	}
 	wantEnvelope(t, s.trigger(t, "c", testSecret), http.StatusOK)
 	s.waitRun(t, "c", 2, 30*time.Second)
+}
+
+// TestHistoryCursorThroughSkipped: more than 100 records of runs that did
+// not happen in a row (counter 0 each, so before=<counter> cannot step past
+// a page of them) are paged through with the cursor of each page's last
+// record, by the API and by karajo history. The records are schedule
+// points missed while the server was down: a job whose schedule fell due
+// every second of one day two days ago, started three times with its state
+// file's cursor put back before that day (each start records the newest
+// 49 points one by one and the older ones in one record: 50 records). The
+// second start without the cursor put back records nothing again.
+func TestHistoryCursorThroughSkipped(t *testing.T) {
+	t.Parallel()
+	s := gapServer(t)
+	var all []histRecord
+	cursor := ""
+	for pages := 0; pages < 10; pages++ {
+		q := "limit=40"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		r := s.get(t, "/karajo/api/job_exec/runs?id=gap&"+q)
+		var page []histRecord
+		if err := json.Unmarshal(wantEnvelope(t, r, http.StatusOK).Data, &page); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if len(page) < 40 {
+			break
+		}
+		cursor = page[len(page)-1].Cursor
+	}
+	if len(all) != 151 {
+		t.Fatalf("paged %d records, want 150 of missed points and run #1", len(all))
+	}
+	seen := map[string]bool{}
+	for i, r := range all {
+		if seen[r.Cursor] || r.Cursor == "" {
+			t.Fatalf("record %d: cursor %q empty or repeated", i, r.Cursor)
+		}
+		seen[r.Cursor] = true
+		if i < 150 && (r.Status != "skipped" || r.Reason != "server down" || r.Counter != 0) {
+			t.Fatalf("record %d: %+v, want a point missed while down", i, r)
+		}
+	}
+	if r := all[150]; r.Counter != 1 || r.Status != "success" {
+		t.Errorf("last record: %+v, want run #1", r)
+	}
+	if n := countRecs(all, func(r histRecord) bool { return r.Count > 1 }); n != 3 {
+		t.Errorf("%d aggregated records, want one a start", n)
+	}
+	wantEnvelope(t, s.get(t, "/karajo/api/job_exec/runs?id=gap&cursor=1-0&before=2"), http.StatusBadRequest)
+	wantEnvelope(t, s.get(t, "/karajo/api/job_exec/runs?id=gap&cursor=x"), http.StatusBadRequest)
+
+	// karajo history goes on from a record's cursor (-cursor), and a full
+	// table ends with the next page's cursor on stderr.
+	cr := cli(t, nil, "history", "-url="+s.base, "-o", "json", "-n", "100", "gap")
+	var first []struct {
+		Counter int64  `json:"counter"`
+		Cursor  string `json:"cursor"`
+	}
+	if err := json.Unmarshal([]byte(cr.out), &first); err != nil || len(first) != 100 {
+		t.Fatalf("karajo history -n 100: %v %v", err, cr)
+	}
+	cr = cli(t, nil, "history", "-url="+s.base, "-n", "100", "-cursor", first[99].Cursor, "gap")
+	wantCLI(t, cr, 0, "#1", "server down")
+	if lines := strings.Split(strings.TrimSpace(cr.out), "\n"); len(lines) != 1+51 {
+		t.Errorf("karajo history -cursor: %d lines, want a header and 51 records:\n%s", len(lines), cr.out)
+	}
+	cr = cli(t, nil, "history", "-url="+s.base, "-n", "10", "gap")
+	if !strings.Contains(cr.err, "older: karajo history -cursor "+all[9].Cursor+" gap") {
+		t.Errorf("karajo history -n 10: no next page's cursor on stderr: %v", cr)
+	}
+}
+
+// gapServer starts a server whose job "gap" has run #1 and, newer, 150
+// records of schedule points missed while the server was down (see
+// TestHistoryCursorThroughSkipped).
+func gapServer(t *testing.T) *server {
+	t.Helper()
+	day := time.Now().Add(-48 * time.Hour)
+	dir := t.TempDir()
+	writeConfig(t, dir, configHeader(dir)+fmt.Sprintf(`
+[job.gap]
+cron = "* * * %d %d *"
+commands = ["true"]
+`, day.Day(), int(day.Month())))
+	old := time.Now().Add(-96 * time.Hour).UTC()
+	logDir := filepath.Join(dir, "var", "log", "karajo", "job", "gap")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(logDir, "gap.1.success")
+	if err := os.WriteFile(logPath, []byte(old.Format("2006-01-02 15:04:05 MST")+" === BEGIN\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(logPath, old, old); err != nil {
+		t.Fatal(err)
+	}
+	putBack := func() {
+		state := filepath.Join(dir, "var", "lib", "karajo", "job", "gap.state")
+		if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		b := fmt.Sprintf(`{"counter":1,"paused":false,"cursor":%q}`, old.Format(time.RFC3339Nano))
+		if err := os.WriteFile(state, []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s *server
+	for i := range 3 {
+		putBack()
+		s = startDir(t, dir)
+		if i == 0 { // a start that does not put the cursor back records nothing more
+			s.stop()
+			s = startDir(t, dir)
+			if n := len(s.runs(t, "job_exec", "gap", "")); n != 51 {
+				t.Fatalf("after a second start: %d records, want 50 of missed points and run #1", n)
+			}
+		}
+		if i < 2 {
+			s.stop()
+		}
+	}
+	return s
 }

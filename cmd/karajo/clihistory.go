@@ -39,12 +39,15 @@ type runSummary struct {
 	ExitCode      int     `json:"exit_code,omitempty"`
 	FailedCommand *int    `json:"failed_command,omitempty"`
 	LogKept       *bool   `json:"log_kept,omitempty"`
+	Cursor        string  `json:"cursor,omitempty"` // -cursor this for the records older than this one
 }
 
-// historyCmd runs `karajo history [-n N] [-before COUNTER] [-skipped=false]
-// [-o table|json] ID`: the job's runs, newest first, from the server's run
-// history (GET .../runs: every run kept by history_retention, and the runs
-// that did not happen, with their reason). An older server without that
+// historyCmd runs `karajo history [-n N] [-before COUNTER | -cursor C]
+// [-skipped=false] [-o table|json] ID`: the job's runs, newest first, from
+// the server's run history (GET .../runs: every run kept by
+// history_retention, and the runs that did not happen, with their reason),
+// paged by cursor (500 a request) up to N; a full table ends with the
+// cursor of the next page on stderr. An older server without that
 // endpoint gives the runs it keeps logs of (log_retention, and the run in
 // progress), with start, duration and trigger read from each run's log.
 func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
@@ -53,6 +56,7 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("n", 20, "show at most this many runs, newest first")
 	format := fs.String("o", "table", "output: table or json")
 	before := fs.Int64("before", 0, "only runs before this counter (page back)")
+	cursor := fs.String("cursor", "", "only records older than the one with this cursor (page back; the table's last line or -o json's \"cursor\")")
 	skipped := fs.Bool("skipped", true, "list the runs that did not happen (paused, overlap, server down…)")
 	if ok, code := parseClient(fs, args, stderr, "history [flags] ID", 1, 1); !ok {
 		return code
@@ -62,6 +66,9 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if *n < 1 {
 		return usageErr(stderr, name, fmt.Sprintf("-n %d: want at least 1", *n))
+	}
+	if *cursor != "" && *before != 0 {
+		return usageErr(stderr, name, "-cursor and -before exclude each other")
 	}
 	return exitWith(stderr, name, func() error {
 		c, err := cf.connect(name)
@@ -76,7 +83,7 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 		if j == nil {
 			return failf(exitRefused, "job not found: %s", id)
 		}
-		runs, err := c.runRecords(j, *n, *before, *skipped)
+		runs, err := c.runPages(j, *n, runsFrom{before: *before, cursor: *cursor}, *skipped)
 		if errors.Is(err, errNoHistory) {
 			runs, err = c.history(j, *n)
 		}
@@ -92,6 +99,9 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 			return err
 		}
 		writeHistory(stdout, runs, useColor(stdout))
+		if len(runs) == *n && runs[len(runs)-1].Cursor != "" {
+			fmt.Fprintf(stderr, "older: karajo history -cursor %s %s\n", runs[len(runs)-1].Cursor, id)
+		}
 		return nil
 	}())
 }
@@ -233,20 +243,52 @@ type historyRecord struct {
 	ExitCode      int       `json:"exit_code"`
 	FailedCommand int       `json:"failed_command"`
 	LogKept       bool      `json:"log_kept"`
+	Cursor        string    `json:"cursor"`
 }
 
-// runRecords reads the newest n records of j (before counter before, if
-// set) from the server's run history; errNoHistory when the server has
-// none (an older server answers 404 for the unknown endpoint: the job
-// itself is known to exist).
-func (c *client) runRecords(j *jobState, n int, before int64, skipped bool) ([]runSummary, error) {
+// runsFrom is where a listing of run records starts: before a counter,
+// after a record's cursor, or (both zero) at the newest.
+type runsFrom struct {
+	before int64
+	cursor string
+}
+
+// maxRunsPage is the server's largest page of run records.
+const maxRunsPage = 500
+
+// runPages reads the newest n records of j from from, a page of at most
+// 500 after another, each from the last record's cursor; see runRecords.
+func (c *client) runPages(j *jobState, n int, from runsFrom, skipped bool) ([]runSummary, error) {
+	var runs []runSummary
+	for len(runs) < n {
+		page, err := c.runRecords(j, min(n-len(runs), maxRunsPage), from, skipped)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, page...)
+		if len(page) < maxRunsPage || page[len(page)-1].Cursor == "" {
+			break
+		}
+		from = runsFrom{cursor: page[len(page)-1].Cursor}
+	}
+	return runs, nil
+}
+
+// runRecords reads the newest n (<= 500) records of j from from in the
+// server's run history; errNoHistory when the server has none (an older
+// server answers 404 for the unknown endpoint: the job itself is known to
+// exist).
+func (c *client) runRecords(j *jobState, n int, from runsFrom, skipped bool) ([]runSummary, error) {
 	path := "/karajo/api/job_exec/runs"
 	if j.Kind == kindHTTP {
 		path = "/karajo/api/job_http/runs"
 	}
-	q := url.Values{"id": {j.ID}, "limit": {strconv.Itoa(min(n, 500))}, "skipped": {strconv.FormatBool(skipped)}}
-	if before > 0 {
-		q.Set("before", strconv.FormatInt(before, 10))
+	q := url.Values{"id": {j.ID}, "limit": {strconv.Itoa(n)}, "skipped": {strconv.FormatBool(skipped)}}
+	switch {
+	case from.cursor != "":
+		q.Set("cursor", from.cursor)
+	case from.before > 0:
+		q.Set("before", strconv.FormatInt(from.before, 10))
 	}
 	var recs []historyRecord
 	if err := c.read(path, q, &recs); err != nil {
@@ -260,7 +302,7 @@ func (c *client) runRecords(j *jobState, n int, before int64, skipped bool) ([]r
 	for _, h := range recs {
 		r := runSummary{Counter: h.Counter, Status: h.Status, Started: h.StartedAt, Last: h.FinishedAt,
 			Seconds: int64(h.Duration), Duration: h.Duration, Trigger: h.Trigger.Kind, Reason: h.Reason, User: h.Trigger.User,
-			DeliveryID: h.Trigger.DeliveryID, Remote: h.Trigger.Remote, ExitCode: h.ExitCode}
+			DeliveryID: h.Trigger.DeliveryID, Remote: h.Trigger.Remote, ExitCode: h.ExitCode, Cursor: h.Cursor}
 		if h.Status == "skipped" {
 			r.Started, r.Count = cmpTime(h.ScheduledAt, h.QueuedAt), h.Count
 		} else {

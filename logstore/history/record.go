@@ -26,6 +26,8 @@ package history
 
 import (
 	"encoding/binary"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -75,6 +77,10 @@ type Record struct {
 	FailedCommand int       `json:"failed_command"` // index of the failing command, -1 if none
 	Attempt       int       `json:"attempt"`
 	LogKept       bool      `json:"log_kept"`
+	// Cursor is the record's place for paging (Key.Cursor): a query
+	// with it as its cursor gives the records older than this one. Set
+	// by Runs; not stored.
+	Cursor string `json:"cursor,omitempty"`
 
 	// Key places the record in its job's bucket; not part of the JSON.
 	Key Key `json:"-"`
@@ -94,6 +100,30 @@ func (k Key) bytes() []byte {
 	binary.BigEndian.PutUint64(b, uint64(k.Counter))
 	binary.BigEndian.PutUint64(b[8:], k.Seq)
 	return b
+}
+
+// Cursor is k as text, "<counter>-<seq>": the paging cursor of the
+// record at k (ParseCursor reads it back).
+func (k Key) Cursor() string {
+	return strconv.FormatInt(k.Counter, 10) + "-" + strconv.FormatUint(k.Seq, 10)
+}
+
+// ParseCursor reads a cursor of Key.Cursor; ok is false for anything
+// else.
+func ParseCursor(s string) (k Key, ok bool) {
+	c, q, found := strings.Cut(s, "-")
+	if !found {
+		return Key{}, false
+	}
+	counter, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || counter < 0 {
+		return Key{}, false
+	}
+	seq, err := strconv.ParseUint(q, 10, 64)
+	if err != nil || (counter == 0 && seq == 0) {
+		return Key{}, false
+	}
+	return Key{Counter: counter, Seq: seq}, true
 }
 
 func parseKey(b []byte) (Key, bool) {

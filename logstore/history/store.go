@@ -223,6 +223,7 @@ func (s *Store) Count(kind, id string) (n int64) {
 type Query struct {
 	Kind, Job string
 	Before    int64 // only records of runs before this counter; 0 = from the newest
+	Cursor    Key   // only records before this place (Record.Cursor); zero = none, else Before is ignored
 	Limit     int   // at most this many; 0 = all
 	NoSkipped bool  // leave out the runs that did not happen
 	Since     time.Time
@@ -239,8 +240,12 @@ func (s *Store) Runs(q Query) ([]Record, error) {
 		}
 		c := b.Cursor()
 		var k, v []byte
-		if q.Before > 0 {
-			if k, _ = c.Seek(RunKey(q.Before).bytes()); k == nil {
+		from := q.Cursor
+		if from == (Key{}) && q.Before > 0 {
+			from = RunKey(q.Before)
+		}
+		if from != (Key{}) {
+			if k, _ = c.Seek(from.bytes()); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()
@@ -254,6 +259,7 @@ func (s *Store) Runs(q Query) ([]Record, error) {
 				continue // a record of a later version: leave it out
 			}
 			r.Key, _ = parseKey(k)
+			r.Cursor = r.Key.Cursor()
 			if !q.Since.IsZero() && r.Time().Before(q.Since) {
 				break
 			}

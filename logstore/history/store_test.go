@@ -300,3 +300,62 @@ func TestReconcileOldRunning(t *testing.T) {
 		t.Fatalf("run 1: %+v", r)
 	}
 }
+
+// TestCursorPagesThroughSkipped: 150 skipped records in a row between two
+// runs (all of counter 0 in JSON) are paged through with each page's last
+// cursor, 40 at a time, with none lost or repeated; before=<counter> could
+// not step past them.
+func TestCursorPagesThroughSkipped(t *testing.T) {
+	s, _ := openTemp(t)
+	puts := []Put{run("a", 1, "success", t0, 1)}
+	for i := range 150 {
+		puts = append(puts, skip("a", 1, "paused", t0.Add(time.Duration(i+1)*time.Minute)))
+	}
+	puts = append(puts, run("a", 2, "success", t0.Add(3*time.Hour), 1))
+	if err := s.Write(puts); err != nil {
+		t.Fatal(err)
+	}
+	var got []Record
+	var cur Key
+	for pages := 0; pages < 10; pages++ {
+		page, err := s.Runs(Query{Kind: "job", Job: "a", Cursor: cur, Limit: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if len(page) < 40 {
+			break
+		}
+		var ok bool
+		if cur, ok = ParseCursor(page[len(page)-1].Cursor); !ok {
+			t.Fatalf("cursor %q does not parse", page[len(page)-1].Cursor)
+		}
+	}
+	if len(got) != 152 || got[0].Counter != 2 || got[151].Counter != 1 {
+		t.Fatalf("paged %d records (first %+v)", len(got), got[0].Key)
+	}
+	seen := map[Key]bool{}
+	for i, r := range got {
+		if seen[r.Key] {
+			t.Fatalf("record %d repeated: %+v", i, r.Key)
+		}
+		seen[r.Key] = true
+		if i > 0 && i < 151 && (r.Status != StatusSkipped || !r.ScheduledAt.Equal(t0.Add(time.Duration(151-i)*time.Minute))) {
+			t.Fatalf("record %d: %+v, want the skipped record of minute %d", i, r, 151-i)
+		}
+	}
+}
+
+// TestParseCursor: Key.Cursor round trips; anything else is refused.
+func TestParseCursor(t *testing.T) {
+	for _, k := range []Key{{Counter: 7}, {Counter: 0, Seq: 1}, {Counter: 1 << 40, Seq: 1<<63 + 5}} {
+		if got, ok := ParseCursor(k.Cursor()); !ok || got != k {
+			t.Errorf("%+v: %q -> %+v %v", k, k.Cursor(), got, ok)
+		}
+	}
+	for _, bad := range []string{"", "7", "-", "0-0", "-1-2", "a-1", "1-b", "1-2-3", "1--2", " 1-2", "99999999999999999999-1"} {
+		if k, ok := ParseCursor(bad); ok {
+			t.Errorf("%q accepted as %+v", bad, k)
+		}
+	}
+}

@@ -59,9 +59,12 @@
     });
   }
 
-  function runsPath(before, skipped, limit) {
-    return 'runs?id=' + encodeURIComponent(id) + '&limit=' + (limit || PAGE) + (before ? '&before=' + before : '') +
-      (skipped ? '' : '&skipped=false');
+  // runsPath asks for the records older than the one whose cursor is
+  // given (from the newest without one): paging by cursor steps through
+  // any run of skipped records, which all have counter 0.
+  function runsPath(cursor, skipped, limit) {
+    return 'runs?id=' + encodeURIComponent(id) + '&limit=' + (limit || PAGE) +
+      (cursor ? '&cursor=' + encodeURIComponent(cursor) : '') + (skipped ? '' : '&skipped=false');
   }
 
   // ---- Figures -----------------------------------------------------------
@@ -158,14 +161,15 @@
     $('runs-empty').classList.toggle('hidden', state.recs.length > 0);
   }
 
-  function oldestCounter() {
-    var c = 0;
-    state.recs.forEach(function (r) { if (r.counter > 0 && (!c || r.counter < c)) { c = r.counter; } });
-    return c;
+  // lastCursor is the cursor of the oldest record shown: the next page
+  // starts after it.
+  function lastCursor() {
+    var r = state.recs[state.recs.length - 1];
+    return r && r.cursor ? r.cursor : '';
   }
 
   function setOlder(lastPage) {
-    $('older').classList.toggle('hidden', lastPage.length < PAGE || oldestCounter() <= 1);
+    $('older').classList.toggle('hidden', lastPage.length < PAGE || !lastCursor());
   }
 
   // ---- Loading -----------------------------------------------------------
@@ -187,11 +191,11 @@
     state.loading = true;
     var gen = state.gen;
     var stats = get('stats?id=' + encodeURIComponent(id) + '&window=' + state.window).then(fillStats);
-    var runs = get(runsPath(0, true, CHART)).then(function (recs) {
+    var runs = get(runsPath('', true, CHART)).then(function (recs) {
       state.chartRecs = recs || [];
       drawChart();
       if (state.paged) { return null; }
-      return state.skipped && PAGE === CHART ? state.chartRecs : get(runsPath(0, state.skipped));
+      return state.skipped && PAGE === CHART ? state.chartRecs : get(runsPath('', state.skipped));
     }).then(function (page) {
       if (!page || state.paged || gen !== state.gen) { return; }
       state.recs = page;
@@ -210,7 +214,7 @@
     var b = $('older');
     b.disabled = true;
     state.gen++;
-    get(runsPath(oldestCounter(), state.skipped)).then(function (page) {
+    get(runsPath(lastCursor(), state.skipped)).then(function (page) {
       state.paged = true;
       state.recs = state.recs.concat(page);
       fillTable(page, true);
