@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore"
 )
 
 // errTimedOut is the cause of an attempt's context when its timeout passed.
@@ -112,13 +113,27 @@ func (r *execRun) finish(o attemptOutcome, err error) *runFinished {
 	}
 	r.sweep()
 	r.removePayload()
-	ref, err := r.rl.Finish(fin.status)
+	fin.dur = time.Since(r.begun)
+	ref, err := finishLog(r.rl, fin.status, r.exited)
 	if err != nil {
 		r.log.Error("finish run log", "job", r.id, "counter", r.counter, "err", err)
 	}
 	fin.ref = ref
-	fin.dur = time.Since(r.begun)
 	return fin
+}
+
+// finishLog seals the run's log with status, calls exited (when not nil:
+// the job may start its next run now, pipeline.go) and returns when the
+// log is durable and final.
+func finishLog(g *logstore.Guard, status string, exited func()) (logstore.LogRef, error) {
+	sealed, err := g.Seal(status)
+	if err != nil {
+		return logstore.LogRef{}, err
+	}
+	if exited != nil {
+		exited()
+	}
+	return sealed.Wait()
 }
 
 // abandon ends a run that waits for its next attempt (pause, cancel,

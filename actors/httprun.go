@@ -38,6 +38,7 @@ type httpRun struct {
 	begin   string          // the log's first line (duePoint.beginLine); "" = "=== BEGIN"
 	rl      *logstore.Guard // the run's log: capped, write errors kept (runstart.go)
 	log     *slog.Logger
+	exited  func() // called once the request ended and the log is sealed; may be nil (pipeline.go)
 }
 
 // line and write write the log; a write error is kept by the Guard (and
@@ -67,12 +68,12 @@ func (r *httpRun) execute(ctx context.Context) *runFinished {
 		r.line("=== DONE")
 		r.line("=== " + prefix + "finished.")
 	}
-	ref, ferr := r.rl.Finish(fin.status)
+	fin.dur = time.Since(start)
+	ref, ferr := finishLog(r.rl, fin.status, r.exited)
 	if ferr != nil {
 		r.log.Error("finish run log", "job_http", r.cfg.ID, "counter", r.counter, "err", ferr)
 	}
 	fin.ref = ref
-	fin.dur = time.Since(start)
 	return fin
 }
 

@@ -58,6 +58,7 @@ type job struct {
 	waitSince      time.Time  // when it asked
 	run            *actor.PID // run child in progress
 	runCounter     int64
+	flushing       flushQueue // runs whose commands ended, logs not yet durable, oldest first (pipeline.go)
 	pendingTrigger bool
 	pendingTick    bool
 
@@ -178,6 +179,8 @@ func (j *job) Receive(ctx actor.Context) {
 		case j.waiting: // else a grant withdrawn meanwhile
 			j.onSlot(ctx)
 		}
+	case *runExited:
+		j.onExited(ctx, msg) // pipeline.go
 	case *runFinished:
 		if pr := j.par.byCounter(msg.counter); pr != nil {
 			j.parFinished(ctx, pr, msg)
@@ -238,8 +241,11 @@ func (j *job) load() {
 	}
 }
 
-// busy reports whether a run is in progress or waiting for a slot.
-func (j *job) busy() bool { return j.run != nil || j.waiting || len(j.par.runs) > 0 }
+// busy reports whether a run is in progress (also one whose log is still
+// being flushed: pipeline.go) or waiting for a slot.
+func (j *job) busy() bool {
+	return j.run != nil || j.waiting || len(j.par.runs) > 0 || len(j.flushing) > 0
+}
 
 // trigger handles a Trigger. It owns p: kept for the run it starts or
 // queues, else closed.
@@ -286,7 +292,7 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 	case actQueue:
 		j.pendingTrigger, j.nextTrigger, j.hist.next = true, reason, j.hist.incoming
 		j.setNextPayload(p)
-		if j.run == nil && !j.parallel() {
+		if j.waiting && j.run == nil && !j.parallel() {
 			counter++ // behind the run that waits for a slot
 		}
 	case actCoalesce:
@@ -339,7 +345,7 @@ func (j *job) applyPaused(ctx actor.Context, paused bool) error {
 	switch {
 	case paused:
 		j.status = StatusPaused
-	case j.run != nil || j.par.started() > 0:
+	case j.run != nil || j.par.started() > 0 || len(j.flushing) > 0:
 		j.status = StatusRunning
 	default:
 		j.status = StatusStarted
@@ -487,11 +493,12 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 			attempt:  due.firstAttempt() - 1,
 			note:     due.rerunNote(id),
 		}
+		er.exited = j.exitedFunc(ctx, counter)
 		run.work, run.abandon = er.execute, er.abandon
 		work = er
 	} else {
 		hr := &httpRun{cfg: j.http, counter: counter, self: j.rt.selfURL, version: j.rt.version, rl: g, log: j.log,
-			begin: j.nodeBegin(due.beginLine(j.http.NewKeys))}
+			begin: j.nodeBegin(due.beginLine(j.http.NewKeys)), exited: j.exitedFunc(ctx, counter)}
 		run.work = hr.execute
 	}
 	var err error
@@ -544,18 +551,7 @@ func (j *job) onFinished(ctx actor.Context, msg *runFinished) {
 		j.onRetryPending(ctx, msg)
 		return
 	}
-	j.retrying = false
-	j.stopRetryTimer()
-	if j.run != nil {
-		ctx.Stop(j.run)
-	}
-	j.run, j.work = nil, nil
-	j.finishClaim(msg.counter)
-	j.runPayload.close()
-	j.runPayload = nil
-	j.releaseSlot(ctx)
-	j.recordRun(ctx, msg)
-	j.afterRun(ctx)
+	j.onDurable(ctx, msg) // pipeline.go
 }
 
 // recordRun records a run that ended: its log, last run, metrics, history,
@@ -577,8 +573,8 @@ func (j *job) recordRun(ctx actor.Context, msg *runFinished) {
 	switch {
 	case j.paused:
 		j.status = StatusPaused // IMP-3: the pause survives the end of the run
-	case j.par.started() > 0:
-		j.status = StatusRunning // another run of a parallel job goes on
+	case j.par.started() > 0, j.run != nil, len(j.flushing) > 0:
+		j.status = StatusRunning // another run goes on, or a later one is not reported yet
 	default:
 		j.status = msg.status
 	}
@@ -612,27 +608,13 @@ func (j *job) afterRun(ctx actor.Context) {
 		}
 		return
 	}
-	switch {
-	case j.retiring:
+	if j.retiring {
 		j.pendingTrigger, j.pendingTick = false, false
 		j.publish(ctx)
 		ctx.Send(j.sup, &retired{kind: string(j.kind), id: j.id}) // after the view: it removes it
 		return
-	case j.paused:
-		j.pendingTrigger, j.pendingTick = false, false
-	case j.pendingTrigger:
-		j.pendingTrigger = false
-		j.waitTrigger, j.nextTrigger = j.nextTrigger, ""
-		j.hist.wait = j.hist.next
-		j.waitPayload, j.nextPayload = j.nextPayload, nil
-		j.requestSlot(ctx)
-	case j.pendingTick:
-		j.pendingTick, j.tk.run = false, j.tk.pending
-		j.requestSlot(ctx)
 	}
-	if !j.pendingTrigger {
-		j.setNextPayload(nil) // its trigger was dropped
-	}
+	j.startNext(ctx) // pipeline.go; usually done already when the commands ended
 	if !j.busy() {
 		j.armAfterRun(ctx)
 	}
@@ -729,7 +711,7 @@ func (j *job) ownView() JobView {
 		LastError:      j.lastError,
 		Cron:           c.Cron,
 		Timezone:       j.zoneName(),
-		Running:        j.run != nil || j.par.started() > 0,
+		Running:        j.run != nil || j.par.started() > 0 || len(j.flushing) > 0,
 		Waiting:        j.waiting || j.par.waitingFirst(),
 		Paused:         j.paused,
 	}
@@ -767,7 +749,7 @@ func (j *job) ownHTTPView() JobHTTPView {
 		LastError:       j.lastError,
 		Cron:            c.Cron,
 		Timezone:        j.zoneName(),
-		Running:         j.run != nil,
+		Running:         j.run != nil || len(j.flushing) > 0,
 		Paused:          j.paused,
 	}
 	if c.Sched != nil {

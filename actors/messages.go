@@ -253,6 +253,14 @@ type tick struct {
 	gen uint64
 }
 
+// runExited tells a job that the commands of its run ended and the run's
+// log is sealed (queued for the group commit): the run's slot may go back
+// and the next run start; the run itself is reported by the runFinished
+// that follows once its log is durable (pipeline.go).
+type runExited struct {
+	counter int64
+}
+
 // runFinished tells a job that its run child ended and its log is final.
 type runFinished struct {
 	counter int64

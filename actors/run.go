@@ -70,6 +70,7 @@ type execRun struct {
 	cfg         *config.Job // pass_payload and payload_env
 	payload     *Payload    // of the webhook that triggered the run; nil for other runs
 	payloadFile string      // written for pass_payload "file" or "stdin"; "" = none
+	exited      func()      // called once the commands ended and the log is sealed; may be nil (pipeline.go)
 
 	pgidHolder           // process group of the command running now (enginestate.go)
 	firstPID   int       // of the run's first command: its processes have PIDs from it on (kill.go)
@@ -93,10 +94,11 @@ var entrySyncDelay = 500 * time.Millisecond
 //
 // It also makes the run's log entry durable without delaying anyone: the
 // directory entry of the in-progress log is fsynced once the run has gone
-// on for entrySyncDelay. The parent is told after Finish, that is after
-// the log's content is durable (the store's group commit shares one flush
-// among the runs that finish together, and flushes their final names
-// right after).
+// on for entrySyncDelay. The parent is told twice (pipeline.go): that the
+// commands ended once the log is sealed (runExited, sent by the work), and
+// that the run finished after the log's content is durable (runFinished;
+// the store's group commit shares one flush among the runs that finish
+// together, and flushes their final names right after).
 //
 // The logs that log_retention drops when the run starts (obsolete) are
 // deleted while the work starts, and are gone before the parent is told.

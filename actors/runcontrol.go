@@ -21,6 +21,8 @@ func (j *job) phase() jobPhase {
 		return phaseRunning
 	case j.waiting:
 		return phaseWaiting
+	case j.flushFull():
+		return phaseRunning // the next run waits for a flushing one (pipeline.go)
 	}
 	return phaseIdle
 }
@@ -218,8 +220,9 @@ func runTriggerEnv(reason string) string {
 func (j *job) runControlView(v *JobView) {
 	c := j.exec
 	v.Timeout, v.Overlap, v.Retries = c.Timeout, c.Overlap, c.Retries
+	v.InProgress = j.flushing.counters() // ended, not yet reported (pipeline.go)
 	if j.run != nil {
-		v.InProgress = []int64{j.runCounter}
+		v.InProgress = append(v.InProgress, j.runCounter)
 		v.Attempt = j.attempt
 	}
 	if len(j.par.runs) > 0 || j.parallel() {

@@ -73,8 +73,10 @@ func (s *Store) CommitStats() CommitStats {
 	}
 }
 
-// submit queues r and waits until its data is durable and it is renamed.
-func (c *committer) submit(r *commitReq) {
+// enqueue queues r without waiting: r.done is closed once its data is
+// durable and it is renamed. Requests are committed in the order they
+// were queued (a later one never before an earlier one).
+func (c *committer) enqueue(r *commitReq) {
 	r.done = make(chan struct{})
 	c.mu.Lock()
 	c.queue = append(c.queue, r)
@@ -84,7 +86,14 @@ func (c *committer) submit(r *commitReq) {
 	if start {
 		go c.loop()
 	}
-	<-r.done
+}
+
+// SetFlushHook sets a function called before each flush of the group
+// commit with "data" or "names" and the batch size; nil removes it. It is
+// for tests of the packages above (hold a flush, count flushes) and must
+// be set while no log is finishing.
+func (s *Store) SetFlushHook(hook func(what string, n int)) {
+	s.commit.testFlush = hook
 }
 
 // loop commits batches until nothing is queued and no rename waits for a

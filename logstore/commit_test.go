@@ -211,3 +211,71 @@ func BenchmarkFinish(b *testing.B) {
 		})
 	}
 }
+
+// TestSealQueuesInOrder: Seal returns at once while a flush is held, the
+// sealed logs are not final before their flush, and they become durable
+// in the order they were sealed (Wait of a later one never returns before
+// an earlier one's).
+func TestSealQueuesInOrder(t *testing.T) {
+	s := newStore(t, fixedClock(t0), KindJob, "j")
+	first, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.SetFlushHook(func(what string, _ int) {
+		if what == "data" {
+			once.Do(func() {
+				close(first)
+				<-release
+			})
+		}
+	})
+	sealed := make([]*Sealed, 4)
+	for i := range sealed {
+		l, err := s.Create(KindJob, "j", int64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Line(fmt.Sprint("run ", i+1)); err != nil {
+			t.Fatal(err)
+		}
+		if sealed[i], err = l.Seal("success"); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			<-first // the first log's flush is held; the others queue behind it
+		}
+	}
+	last := make(chan error, 1)
+	go func() {
+		_, err := sealed[len(sealed)-1].Wait()
+		last <- err
+	}()
+	select {
+	case err := <-last:
+		t.Fatalf("Wait of the last log returned (%v) while the first flush is held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	for i := range sealed {
+		if _, err := os.Stat(filepath.Join(s.LogDir(KindJob, "j"), fmt.Sprintf("j.%d.success", i+1))); err == nil {
+			t.Errorf("log %d final before its flush", i+1)
+		}
+	}
+	close(release)
+	if err := <-last; err != nil {
+		t.Fatal(err)
+	}
+	// The last log is final: every earlier one must be too.
+	for i, p := range sealed[:len(sealed)-1] {
+		select {
+		case <-p.r.done:
+		default:
+			t.Errorf("log %d final, log %d not", len(sealed), i+1)
+		}
+	}
+	if _, err := sealed[0].Wait(); err != nil { // again: the same answer
+		t.Errorf("second Wait: %v", err)
+	}
+	waitIdle(t, s)
+	if st := s.CommitStats(); st.Batches != 2 || st.DataFlushes != 2 || st.Logs != 4 {
+		t.Errorf("stats = %+v, want 4 logs in 2 batches, one data flush each", st)
+	}
+}

@@ -108,11 +108,21 @@ func (g *Guard) Capped() bool { return g.capped }
 // write error it first tries once to write a line saying why: a full disk
 // may have room for it again, and the log then says where it stops.
 func (g *Guard) Finish(status string) (LogRef, error) {
+	p, err := g.Seal(status)
+	if err != nil {
+		return LogRef{}, err
+	}
+	return p.Wait()
+}
+
+// Seal seals the RunLog with status (see RunLog.Seal), after the line
+// Finish writes for a write error.
+func (g *Guard) Seal(status string) (*Sealed, error) {
 	if g.err != nil {
 		g.rl.err = nil
 		_ = g.rl.ownLine("!!! karajo: the log is incomplete: " + g.err.Error())
 	}
-	return g.rl.Finish(status)
+	return g.rl.Seal(status)
 }
 
 // Unwrap returns the RunLog the Guard writes.

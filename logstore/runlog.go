@@ -271,12 +271,40 @@ func (l *RunLog) fail(err error) error {
 // the returned LogRef is valid (Name != "") along with the error; if the
 // rename failed the file keeps its in-progress name and is finalised as
 // failed by the next Recover.
+//
+// Finish is Seal followed by Wait.
 func (l *RunLog) Finish(status string) (LogRef, error) {
+	p, err := l.Seal(status)
+	if err != nil {
+		return LogRef{}, err
+	}
+	return p.Wait()
+}
+
+// Sealed is a finished log on its way to disk: Seal queued it for the
+// Store's group commit, and Wait tells when it is durable and final.
+type Sealed struct {
+	r        *commitReq
+	id, name string
+	counter  int64
+	status   string
+	errFlush error // writing what was buffered
+}
+
+// Seal ends the log with status and queues it for the group commit
+// without waiting for the flush: the run's work may go on (its slot be
+// released, the next run start) while the log is made durable. Logs are
+// committed in the order they were sealed, so an earlier log is never
+// durable after a later one. The log is not final, and must not be
+// reported finished, before Wait returns. status is checked as Finish
+// does: a bad status (ErrBadName) or a log already finished is refused
+// and nothing is queued. The RunLog must not be used after Seal.
+func (l *RunLog) Seal(status string) (*Sealed, error) {
 	if l.f == nil {
-		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, os.ErrClosed)
+		return nil, fmt.Errorf("finish log %s: %w", l.name, os.ErrClosed)
 	}
 	if status == "" || strings.ContainsAny(status, "./\x00") {
-		return LogRef{}, fmt.Errorf("finish log %s: status %q: %w", l.name, status, ErrBadName)
+		return nil, fmt.Errorf("finish log %s: status %q: %w", l.name, status, ErrBadName)
 	}
 	if l.mask != nil && l.err == nil {
 		_ = l.write(nil, true) // what was held back; an error is in l.err
@@ -287,13 +315,22 @@ func (l *RunLog) Finish(status string) (LogRef, error) {
 	l.f, l.buf, l.pfx = nil, nil, nil
 	name := FormatName(l.id, l.counter, status)
 	r := &commitReq{f: f, dir: l.dir, from: l.name, to: name}
-	l.commit.submit(r)
+	l.commit.enqueue(r)
+	return &Sealed{r: r, id: l.id, name: l.name, counter: l.counter, status: status, errFlush: errFlush}, nil
+}
+
+// Wait returns when the sealed log's data is on disk, the file is closed
+// and renamed to its final name, with what Finish returns. It may be
+// called more than once, from any goroutine.
+func (p *Sealed) Wait() (LogRef, error) {
+	<-p.r.done
+	r := p.r
 	if r.renameErr != nil {
-		return LogRef{}, fmt.Errorf("finish log %s: %w", l.name, errors.Join(errFlush, r.flushErr, r.renameErr))
+		return LogRef{}, fmt.Errorf("finish log %s: %w", p.name, errors.Join(p.errFlush, r.flushErr, r.renameErr))
 	}
-	ref := LogRef{JobID: l.id, Counter: l.counter, Status: status, Name: name}
-	if err := errors.Join(errFlush, r.flushErr); err != nil {
-		return ref, fmt.Errorf("finish log %s: %w", name, err)
+	ref := LogRef{JobID: p.id, Counter: p.counter, Status: p.status, Name: r.to}
+	if err := errors.Join(p.errFlush, r.flushErr); err != nil {
+		return ref, fmt.Errorf("finish log %s: %w", r.to, err)
 	}
 	return ref, nil
 }
