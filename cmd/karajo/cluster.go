@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/karajo/karajo/actors"
 	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/config"
 )
 
-// joinCluster connects this node to the cluster of env's [cluster] table.
-// Without the table it returns nil and nothing of etcd runs.
-func joinCluster(env *config.Env, log *slog.Logger) (*cluster.Etcd, error) {
+// joinCluster starts joining the cluster of env's [cluster] table in the
+// background (the jobs load meanwhile: serve waits for the outcome before
+// it answers). Without the table it returns nil and nothing of etcd runs.
+func joinCluster(env *config.Env, log *slog.Logger) (*cluster.Joining, error) {
 	c := env.Cluster
 	if c == nil {
 		return nil, nil
@@ -24,14 +26,19 @@ func joinCluster(env *config.Env, log *slog.Logger) (*cluster.Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := cluster.NewEtcd(context.Background(), cli, cluster.Options{Cluster: c.Name, Node: c.Node, Advertise: c.Advertise,
-		TTL: c.TTL, Shards: c.Shards, JobSet: jobSet(env), Log: log})
-	if err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("join cluster %s as node %s: %w", c.Name, c.Node, err)
+	set := jobSet(env)
+	return cluster.Join(context.Background(), cli, cluster.Options{Cluster: c.Name, Node: c.Node, Advertise: c.Advertise,
+		TTL: c.TTL, Shards: c.Shards, JobSet: set, Log: log}), nil
+}
+
+// joined waits for the join that joinCluster started.
+func joined(env *config.Env, j *cluster.Joining, log *slog.Logger) error {
+	c := env.Cluster
+	if _, err := j.Wait(); err != nil {
+		return fmt.Errorf("join cluster %s as node %s: %w", c.Name, c.Node, err)
 	}
 	log.Info("cluster: joined", "cluster", c.Name, "node", c.Node, "etcd", c.Etcd, "shards", c.Shards, "ttl", c.TTL)
-	return e, nil
+	return nil
 }
 
 // jobSet hashes every job's settings, keyed by the cluster secret (a
@@ -62,9 +69,10 @@ func jobSet(env *config.Env) cluster.JobSet {
 }
 
 // leaveCluster revokes this node's session once its jobs have stopped,
-// so that the other nodes take its shards over at once.
-func leaveCluster(e *cluster.Etcd, log *slog.Logger) {
-	if err := e.Close(); err != nil {
+// so that the other nodes take its shards over at once. ran says whether
+// the engine started (and ran the coordinator).
+func leaveCluster(j *cluster.Joining, ran bool, log *slog.Logger) {
+	if err := j.Close(ran); err != nil {
 		log.Warn("cluster: leave", "err", err)
 		return
 	}
@@ -81,4 +89,14 @@ func clusterJobsChanged(cur, next *config.Env) string {
 	nc := *next
 	nc.Cluster = cur.Cluster // hashed with the same key
 	return jobSet(&nc).Diff(was, "this node before the reload")
+}
+
+// stopEngine stops the jobs of a node that could not join the cluster
+// (none ran: a run's start waits for the join).
+func stopEngine(engine *actors.Engine, env *config.Env, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), env.ShutdownTimeout)
+	defer cancel()
+	if err := engine.Shutdown(ctx); err != nil {
+		log.Warn("stop jobs", "err", err)
+	}
 }

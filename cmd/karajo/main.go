@@ -119,17 +119,25 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := actors.NewMetrics(reg)
 	opts := actors.Options{ListenAddress: addr, Version: version, Metrics: metrics}
-	coord, err := joinCluster(env, log) // cluster.go; nil without [cluster]
+	coord, err := joinCluster(env, log) // cluster.go; nil without [cluster]; joins while the jobs load
 	if err != nil {
 		return err
 	}
+	started := false
 	if coord != nil {
-		defer leaveCluster(coord, log)
+		defer func() { leaveCluster(coord, started, log) }()
 		opts.Coordinator, opts.PartitionPolicy = coord, env.Cluster.PartitionPolicy
 	}
 	engine, err := actors.Start(env, store, log, opts)
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
+	}
+	started = true
+	if coord != nil {
+		if err := joined(env, coord, log); err != nil {
+			stopEngine(engine, env, log)
+			return err
+		}
 	}
 	api := httpapi.New(httpapi.Options{Env: env, Engine: engine, Log: log, Version: version, ListenAddress: addr,
 		Registry: reg, Metrics: metrics})
