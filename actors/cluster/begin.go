@@ -129,10 +129,34 @@ func (e *Etcd) Finish(c Claim) {
 	e.finishing.Add(1)
 	go func() {
 		defer e.finishing.Done()
-		if err := e.finish(context.Background(), c); err != nil {
-			e.opts.Log.Warn("cluster: record the end of a run", "job", c.Job.String(), "counter", c.Counter, "err", err)
-		}
+		e.finishRetried(c)
 	}()
+}
+
+// finishRetried records the end of run c, trying again while etcd is
+// away (until Close gives up on it): a run whose end is not recorded
+// would be reported lost, and run again, once its node's session ends.
+func (e *Etcd) finishRetried(c Claim) {
+	backoff := 100 * time.Millisecond
+	for i := 0; ; i++ {
+		err := e.finish(e.finCtx, c)
+		if err == nil {
+			if i > 0 {
+				e.opts.Log.Info("cluster: end of a run recorded after all", "job", c.Job.String(), "counter", c.Counter)
+			}
+			return
+		}
+		if i == 0 {
+			e.opts.Log.Warn("cluster: record the end of a run: trying again", "job", c.Job.String(), "counter", c.Counter, "err", err)
+		}
+		select {
+		case <-e.finCtx.Done():
+			e.opts.Log.Warn("cluster: end of a run not recorded: it will be reported lost", "job", c.Job.String(), "counter", c.Counter)
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 func (e *Etcd) finish(ctx context.Context, c Claim) error {

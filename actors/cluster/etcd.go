@@ -49,11 +49,13 @@ type Etcd struct {
 		id      clientv3.LeaseID
 		granted time.Time
 	}
-	views     viewQueue      // the views this node publishes (view.go)
-	first     *term          // the session opened by NewEtcd, for Run
-	finishing sync.WaitGroup // Finish calls in flight, awaited by Close
-	finMu     sync.Mutex     // orders Finish's Add before Close's Wait
-	closed    bool           // under finMu: Close began
+	views     viewQueue          // the views this node publishes (view.go)
+	first     *term              // the session opened by NewEtcd, for Run
+	finishing sync.WaitGroup     // Finish calls in flight, awaited by Close
+	finMu     sync.Mutex         // orders Finish's Add before Close's Wait
+	closed    bool               // under finMu: Close began
+	finCtx    context.Context    // of Finish's writes; canceled by Close
+	finCancel context.CancelFunc // when Close has waited opTimeout for them
 	lis       Listener
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -90,6 +92,7 @@ func NewEtcd(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, er
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	e := &Etcd{cli: cli, opts: opts, keys: newKeys(opts.Cluster), done: make(chan struct{})}
+	e.finCtx, e.finCancel = context.WithCancel(context.Background())
 	e.views.kick = make(chan struct{}, 1)
 	if err := e.checkJobSet(ctx); err != nil {
 		return nil, err
@@ -239,7 +242,15 @@ func (e *Etcd) Close() error {
 	e.finMu.Lock()
 	e.closed = true
 	e.finMu.Unlock()
-	e.finishing.Wait() // each bounded by opTimeout
+	fins := make(chan struct{})
+	go func() { e.finishing.Wait(); close(fins) }()
+	select {
+	case <-fins:
+	case <-time.After(opTimeout): // etcd away: the runs are reported lost
+		e.finCancel()
+		<-fins
+	}
+	e.finCancel()
 	t := e.cur.Load()
 	if e.lis == nil { // never ran
 		t = e.first
