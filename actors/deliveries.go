@@ -157,16 +157,18 @@ func (j *job) deliveriesLoaded() *deliveryRing {
 func (j *job) recordDelivery(d Delivery) {
 	r := j.deliveriesLoaded()
 	j.rt.metrics.deliveryRecorded(j.id, d.Verdict)
-	line, _ := json.Marshal(d) // a Delivery always encodes
+	log, id := j.log, j.id
+	onErr := func(err error) { log.Error("save delivery record", "job", id, "err", err) }
 	var err error
 	if r.add(d, j.deliveryRetention()) {
 		r.lines = len(r.records)
-		err = j.store.SaveDeliveryLog(j.kind, j.id, r.encode())
+		err = j.store.QueueDeliveryLogRewrite(j.kind, j.id, r.encode(), onErr)
 	} else {
-		err = j.store.AppendDeliveryLog(j.kind, j.id, append(line, '\n'))
+		line, _ := json.Marshal(d) // a Delivery always encodes
+		err = j.store.QueueDeliveryLog(j.kind, j.id, append(line, '\n'), onErr)
 	}
 	if err != nil {
-		j.log.Error("save delivery record", "job", j.id, "err", err)
+		onErr(err)
 	}
 }
 

@@ -29,6 +29,7 @@ type Engine struct {
 	sup    *actor.PID
 	tables atomic.Pointer[jobTables] // replaced whole by Reload
 	log    *slog.Logger
+	store  *logstore.Store // its queued delivery records are written before Shutdown returns
 
 	groups          *groupSet
 	sweeper         *sweeper
@@ -91,7 +92,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 			}
 		}
 	})
-	e := &Engine{system: system, root: system.Root, log: log}
+	e := &Engine{system: system, root: system.Root, log: log, store: store}
 	e.groups = newGroupSet(openGroups(store, log), log)
 	base, err := filepath.Abs(env.DirBase)
 	if err != nil {
@@ -269,6 +270,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	})
 	e.stopHistory(time.Until(deadline))
 	e.system.Shutdown()
+	e.store.WaitRecords() // the delivery records the jobs queued
 	e.sweeper.flush()
 	if err != nil {
 		return fmt.Errorf("stop jobs: %w", err)

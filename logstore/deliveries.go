@@ -164,6 +164,7 @@ func (s *Store) LoadDeliveryLog(kind Kind, id string) ([]byte, error) {
 	if err := checkJob(kind, id); err != nil {
 		return nil, fmt.Errorf("load delivery records of %s %s: %w", kind, id, err)
 	}
+	s.records.wait() // what a job queued before (the job removed and added again by a reload)
 	data, err := os.ReadFile(s.DeliveryLogPath(kind, id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

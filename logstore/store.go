@@ -34,10 +34,11 @@ const fileMode = 0o600
 // files are touched by one actor at a time. Its only mutable part is the
 // group commit of finished logs (see Finish), which has its own lock.
 type Store struct {
-	base   string
-	now    func() time.Time
-	commit *committer // group commit of finished logs; its own lock
-	flush  lazyFlush  // background flushes of appended deliveries files; its own lock
+	base    string
+	now     func() time.Time
+	commit  *committer   // group commit of finished logs; its own lock
+	flush   lazyFlush    // background flushes of appended deliveries files; its own lock
+	records recordWriter // queued writes of delivery records (deliverylog.go); its own lock
 }
 
 // New returns a Store rooted at dirBase (made absolute with filepath.Abs).
