@@ -9,6 +9,7 @@ import (
 
 	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/config/schedule"
 )
 
 // A cluster's catch-up and its re-runs of lost runs, on the job actor's
@@ -49,26 +50,12 @@ func (d duePoint) rerunNote(id string) string {
 // first when the job is idle.
 func (j *job) clusterCatchUp(ctx actor.Context, cursor time.Time) {
 	tm := j.timing()
-	if j.sched == nil || j.paused || j.stopping || j.retiring || tm.CatchUp == config.CatchUpNone || tm.CatchUp == "" {
+	if j.sched == nil || j.paused || j.stopping || j.retiring {
 		return
 	}
 	plan := catchUpPlan{policy: tm.CatchUp, window: tm.CatchUpWindow, max: tm.CatchUpMax}
-	if tm.CatchUp == config.CatchUpLatest {
-		j.tk.backlog = nil // only the newest point runs
-	}
-	last := cursor
-	if n := len(j.tk.backlog); n > 0 {
-		last = later(last, j.tk.backlog[n-1].nominal)
-	}
-	added := 0
-	for _, t := range plan.points(j.sched, cursor, time.Now()) {
-		if t.After(last) {
-			j.tk.backlog = append(j.tk.backlog, duePoint{nominal: t, fire: t, reason: triggerCatchUp})
-			added++
-		}
-	}
-	j.tk.backlog = j.tk.backlog[max(0, len(j.tk.backlog)-max(plan.max, 1)):]
-	if added == 0 {
+	var added int
+	if j.tk.backlog, added = clusterBacklog(plan, j.sched, j.tk.backlog, cursor, time.Now()); added == 0 {
 		return
 	}
 	j.log.Info("catch-up in the cluster", string(j.kind), j.id, "points", added, "cursor", cursor)
@@ -78,33 +65,70 @@ func (j *job) clusterCatchUp(ctx actor.Context, cursor time.Time) {
 	j.publish(ctx)
 }
 
-// rerunLost decides whether a run lost with its node runs again: only an
-// exec job's, when its retries allow another attempt after the one lost
-// (counted as failed), and not when the run held a webhook's request
-// (kept on the lost node). The re-run comes after the retry delay. It
+// clusterBacklog returns the catch-up backlog once the cluster told the
+// cursor: the points plan runs after cursor up to now, added to backlog
+// (which they replace under "latest": only the newest runs) unless
+// already queued, the newest plan.max kept; added counts the new points.
+func clusterBacklog(plan catchUpPlan, s schedule.Schedule, backlog []duePoint, cursor, now time.Time) (out []duePoint, added int) {
+	pts := plan.points(s, cursor, now)
+	if len(pts) == 0 {
+		return backlog, 0
+	}
+	if plan.policy == config.CatchUpLatest {
+		backlog = nil
+	}
+	last := cursor
+	if n := len(backlog); n > 0 {
+		last = later(last, backlog[n-1].nominal)
+	}
+	for _, t := range pts {
+		if t.After(last) {
+			backlog = append(backlog, duePoint{nominal: t, fire: t, reason: triggerCatchUp})
+			added++
+		}
+	}
+	return backlog[max(0, len(backlog)-max(plan.max, 1)):], added
+}
+
+// rerunLost decides whether a run lost with its node runs again
+// (lostRetry) and, if so, brings it back after the retry delay. It
 // returns the line the lost run's log ends with; "" for none.
 func (j *job) rerunLost(ctx actor.Context, lr cluster.LostRun) string {
 	if j.exec == nil || j.stopping || j.retiring {
 		return ""
 	}
 	p := newRetryPolicy(j.exec.RunControl)
-	attempt := max(lr.Attempt, 1)
-	again, wait := p.next(attempt, outcomeFailed, rand.Float64())
+	d, wait, line := lostRetry(p, j.id, lr, rand.Float64())
 	switch {
-	case !again:
-		return ""
-	case lr.Payload:
+	case d != nil:
+		j.log.Info("run lost with its node: run again per its retries", string(j.kind), j.id, "counter", lr.Counter,
+			"attempt", d.lost.attempt, "in", wait.Round(time.Millisecond))
+		root, self := ctx.ActorSystem().Root, ctx.Self()
+		time.AfterFunc(wait, func() { root.Send(self, &clusterEvent{rerun: d}) })
+	case line != "":
 		j.log.Warn("run lost with its node not run again: its webhook's request was on that node", string(j.kind), j.id,
 			"counter", lr.Counter, "node", lr.Node)
-		return fmt.Sprintf("??? job: %s: no further attempt: the webhook's request was on node %s", j.id, lr.Node)
 	}
-	d := duePoint{nominal: lr.Scheduled, fire: lr.Scheduled, reason: lr.Trigger,
+	return line
+}
+
+// lostRetry decides what follows a run lost with its node under the
+// job's retry policy p, the lost attempt counting as failed: d is the
+// re-run (nil for none), due after wait, beginning at the next attempt;
+// a run that held a webhook's request (kept on the lost node) is not run
+// again. line ends the lost run's log ("" for nothing to say).
+func lostRetry(p retryPolicy, id string, lr cluster.LostRun, rnd float64) (d *duePoint, wait time.Duration, line string) {
+	attempt := max(lr.Attempt, 1)
+	again, wait := p.next(attempt, outcomeFailed, rnd)
+	switch {
+	case !again:
+		return nil, 0, ""
+	case lr.Payload:
+		return nil, 0, fmt.Sprintf("??? job: %s: no further attempt: the webhook's request was on node %s", id, lr.Node)
+	}
+	d = &duePoint{nominal: lr.Scheduled, fire: lr.Scheduled, reason: lr.Trigger,
 		lost: &lostRerun{counter: lr.Counter, node: lr.Node, attempt: attempt + 1}}
-	j.log.Info("run lost with its node: run again per its retries", string(j.kind), j.id, "counter", lr.Counter,
-		"attempt", attempt+1, "in", wait.Round(time.Millisecond))
-	root, self := ctx.ActorSystem().Root, ctx.Self()
-	time.AfterFunc(wait, func() { root.Send(self, &clusterEvent{rerun: &d}) })
-	return fmt.Sprintf("=== job: %s: attempt %d/%d follows as a new run in %v", j.id, attempt+1, p.attempts(), wait.Round(time.Millisecond))
+	return d, wait, fmt.Sprintf("=== job: %s: attempt %d/%d follows as a new run in %v", id, attempt+1, p.attempts(), wait.Round(time.Millisecond))
 }
 
 // startRerun starts the oldest re-run due when the job is idle; it tells
