@@ -42,7 +42,20 @@ type histState struct {
 	wait     history.Trigger // of the trigger whose run waits for a slot
 	next     history.Trigger // of the pending trigger
 	run      history.Record  // of the run in progress
+	waitQ    history.Record  // "queued" record of the run waiting for a slot (Counter 0: none)
+	nextQ    history.Record  // "queued" record of the trigger pending behind a run (Counter 0: none)
+	attempt  history.Record  // record of the retry attempt in progress or queued (Counter 0: none)
+	reload   bool            // the timer was armed to fire at once by a reload
+	byReload bool            // the run asking for a slot is due because of a reload
 }
+
+// Reasons of the records of queued runs that did not start.
+const (
+	dropStopped  = "stopped"  // karajo stopped
+	dropReload   = "reload"   // a reload removed the job
+	dropCanceled = "canceled" // a Cancel withdrew it
+	dropNoLog    = "no log"   // its log could not be created
+)
 
 // historyTrigger is the history's view of a Trigger.
 func historyTrigger(t *Trigger) history.Trigger {
@@ -82,10 +95,136 @@ func (j *job) histReconcile(ctx actor.Context) {
 	ctx.Send(j.rt.history, &histReconcile{logs: history.JobLogs{Kind: string(j.kind), Job: j.id, Logs: logs, Keep: j.historyKeep()}})
 }
 
-// histStarted records the run that onSlot just started.
+// histStarted records the run that onSlot just started (its queued
+// record, if it got another counter, goes).
 func (j *job) histStarted(ctx actor.Context, due duePoint, counter int64) {
-	j.hist.run = j.histStart(ctx, due, counter, j.waitSince, j.startedAt, j.runTrigger, j.hist.wait)
-	j.hist.wait = history.Trigger{}
+	queued := j.waitSince
+	if q := j.hist.waitQ; q.Counter != 0 {
+		queued = q.QueuedAt
+		if q.Counter != counter {
+			j.histDelete(ctx, q)
+		}
+	}
+	trigger, by := j.runTrigger, j.hist.wait
+	if j.hist.byReload {
+		trigger, by = history.TriggerReload, history.Trigger{Kind: history.TriggerReload}
+	}
+	j.hist.run = j.histStart(ctx, due, counter, queued, j.startedAt, trigger, by)
+	j.hist.wait, j.hist.waitQ, j.hist.byReload = history.Trigger{}, history.Record{}, false
+}
+
+// histTrigger is the history's trigger of a run started by trigger
+// (Trigger.Reason, or "" for a tick) at due; by is the trigger's view.
+func histTrigger(due duePoint, trigger string, by history.Trigger) history.Trigger {
+	switch {
+	case trigger != "" && trigger != due.reason && trigger != history.TriggerTimer:
+		return by
+	case due.reason == triggerCatchUp:
+		return history.Trigger{Kind: history.TriggerCatchUp}
+	}
+	return history.Trigger{Kind: history.TriggerTimer}
+}
+
+// histQueue records run counter as queued (since at) and returns its
+// record (zero without history).
+func (j *job) histQueue(ctx actor.Context, counter int64, trigger history.Trigger, due duePoint, at time.Time) history.Record {
+	if j.rt.history == nil {
+		return history.Record{}
+	}
+	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Counter: counter, Status: history.StatusQueued,
+		Count: 1, Trigger: trigger, QueuedAt: at.UTC(), FailedCommand: -1, Attempt: 1, Key: history.RunKey(counter)}
+	if !due.nominal.IsZero() {
+		rec.ScheduledAt = due.nominal.UTC()
+	}
+	j.histSend(ctx, rec)
+	return rec
+}
+
+// histWait records the run that requestSlot asks a slot for as queued,
+// unless it was recorded when its trigger was accepted behind a run. A
+// JobHttp's run takes no slot: it starts at once.
+func (j *job) histWait(ctx actor.Context) {
+	if j.rt.history == nil || j.kind != logstore.KindJob || j.hist.waitQ.Counter != 0 {
+		return
+	}
+	t := histTrigger(j.tk.run, j.waitTrigger, j.hist.wait)
+	if j.hist.byReload {
+		t = history.Trigger{Kind: history.TriggerReload}
+	}
+	j.hist.waitQ = j.histQueue(ctx, j.counter+1, t, j.tk.run, j.waitSince)
+}
+
+// histPending records a trigger accepted behind a run (its run would be
+// counter) as queued, from now.
+func (j *job) histPending(ctx actor.Context, counter int64) {
+	if !j.parallel() {
+		j.hist.nextQ = j.histQueue(ctx, counter, j.hist.incoming, duePoint{}, time.Now())
+	}
+}
+
+// histDelete removes the record of a queued run from the history.
+func (j *job) histDelete(ctx actor.Context, q history.Record) {
+	if j.rt.history != nil && q.Counter != 0 {
+		ctx.Send(j.rt.history, &histPut{kind: string(j.kind), rec: q, keep: j.historyKeep(), del: true})
+	}
+}
+
+// histDrop records that the queued run q did not start, for reason (""
+// = the record just goes: another node runs it): its queued record is
+// replaced by a record of a run that did not happen.
+func (j *job) histDrop(ctx actor.Context, q history.Record, reason string) {
+	if q.Counter == 0 {
+		return
+	}
+	j.histDelete(ctx, q)
+	if reason == "" {
+		return
+	}
+	j.rt.metrics.skipped(j.id, reason, 1)
+	rec := q
+	rec.Status, rec.Reason, rec.Counter, rec.FinishedAt = history.StatusSkipped, reason, 0, time.Now().UTC()
+	rec.Key = history.Key{Counter: j.counter}
+	j.histSend(ctx, rec)
+}
+
+// dropReason is why a queued run of the job does not start now.
+func (j *job) dropReason() string {
+	switch {
+	case j.stopping:
+		return dropStopped
+	case j.retiring:
+		return dropReload
+	case j.paused:
+		return skipPaused
+	}
+	return dropCanceled
+}
+
+// histDropWait records that the run waiting for a slot does not start.
+func (j *job) histDropWait(ctx actor.Context, reason string) {
+	j.histDrop(ctx, j.hist.waitQ, reason)
+	j.hist.waitQ, j.hist.byReload = history.Record{}, false
+}
+
+// histDropNext records that the trigger pending behind a run was dropped
+// (canceled, paused, stopped, removed), if it was; histNextWaits moves its
+// record on when its run asks for a slot.
+func (j *job) histDropNext(ctx actor.Context) {
+	if j.hist.nextQ.Counter != 0 && !j.pendingTrigger {
+		j.histDrop(ctx, j.hist.nextQ, j.dropReason())
+		j.hist.nextQ = history.Record{}
+	}
+}
+
+// histReloadArmed notes, after a reload re-armed the timer, whether it
+// fires at once (an interval job whose new interval has passed since its
+// last run): that run's trigger is "reload".
+func (j *job) histReloadArmed() {
+	j.hist.reload = j.sched == nil && j.interval > 0 && j.timer != nil && !j.nextRun.After(time.Now())
+}
+
+func (j *job) histNextWaits() {
+	j.hist.wait, j.hist.waitQ, j.hist.nextQ = j.hist.next, j.hist.nextQ, history.Record{}
 }
 
 // histStart records the start of run counter, asked for at queued and
@@ -96,16 +235,8 @@ func (j *job) histStart(ctx actor.Context, due duePoint, counter int64, queued, 
 		return history.Record{}
 	}
 	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Counter: counter, Status: history.StatusRunning,
-		Count: 1, QueuedAt: queued.UTC(), StartedAt: started.UTC(), FailedCommand: -1, Attempt: 1, LogKept: true,
-		Key: history.RunKey(counter)}
-	switch {
-	case trigger != due.reason && trigger != history.TriggerTimer: // the run of a trigger
-		rec.Trigger = by
-	case due.reason == triggerCatchUp:
-		rec.Trigger.Kind = history.TriggerCatchUp
-	default:
-		rec.Trigger.Kind = history.TriggerTimer
-	}
+		Count: 1, Trigger: histTrigger(due, trigger, by), QueuedAt: queued.UTC(), StartedAt: started.UTC(), FailedCommand: -1,
+		Attempt: 1, LogKept: true, Key: history.RunKey(counter)}
 	if !due.nominal.IsZero() {
 		rec.ScheduledAt = due.nominal.UTC()
 	}

@@ -164,3 +164,50 @@ func TestHistoryFromLogsAndMissed(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryQueued: with one slot, a run waiting for it is in the history
+// as "queued" (its counter, trigger and queue time, not started), and a
+// trigger accepted behind a running run too; when they start, their
+// records hold the queue time apart from the start time. A Cancel drops
+// the trigger pending behind the run: its record becomes a run that did
+// not happen, reason "canceled".
+func TestHistoryQueued(t *testing.T) {
+	e, _ := startEngine(t, 1,
+		&config.Job{ID: "long", Commands: []string{"sleep 30"}},
+		&config.Job{ID: "q", Commands: []string{"true"}})
+	if _, err := ask[*JobView](t, e, "long", &Trigger{Reason: "webhook", DeliveryID: "d-1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e, "long", "run 1", func(v JobView) bool { return v.Status == StatusRunning })
+	if _, err := ask[*JobView](t, e, "long", &Trigger{Reason: "webhook", DeliveryID: "d-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ask[*JobView](t, e, "q", &Trigger{Reason: "session:bob"}); err != nil {
+		t.Fatal(err)
+	}
+	q := runs(t, e, "q", true)
+	if len(q) != 1 || q[0].Status != history.StatusQueued || q[0].Counter != 1 || q[0].Trigger.User != "bob" ||
+		q[0].QueuedAt.IsZero() || !q[0].StartedAt.IsZero() {
+		t.Fatalf("q waiting for the slot: %+v", q)
+	}
+	long := runs(t, e, "long", true)
+	if len(long) != 2 || long[0].Status != history.StatusQueued || long[0].Counter != 2 || long[0].Trigger.DeliveryID != "d-2" ||
+		long[1].Status != StatusRunning || long[1].Counter != 1 {
+		t.Fatalf("long with a trigger pending: %+v", long)
+	}
+	queuedAt := q[0].QueuedAt
+	time.Sleep(20 * time.Millisecond)
+	if _, err := ask[*JobView](t, e, "long", &Cancel{}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e, "q", "run 1", func(v JobView) bool { return idle(v) && v.Status == StatusSuccess })
+	q = runs(t, e, "q", true)
+	if len(q) != 1 || q[0].Status != StatusSuccess || !q[0].QueuedAt.Equal(queuedAt) || !q[0].StartedAt.After(queuedAt.Add(10*time.Millisecond)) {
+		t.Errorf("q after its wait: %+v (queued at %v)", q, queuedAt)
+	}
+	long = runs(t, e, "long", true)
+	if len(long) != 2 || long[0].Status != history.StatusSkipped || long[0].Reason != dropCanceled || long[0].Counter != 0 ||
+		long[0].Trigger.DeliveryID != "d-2" || long[1].Status != StatusCanceled {
+		t.Errorf("long after Cancel: %+v", long)
+	}
+}

@@ -295,12 +295,14 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 		if j.waiting && j.run == nil && !j.parallel() {
 			counter++ // behind the run that waits for a slot
 		}
+		j.histPending(ctx, counter)
 	case actCoalesce:
 		p.close() // merged into the trigger already waiting, which keeps its own
 		j.histRefused(ctx, skipPending)
 	case actReplace:
 		j.pendingTrigger, j.nextTrigger, j.hist.next = true, reason, j.hist.incoming
 		j.setNextPayload(p)
+		j.histPending(ctx, counter)
 		j.rt.metrics.overlapped(j.id, "trigger", "replace")
 		j.endRunInProgress(ctx, "replaced by a new trigger")
 	case actSkip:
@@ -391,6 +393,7 @@ func (j *job) requestSlot(ctx actor.Context) {
 	}
 	j.waiting = true
 	j.waitSince = time.Now()
+	j.histWait(ctx)
 	if j.kind != logstore.KindJob {
 		j.onSlot(ctx)
 		return
@@ -417,6 +420,7 @@ func (j *job) onSlot(ctx actor.Context) {
 		return
 	}
 	if j.stopping || j.paused || j.retiring {
+		j.histDropWait(ctx, j.dropReason())
 		j.dropReserved()
 		j.releaseSlot(ctx)
 		j.pendingTrigger, j.pendingTick = false, false
@@ -429,11 +433,13 @@ func (j *job) onSlot(ctx actor.Context) {
 	id := j.id
 	counter, ok := j.claim(ctx, due) // clusterhook.go
 	if !ok {
+		j.histDropWait(ctx, "")
 		j.skipStart(ctx)
 		return
 	}
 	rl, err := j.takeLog(counter)
 	if err != nil {
+		j.histDropWait(ctx, dropNoLog)
 		j.logCreateFailed(counter, err)
 		j.releaseSlot(ctx)
 		j.armAfterRun(ctx)
@@ -591,6 +597,7 @@ func (j *job) recordRun(ctx actor.Context, msg *runFinished) {
 // a stop or retire once no run is left, then the trigger or tick waiting
 // behind the run, and the timer.
 func (j *job) afterRun(ctx actor.Context) {
+	j.histDropNext(ctx)
 	if j.busy() && (j.stopping || j.retiring) {
 		j.publish(ctx) // the job's other runs (overlap = "parallel") have not ended yet
 		return
@@ -627,6 +634,7 @@ func (j *job) stop(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	if j.waiting {
 		j.waiting = false
+		j.histDropWait(ctx, dropStopped)
 		j.dropReserved()
 		j.releaseSlot(ctx)
 	}

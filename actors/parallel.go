@@ -40,6 +40,7 @@ type parRun struct {
 	trigger string           // what started it (Trigger.Reason or "timer")
 	payload *Payload         // of its webhook; nil for none
 	hist    history.Record   // its history record once started
+	queued  history.Record   // its "queued" history record while it waits for its first slot
 	by      history.Trigger  // the history's view of its trigger
 
 	waiting   bool      // asked for a slot (its first, or for its next attempt)
@@ -157,6 +158,7 @@ func (j *job) parAsk(ctx actor.Context) {
 		pr.payload.close()
 		return
 	}
+	pr.queued = j.histQueue(ctx, counter, histTrigger(due, pr.trigger, pr.by), due, pr.since)
 	pr.trigger = cmp.Or(pr.trigger, pr.due.reason, "timer")
 	j.counter = counter // durable through the log's name
 	j.par.seq++
@@ -229,6 +231,7 @@ func (j *job) parWithdrawWaiting(ctx actor.Context) {
 // parWithdraw forgets a run that waits for its first slot: its request,
 // its log and its payload go, and its counter when it is the last taken.
 func (j *job) parWithdraw(ctx actor.Context, pr *parRun) {
+	j.histDrop(ctx, pr.queued, j.dropReason())
 	if pr.counter == j.counter {
 		j.counter--
 	}

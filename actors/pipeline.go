@@ -124,7 +124,7 @@ func (j *job) startNext(ctx actor.Context) {
 	case j.pendingTrigger:
 		j.pendingTrigger = false
 		j.waitTrigger, j.nextTrigger = j.nextTrigger, ""
-		j.hist.wait = j.hist.next
+		j.histNextWaits()
 		j.waitPayload, j.nextPayload = j.nextPayload, nil
 		j.requestSlot(ctx)
 	case j.pendingTick:
@@ -133,6 +133,7 @@ func (j *job) startNext(ctx actor.Context) {
 	}
 	if !j.pendingTrigger {
 		j.setNextPayload(nil) // its trigger was dropped
+		j.histDropNext(ctx)
 	}
 }
 

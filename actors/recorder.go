@@ -27,7 +27,8 @@ const histMaxBatch = 2000
 type histPut struct {
 	kind string // logstore kind: "job" or "job_http"
 	rec  history.Record
-	keep int // history_retention
+	keep int  // history_retention
+	del  bool // remove the record at rec.Key (a queued run that did not start as that counter)
 }
 
 // histRefused is a trigger refused (busy, paused, overlap) or merged into
@@ -84,7 +85,7 @@ func newHistRecorder(store *history.Store, log *slog.Logger) *histRecorder {
 func (r *histRecorder) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *histPut:
-		r.add(msg.kind, msg.rec, msg.keep)
+		r.add(msg.kind, msg.rec, msg.keep, msg.del)
 	case *histRefused:
 		r.refused(msg)
 	case *histReconcile:
@@ -117,17 +118,17 @@ func (r *histRecorder) seq() uint64 {
 	return r.lastSeq
 }
 
-func (r *histRecorder) add(kind string, rec history.Record, keep int) {
-	if rec.Status == history.StatusSkipped && rec.Key.Seq == 0 {
+func (r *histRecorder) add(kind string, rec history.Record, keep int, del bool) {
+	if rec.Status == history.StatusSkipped && rec.Key.Seq == 0 && !del {
 		rec.Key.Seq = r.seq()
 	}
 	k := putKey{kind, rec.Job, rec.Key}
 	if i, ok := r.at[k]; ok {
-		r.puts[i].Rec = rec
+		r.puts[i].Rec, r.puts[i].Delete = rec, del
 		return
 	}
 	r.at[k] = len(r.puts)
-	r.puts = append(r.puts, history.Put{Kind: kind, Rec: rec, Keep: keep})
+	r.puts = append(r.puts, history.Put{Kind: kind, Rec: rec, Keep: keep, Delete: del})
 }
 
 // refused counts a refused trigger in its hour's record.
@@ -145,7 +146,7 @@ func (r *histRecorder) refused(m *histRefused) {
 	rec.Count++
 	rec.FinishedAt = now // the last refusal of the hour
 	r.refusals[k] = rec
-	r.add(m.kind, rec, m.keep)
+	r.add(m.kind, rec, m.keep, false)
 }
 
 // flush writes the gathered reconciles, then the records. A failed write

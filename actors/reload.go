@@ -173,6 +173,7 @@ func (j *job) onReconfigure(ctx actor.Context, msg *reconfigure) {
 		j.nextRun = timeZero
 		if !j.busy() || j.sched != nil {
 			j.armInitial(ctx)
+			j.histReloadArmed()
 		}
 	}
 	j.reconfigureAlerts(ctx) // alerts.go
@@ -190,6 +191,7 @@ func (j *job) onRetire(ctx actor.Context) {
 	j.pendingTrigger, j.pendingTick = false, false
 	if j.waiting && j.run == nil {
 		j.waiting = false
+		j.histDropWait(ctx, dropReload)
 		j.dropReserved()
 		j.releaseSlot(ctx)
 	}

@@ -144,6 +144,7 @@ func (j *job) cancel(ctx actor.Context) {
 		if j.waiting {
 			j.waiting = false
 			j.waitTrigger = ""
+			j.histDropWait(ctx, dropCanceled)
 			j.dropReserved()
 			j.releaseSlot(ctx)
 			j.armAfterRun(ctx)

@@ -48,6 +48,7 @@ func (j *job) armAt(ctx actor.Context, t time.Time) {
 
 // disarm stops the timer; a tick already sent is ignored by its gen.
 func (j *job) disarm() {
+	j.hist.reload = false
 	if j.timer != nil {
 		j.timer.Stop()
 		j.timer = nil
@@ -197,6 +198,8 @@ func (j *job) onTick(ctx actor.Context) {
 	if j.interval <= 0 {
 		return
 	}
+	byReload := j.hist.reload
+	j.hist.reload = false
 	switch {
 	case j.paused:
 		j.histSkipped(ctx, skipPaused, time.Now())
@@ -204,6 +207,7 @@ func (j *job) onTick(ctx actor.Context) {
 	case j.busy():
 		// A run started by a trigger re-arms the timer when it ends.
 	default:
+		j.hist.byReload = byReload
 		j.requestSlot(ctx)
 	}
 	j.publish(ctx)

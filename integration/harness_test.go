@@ -92,6 +92,7 @@ type server struct {
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // valid after done
 	stopped bool
+	started time.Time // when the process was started
 }
 
 // configHeader is the [karajo] table of a test configuration.
@@ -159,6 +160,7 @@ func startDirWrapped(t *testing.T, dir string, env, wrap []string) *server {
 	s.cmd.Stderr = s.stderr
 	s.cmd.Stdout = s.stderr
 	s.cmd.WaitDelay = 5 * time.Second
+	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start karajo: %v", err)
 	}

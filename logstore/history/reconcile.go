@@ -133,6 +133,13 @@ func reconcileJob(tx *bolt.Tx, j *JobLogs, st *Settled) error {
 		open = append(open, r)
 	}
 	for _, r := range open {
+		if r.Status == StatusQueued {
+			if err := unqueue(tx, b, name, r); err != nil {
+				return err
+			}
+			st.Settled++
+			continue
+		}
 		settle(&r, nil)
 		if err := putRecord(tx, b, name, r.Key.bytes(), &r, false); err != nil {
 			return err
@@ -154,6 +161,23 @@ func putRecord(tx *bolt.Tx, b *bolt.Bucket, name, k []byte, r *Record, fresh boo
 		addCount(tx, name, 1)
 	}
 	return nil
+}
+
+// unqueue turns the record of a run that was queued when the server died,
+// and never started (no log), into a record of a run that did not happen,
+// reason "server down", placed after the run before it: its counter may
+// be taken by a later run.
+func unqueue(tx *bolt.Tx, b *bolt.Bucket, name []byte, r Record) error {
+	if err := b.Delete(r.Key.bytes()); err != nil {
+		return fmt.Errorf("delete in %s: %w", name, err)
+	}
+	addCount(tx, name, -1)
+	r.Status, r.Reason, r.Counter, r.LogKept = StatusSkipped, "server down", 0, false
+	r.Key = Key{Counter: max(r.Key.Counter-1, 0), Seq: uint64(max(r.QueuedAt.UnixNano(), 1))}
+	for b.Get(r.Key.bytes()) != nil {
+		r.Key.Seq++
+	}
+	return putRecord(tx, b, name, r.Key.bytes(), &r, true)
 }
 
 // settle ends the record of a run that was running when the server died,

@@ -108,9 +108,10 @@ func (s *Store) Close() error { return s.db.Close() }
 // Put is one record to write, in the bucket of Kind ("job" or "job_http")
 // and Job, with the job's history_retention Keep (0 = DefaultRetention).
 type Put struct {
-	Kind string
-	Rec  Record
-	Keep int
+	Kind   string
+	Rec    Record
+	Keep   int
+	Delete bool // remove the record at Rec.Key instead (a queued run that did not start as that counter)
 }
 
 // Write writes puts in one transaction (one flush). A record replaces the
@@ -153,6 +154,15 @@ func (s *Store) put(tx *bolt.Tx, p *Put) (string, error) {
 	b, err := tx.CreateBucketIfNotExists(name)
 	if err != nil {
 		return "", fmt.Errorf("bucket %s: %w", name, err)
+	}
+	if p.Delete {
+		if k := p.Rec.Key.bytes(); b.Get(k) != nil {
+			if err := b.Delete(k); err != nil {
+				return "", fmt.Errorf("delete in %s: %w", name, err)
+			}
+			addCount(tx, name, -1)
+		}
+		return string(name), nil
 	}
 	if p.Rec.Status == StatusSkipped && p.Rec.Key.Seq == 0 {
 		p.Rec.Key.Seq = uint64(max(time.Now().UnixNano(), 1))

@@ -359,3 +359,42 @@ func TestParseCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedDeletedAndUnqueued: a Put with Delete removes a queued record
+// (and its count); a queued record whose run never started (no log) when
+// the server died becomes, at Reconcile, a skipped record "server down"
+// after the run before it, keeping its trigger and queue time.
+func TestQueuedDeletedAndUnqueued(t *testing.T) {
+	s, _ := openTemp(t)
+	dir := t.TempDir()
+	queued := func(c int64) Put {
+		return Put{Kind: "job", Rec: Record{Job: "a", Kind: "job_exec", Counter: c, Status: StatusQueued, Count: 1,
+			Trigger: Trigger{Kind: TriggerWebhook, DeliveryID: "d7"}, QueuedAt: t0.Add(time.Hour), FailedCommand: -1, Key: RunKey(c)}}
+	}
+	if err := s.Write([]Put{run("a", 1, "success", t0, 1), queued(2), queued(3)}); err != nil {
+		t.Fatal(err)
+	}
+	del := queued(3)
+	del.Delete = true
+	if err := s.Write([]Put{del}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Count("job", "a"); n != 2 {
+		t.Fatalf("count after delete: %d", n)
+	}
+	logs := []LogInfo{{1, "success", writeLog(t, dir, "a.1.success", "2026-12-01 10:00:00 UTC job: a: x\n", t0)}}
+	if st, err := s.Reconcile([]JobLogs{{Kind: "job", Job: "a", Logs: logs}}); err != nil || st.Settled != 1 {
+		t.Fatalf("reconcile: %+v %v", st, err)
+	}
+	all, _ := s.Runs(Query{Kind: "job", Job: "a"})
+	if len(all) != 2 || s.Count("job", "a") != 2 {
+		t.Fatalf("records: %+v", all)
+	}
+	if r := all[0]; r.Status != StatusSkipped || r.Reason != "server down" || r.Counter != 0 || r.Key.Counter != 1 ||
+		r.Trigger.DeliveryID != "d7" || !r.QueuedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("unqueued: %+v", r)
+	}
+	if _, ok := s.Get("job", "a", 2); ok {
+		t.Fatal("the queued record of run 2 is still there")
+	}
+}
