@@ -124,6 +124,7 @@ type clusterEvent struct {
 	owned     bool        // this node came to own the job: publish its view
 	catchUp   time.Time   // the cluster's cursor, to catch up from (zero: not told)
 	rerun     *duePoint   // a lost run's re-run, due now (its retry delay passed)
+	keepLost  bool        // the lost run is not run again (partition_policy = "finish")
 }
 
 func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
@@ -136,7 +137,11 @@ func (j *job) onClusterEvent(ctx actor.Context, ev *clusterEvent) {
 		}
 	}
 	if ev.lost != nil {
-		j.recordLost(ctx, *ev.lost, j.rerunLost(ctx, *ev.lost)) // clustercatchup.go
+		next := ""
+		if !ev.keepLost {
+			next = j.rerunLost(ctx, *ev.lost) // clustercatchup.go
+		}
+		j.recordLost(ctx, *ev.lost, next)
 	}
 	if !ev.catchUp.IsZero() {
 		j.clusterCatchUp(ctx, ev.catchUp) // clustercatchup.go
@@ -217,7 +222,10 @@ func (l clusterListener) pid(j cluster.Job) (*actor.PID, bool) {
 // Lost implements cluster.Listener.
 func (l clusterListener) Lost(lr cluster.LostRun) {
 	if pid, ok := l.pid(lr.Job); ok {
-		l.e.root.Send(pid, &clusterEvent{lost: &lr})
+		// With partition_policy = "finish" a node cut from etcd lets its
+		// runs go on: a run reported lost may still be running there, so
+		// it is not run again.
+		l.e.root.Send(pid, &clusterEvent{lost: &lr, keepLost: l.e.partitionPolicy == "finish"})
 	}
 }
 
