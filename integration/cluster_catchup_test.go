@@ -278,3 +278,69 @@ path = "/r0"
 		t.Errorf("r1 (retries = 1) ran %d times, want twice: %v", n, lines(r1))
 	}
 }
+
+// startNodesWith is startNodes with more [cluster] keys (extra: TOML
+// lines).
+func startNodesWith(t *testing.T, etcd string, n int, extra, jobs string) []*server {
+	t.Helper()
+	nodes := make([]*server, n)
+	for i := range nodes {
+		dir := t.TempDir()
+		addr := freeAddr(t)
+		cfg := strings.Replace(configHeader(dir), `listen_address = "127.0.0.1:0"`, fmt.Sprintf("listen_address = %q", addr), 1) +
+			fmt.Sprintf("\n[cluster]\nname = \"it\"\netcd = [%q]\nnode = \"n%d\"\nadvertise = \"http://%s\"\nsecret = \"cluster-secret-0123456789\"\nttl = \"2s\"\n%s\n\n%s",
+				etcd, i+1, addr, extra, jobs)
+		writeConfig(t, dir, cfg)
+		nodes[i] = startDir(t, dir)
+	}
+	return nodes
+}
+
+// TestClusterLostRunFinishPolicy: with partition_policy = "finish" a run
+// lost with its node is recorded failed but not run again, whatever its
+// retries (its node may only be cut from etcd, the run still going on).
+func TestClusterLostRunFinishPolicy(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "r1")
+	etcd := startEtcdDev(t, t.TempDir())
+	nodes := startNodesWith(t, etcd.endpoint, 2, `partition_policy = "finish"`, fmt.Sprintf(`
+[job.r1]
+path = "/r1"
+retries = 1
+retry_delay = "1s"
+retry_jitter = 0
+commands = ['echo "$KARAJO_NODE $KARAJO_JOB_COUNTER $KARAJO_RUN_ATTEMPT" >> %s', 'if [ "$KARAJO_RUN_ATTEMPT" = 1 ]; then sleep 60; fi']
+`, file))
+	if r := nodes[0].trigger(t, "/r1", testSecret); r.status != 200 {
+		t.Fatalf("webhook: %s", r)
+	}
+	var fields []string
+	waitFor(t, 30*time.Second, "the run started", func() bool {
+		b, _ := os.ReadFile(file)
+		fields = strings.Fields(string(b))
+		return len(fields) == 3
+	})
+	owner, heir := nodes[0], nodes[1]
+	if fields[0] == "n2" {
+		owner, heir = nodes[1], nodes[0]
+	}
+	var counter int64
+	fmt.Sscan(fields[1], &counter)
+	owner.kill9()
+	killOrphans(owner.dir)
+	waitFor(t, 30*time.Second, "the lost run recorded failed", func() bool {
+		for _, lr := range heir.job(t, "r1").Logs {
+			if lr.Counter == counter && lr.Status == "failed" {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(3 * time.Second) // retry_delay 1s: a re-run would have started
+	if b, _ := os.ReadFile(file); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("partition_policy = finish: the lost run was run again:\n%s", b)
+	}
+	if l := heir.logOf(t, "r1", counter); strings.Contains(string(l.Content), "follows as a new run") {
+		t.Errorf("lost run's log announces a re-run:\n%s", l.Content)
+	}
+}
