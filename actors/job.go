@@ -277,9 +277,13 @@ func (j *job) triggerRun(ctx actor.Context, reason, delivery string, p *Payload)
 		j.rt.metrics.TriggerRefused("replayed")
 		return nil, err
 	}
-	v := j.reply() // the job as it is when the trigger is queued
+	act := j.policy.decide(byTrigger, j.phase(), j.inFlight(), j.pendingTrigger)
+	var v any
+	if act != actSkip && act != actRefuse {
+		v = j.reply() // the job as it is when the trigger is queued (a refusal needs none)
+	}
 	counter := j.counter + 1
-	switch j.policy.decide(byTrigger, j.phase(), j.inFlight(), j.pendingTrigger) {
+	switch act {
 	case actStart:
 		j.log.Debug("trigger", "job", j.id, "reason", reason)
 		if err := j.reserveLog(); err != nil {

@@ -145,18 +145,21 @@ func (r *runChild) startAttempt(ctx actor.Context, first bool) {
 	r.cancel = cancel
 	root, parent := ctx.ActorSystem().Root, ctx.Parent()
 	go func() {
-		pruned := make(chan struct{})
-		go func() {
-			defer close(pruned)
-			if first {
+		var pruned chan struct{}
+		if first && len(r.obsolete) > 0 {
+			pruned = make(chan struct{})
+			go func() {
+				defer close(pruned)
 				r.prune()
-			}
-		}()
+			}()
+		}
 		entry := time.AfterFunc(entrySyncDelay, r.syncDir)
 		fin := r.work(c)
 		entry.Stop()
 		cancel()
-		<-pruned
+		if pruned != nil {
+			<-pruned
+		}
 		root.Send(parent, fin)
 		if fin.retryIn > 0 {
 			// The run goes on after a gap: its entry (and counter) must
