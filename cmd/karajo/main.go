@@ -80,7 +80,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log := newLogger(stderr) // systemd.go: no time of its own under journald
+	out := newLogWriter(stderr) // logwriter.go: job actors never wait for stderr
+	defer out.Close()
+	exitLog = out
+	log := newLogger(stderr, out) // systemd.go: no time of its own under journald
 	for _, w := range env.Warnings {
 		log.Warn("config", "note", w)
 	}
@@ -232,6 +235,9 @@ func killOnSecondSignal(engine *actors.Engine, log *slog.Logger, sigs chan os.Si
 				}
 				n := engine.Kill()
 				log.Warn("second signal: exiting at once", "signal", sig.String(), "killed_groups", n)
+				if exitLog != nil {
+					_ = exitLog.Close() // the lines logged so far, this one included
+				}
 				os.Exit(1)
 			case <-stopped:
 				return

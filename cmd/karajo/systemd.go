@@ -128,13 +128,14 @@ func firstLine(s string) string {
 	return line
 }
 
-// newLogger returns karajo's log on w: slog's text format, without a time
-// of its own when w is the journal's stream (systemd sets JOURNAL_STREAM to
+// newLogger returns karajo's log written to w, which writes to file (w
+// may be file itself): slog's text format, without a time of its own when
+// file is the journal's stream (systemd sets JOURNAL_STREAM to
 // "device:inode" of the stderr it connected), since journald stamps every
 // line itself.
-func newLogger(w io.Writer) *slog.Logger {
+func newLogger(file, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{}
-	if toJournal(w, os.Getenv("JOURNAL_STREAM")) {
+	if toJournal(file, os.Getenv("JOURNAL_STREAM")) {
 		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}

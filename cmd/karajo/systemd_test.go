@@ -115,7 +115,7 @@ func TestNewLoggerUnderJournal(t *testing.T) {
 		if _, err := f.Seek(0, 0); err != nil {
 			t.Fatal(err)
 		}
-		newLogger(f).Info("hello", "k", "v")
+		newLogger(f, f).Info("hello", "k", "v")
 		b, err := os.ReadFile(f.Name())
 		if err != nil {
 			t.Fatal(err)
