@@ -7,7 +7,8 @@ package main
 // KARAJO_PROFILE=PREFIX in the environment the server profiles its CPU
 // from the first instant for KARAJO_PROFILE_SECONDS (default 20) and then
 // writes PREFIX.cpu and PREFIX.allocs, and with KARAJO_PROFILE_TRACE=1
-// also PREFIX.trace (runtime/trace).
+// also PREFIX.trace (runtime/trace). KARAJO_PROFILE_DELAY=N starts the
+// profiles N seconds after the start instead (an idle server's CPU).
 
 import (
 	"os"
@@ -26,6 +27,15 @@ func init() {
 	if err != nil || secs <= 0 {
 		secs = 20
 	}
+	if delay, err := strconv.Atoi(os.Getenv("KARAJO_PROFILE_DELAY")); err == nil && delay > 0 {
+		time.AfterFunc(time.Duration(delay)*time.Second, func() { startProfiles(prefix, secs) })
+		return
+	}
+	startProfiles(prefix, secs)
+}
+
+// startProfiles profiles for secs seconds and writes the files of prefix.
+func startProfiles(prefix string, secs int) {
 	f, err := os.Create(prefix + ".cpu")
 	if err != nil {
 		return
