@@ -93,11 +93,12 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		}
 	})
 	e := &Engine{system: system, root: system.Root, log: log, store: store}
-	e.groups = newGroupSet(openGroups(store, log), log)
 	base, err := filepath.Abs(env.DirBase)
 	if err != nil {
 		return nil, fmt.Errorf("dir_base: %w", err)
 	}
+	history := e.startHistoryAsync(store, opts.NoHistory) // meanwhile: process groups, sweep, cgroups, census
+	e.groups = newGroupSet(openGroups(store, log), log)
 	e.sweeper = newSweeper(tokenPrefix(base), log)
 	e.sweeper.subreaper = becomeSubreaper()
 	if n := e.sweeper.sweepAll(); n > 0 {
@@ -106,9 +107,6 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	e.cgroups = setupCgroups(env.Cgroup, log)
 	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
 		grace: env.KillGrace, sweeper: e.sweeper, cgroups: e.cgroups, tokens: e.sweeper.prefix, restarts: restarts, coord: cmp.Or[cluster.Coordinator](opts.Coordinator, cluster.Local{})}
-	if !opts.NoHistory {
-		rt.history = e.startHistory(store)
-	}
 	e.partitionPolicy, e.coord = opts.PartitionPolicy, rt.coord
 	// What the shared directories hold, listed once instead of a failed
 	// open per job and file.
@@ -118,6 +116,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	}
 	e.dirs = newDirPrep(env, store, log, census) // begins once the jobs have loaded
 	rt.dirs = e.dirs
+	rt.history = history()
 	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt, census) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)

@@ -385,6 +385,19 @@ func (e *Engine) startHistory(store *logstore.Store) *actor.PID {
 	return e.recorder
 }
 
+// startHistoryAsync runs startHistory (unless off) in a goroutine, so that
+// opening the file (on a fresh dir_base: creating it, with its flushes)
+// overlaps the rest of the engine's start; the returned function waits
+// for it and returns the recorder (nil without a history).
+func (e *Engine) startHistoryAsync(store *logstore.Store, off bool) func() *actor.PID {
+	if off {
+		return func() *actor.PID { return nil }
+	}
+	done := make(chan *actor.PID, 1)
+	go func() { done <- e.startHistory(store) }()
+	return func() *actor.PID { return <-done }
+}
+
 // stopHistory writes what the recorder holds and closes the file.
 func (e *Engine) stopHistory(timeout time.Duration) {
 	if e.hist == nil {
