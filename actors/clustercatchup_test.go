@@ -8,6 +8,7 @@ import (
 	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/config/schedule"
+	"github.com/karajo/karajo/logstore/history"
 )
 
 // TestClusterBacklog: the points a job catches up once the cluster tells
@@ -105,6 +106,9 @@ func TestLostRetry(t *testing.T) {
 				t.Errorf("re-run %+v %+v: not the lost run's point, trigger, counter and node", d, d.lost)
 			case !strings.Contains(d.rerunNote("j"), "re-run of run #7, interrupted with node n1"):
 				t.Errorf("note %q", d.rerunNote("j"))
+			}
+			if h := histTrigger(*d, "webhook", history.Trigger{Kind: history.TriggerWebhook}); h != (history.Trigger{Kind: history.TriggerRetry, RetryOf: 7}) {
+				t.Errorf("history trigger %+v, want a retry of #7", h)
 			}
 		})
 	}

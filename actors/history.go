@@ -117,6 +117,8 @@ func (j *job) histStarted(ctx actor.Context, due duePoint, counter int64) {
 // (Trigger.Reason, or "" for a tick) at due; by is the trigger's view.
 func histTrigger(due duePoint, trigger string, by history.Trigger) history.Trigger {
 	switch {
+	case due.lost != nil: // a lost run run again (clustercatchup.go)
+		return history.Trigger{Kind: history.TriggerRetry, RetryOf: due.lost.counter}
 	case trigger != "" && trigger != due.reason && trigger != history.TriggerTimer:
 		return by
 	case due.reason == triggerCatchUp:
