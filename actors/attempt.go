@@ -51,7 +51,8 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 		r.lastErr = err
 		r.line(fmt.Sprintf("!!! job: %s: attempt %d/%d: %v; next attempt in %v", r.id, r.attempt, r.retry.attempts(), err, wait.Round(time.Millisecond)))
 		r.sweep()
-		return &runFinished{counter: r.counter, attempt: r.attempt, again: true, retryIn: wait, err: err}
+		return &runFinished{counter: r.counter, attempt: r.attempt, again: true, retryIn: wait, err: err,
+			status: StatusFailed, timedOut: o == outcomeTimeout, exitCode: exitCodeOf(err), failedCmd: r.failedCmd} // for the attempt's history record
 	}
 	return r.finish(o, err)
 }

@@ -246,6 +246,50 @@ func (j *job) histStart(ctx actor.Context, due duePoint, counter int64, queued, 
 	return rec
 }
 
+// A retry is an attempt of the same run (same counter, same log). Each
+// attempt after the first has a record of its own beside the run's: key
+// (counter, attempt), trigger "retry" with retry_of the run's counter,
+// queued when the attempt before it failed (scheduled_at: when the retry
+// delay ends), running from its start, and the attempt's own end. The
+// run's record spans every attempt. GET .../runs lists attempt records
+// with attempts=true only, and stats count runs, not attempts.
+
+// histRetry records attempt next of run counter, due at due, as queued.
+func (j *job) histRetry(ctx actor.Context, counter int64, next int, due time.Time) history.Record {
+	if j.rt.history == nil {
+		return history.Record{}
+	}
+	now := time.Now().UTC()
+	rec := history.Record{Job: j.id, Kind: history.APIKind(string(j.kind)), Counter: counter, Status: history.StatusQueued,
+		Count: 1, Trigger: history.Trigger{Kind: history.TriggerRetry, RetryOf: counter}, ScheduledAt: due.UTC(), QueuedAt: now,
+		FailedCommand: -1, Attempt: next, LogKept: true, Key: history.Key{Counter: counter, Seq: uint64(max(next, 1))}}
+	j.histSend(ctx, rec)
+	return rec
+}
+
+// histAttemptStart records that the attempt of rec started at at.
+func (j *job) histAttemptStart(ctx actor.Context, rec *history.Record, at time.Time) {
+	if rec.Counter != 0 {
+		rec.Status, rec.StartedAt = history.StatusRunning, at.UTC()
+		j.histSend(ctx, *rec)
+	}
+}
+
+// histAttemptEnd records the end of the attempt of rec (msg: its end, or
+// the run's); an attempt that never started (the run ended while it
+// waited) becomes a record of a run that did not happen. rec is cleared.
+func (j *job) histAttemptEnd(ctx actor.Context, rec *history.Record, msg *runFinished) {
+	r := *rec
+	*rec = history.Record{}
+	switch {
+	case r.Counter == 0 || r.Counter != msg.counter:
+	case r.Status == history.StatusQueued:
+		j.histDrop(ctx, r, j.dropReason())
+	default:
+		j.histEnd(ctx, r, msg)
+	}
+}
+
 // histFinished records the end of the run in progress.
 func (j *job) histFinished(ctx actor.Context, msg *runFinished) {
 	if j.hist.run.Counter == msg.counter {
@@ -264,7 +308,7 @@ func (j *job) histEnd(ctx actor.Context, rec history.Record, msg *runFinished) {
 		rec.Status = "timeout"
 	}
 	rec.FinishedAt = time.Now().UTC()
-	rec.Attempt = max(msg.attempt, 1)
+	rec.Attempt = max(msg.attempt, rec.Attempt, 1)
 	rec.ExitCode, rec.FailedCommand = msg.exitCode, msg.failedCmd-1
 	rec.LogKept = msg.ref.Name != ""
 	rec.SetDuration()
@@ -420,12 +464,13 @@ var histAskTimeout = 10 * time.Second
 
 // RunsQuery selects a job's run records for Runs.
 type RunsQuery struct {
-	HTTP    bool        // a JobHttp, else an exec job
-	ID      string      // the job's ID
-	Before  int64       // runs before this counter; 0 = from the newest
-	Cursor  history.Key // records before this place (Record.Cursor); zero = none
-	Limit   int         // at most this many
-	Skipped bool        // include the runs that did not happen
+	HTTP     bool        // a JobHttp, else an exec job
+	ID       string      // the job's ID
+	Before   int64       // runs before this counter; 0 = from the newest
+	Cursor   history.Key // records before this place (Record.Cursor); zero = none
+	Limit    int         // at most this many
+	Skipped  bool        // include the runs that did not happen
+	Attempts bool        // include the records of retry attempts
 }
 
 // ErrNoHistory is returned by Runs and Stats when the server has no run
@@ -441,7 +486,7 @@ func (e *Engine) Runs(q RunsQuery) ([]history.Record, error) {
 	if _, err := Ask[*histSynced](e.root, e.recorder, &histSync{}, histAskTimeout); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Cursor: q.Cursor, Limit: q.Limit, NoSkipped: !q.Skipped})
+	return e.hist.Runs(history.Query{Kind: kindOf(q.HTTP), Job: q.ID, Before: q.Before, Cursor: q.Cursor, Attempts: q.Attempts, Limit: q.Limit, NoSkipped: !q.Skipped})
 }
 
 // Stats sums up a job's records of the last window (label is the window

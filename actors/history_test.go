@@ -211,3 +211,54 @@ func TestHistoryQueued(t *testing.T) {
 		t.Errorf("long after Cancel: %+v", long)
 	}
 }
+
+// TestHistoryRetryAttempts: a run that fails twice and succeeds at its
+// third attempt has one run record (attempt 3, success) and, listed with
+// Attempts only, a record per retry: trigger retry of the run, attempt 2
+// failed with its exit code and failing command, attempt 3 success, each
+// with its own queue, start and end; stats count one run. Parallel jobs
+// record theirs the same way.
+func TestHistoryRetryAttempts(t *testing.T) {
+	script := `n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n -ge 3 || exit 7`
+	rc := config.RunControl{Retries: 3, RetryDelay: 50 * time.Millisecond, RetryBackoff: 1, RetryMaxDelay: time.Second, RetryOnFailed: true, Configured: true}
+	par := rc
+	par.Overlap, par.MaxParallel = config.OverlapParallel, 2
+	e, _ := startEngine(t, 2,
+		&config.Job{ID: "r", Commands: []string{"true", script}, RunControl: rc},
+		&config.Job{ID: "p", Commands: []string{"true", script}, RunControl: par})
+	for _, id := range []string{"r", "p"} {
+		if _, err := ask[*JobView](t, e, id, &Trigger{Reason: "webhook", DeliveryID: "d-" + id}); err != nil {
+			t.Fatal(err)
+		}
+		waitJob(t, e, id, "run 1", func(v JobView) bool { return idle(v) && v.Status == StatusSuccess })
+		rs := runs(t, e, id, true)
+		if len(rs) != 1 || rs[0].Attempt != 3 || rs[0].Status != StatusSuccess || rs[0].Trigger.DeliveryID != "d-"+id {
+			t.Fatalf("%s: run records %+v", id, rs)
+		}
+		all, err := e.Runs(RunsQuery{ID: id, Limit: 100, Skipped: true, Attempts: true})
+		if err != nil || len(all) != 3 {
+			t.Fatalf("%s: with attempts: %+v %v", id, all, err)
+		}
+		for i, want := range []struct {
+			attempt int
+			status  string
+		}{{3, StatusSuccess}, {2, StatusFailed}} {
+			r := all[i]
+			if r.Counter != 1 || r.Attempt != want.attempt || r.Status != want.status ||
+				r.Trigger != (history.Trigger{Kind: history.TriggerRetry, RetryOf: 1}) || r.QueuedAt.IsZero() || r.ScheduledAt.IsZero() ||
+				r.StartedAt.Before(r.ScheduledAt) || r.FinishedAt.Before(r.StartedAt) {
+				t.Errorf("%s: attempt record %d: %+v", id, i, r)
+			}
+		}
+		if r := all[1]; r.ExitCode != 7 || r.FailedCommand != 1 {
+			t.Errorf("%s: failed attempt 2: exit %d, command %d", id, r.ExitCode, r.FailedCommand)
+		}
+		if all[2].Key.Seq != 0 || all[2].StartedAt.After(all[1].StartedAt) {
+			t.Errorf("%s: the run's record last: %+v", id, all[2])
+		}
+		st, err := e.Stats(false, id, "7d", 7*24*time.Hour)
+		if err != nil || st.Runs != 1 || st.Successes != 1 || st.Failures != 0 {
+			t.Errorf("%s: stats %+v %v", id, st, err)
+		}
+	}
+}

@@ -33,15 +33,16 @@ import (
 // parRun is one run of a parallel job, from the moment it asks for a slot
 // until it has ended.
 type parRun struct {
-	key     string           // of its slot at the supervisor
-	counter int64            // its counter, taken when it was asked for
-	rl      *logstore.RunLog // its log until it starts
-	due     duePoint         // the schedule point it runs for; zero for a trigger
-	trigger string           // what started it (Trigger.Reason or "timer")
-	payload *Payload         // of its webhook; nil for none
-	hist    history.Record   // its history record once started
-	queued  history.Record   // its "queued" history record while it waits for its first slot
-	by      history.Trigger  // the history's view of its trigger
+	key        string           // of its slot at the supervisor
+	counter    int64            // its counter, taken when it was asked for
+	rl         *logstore.RunLog // its log until it starts
+	due        duePoint         // the schedule point it runs for; zero for a trigger
+	trigger    string           // what started it (Trigger.Reason or "timer")
+	payload    *Payload         // of its webhook; nil for none
+	hist       history.Record   // its history record once started
+	queued     history.Record   // its "queued" history record while it waits for its first slot
+	attemptRec history.Record   // the history record of its retry attempt (history.go), if any
+	by         history.Trigger  // the history's view of its trigger
 
 	waiting   bool      // asked for a slot (its first, or for its next attempt)
 	since     time.Time // when it asked
@@ -181,6 +182,7 @@ func (j *job) parOnSlot(ctx actor.Context, key string) {
 	case pr.pid != nil && pr.retrying:
 		pr.retrying = false
 		pr.attemptAt = time.Now()
+		j.histAttemptStart(ctx, &pr.attemptRec, pr.attemptAt)
 		j.clusterAttempt(pr.counter, pr.attempt) // clusterhook.go
 		ctx.Send(pr.pid, &nextAttempt{})
 	case pr.pid != nil:
@@ -292,6 +294,8 @@ func (j *job) parRetryPending(ctx actor.Context, pr *parRun, msg *runFinished) {
 	pr.retrying = true
 	pr.attempt = msg.attempt + 1
 	pr.retryDue = time.Now().Add(msg.retryIn)
+	j.histAttemptEnd(ctx, &pr.attemptRec, msg)
+	pr.attemptRec = j.histRetry(ctx, pr.counter, pr.attempt, pr.retryDue)
 	pr.stopRetryTimer()
 	j.par.gen++
 	pr.retryGen = j.par.gen
@@ -339,6 +343,7 @@ func (j *job) parFinished(ctx actor.Context, pr *parRun, msg *runFinished) {
 	j.parRelease(ctx, pr)
 	j.recordRun(ctx, msg)
 	j.histEnd(ctx, pr.hist, msg)
+	j.histAttemptEnd(ctx, &pr.attemptRec, msg)
 	j.afterRun(ctx)
 }
 

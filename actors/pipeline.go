@@ -46,6 +46,7 @@ type flushRun struct {
 	counter int64
 	pid     *actor.PID     // its run child, stopped once it is reported
 	hist    history.Record // its history record (histStart)
+	attempt history.Record // the history record of its last retry attempt (history.go), if any
 	fin     *runFinished   // its report, once its log is durable; nil before
 }
 
@@ -101,8 +102,8 @@ func (j *job) onExited(ctx actor.Context, msg *runExited) {
 // endCommands moves the run in progress to the flushing runs: its slot
 // goes back, its process group and payload are gone.
 func (j *job) endCommands(ctx actor.Context) {
-	j.flushing.push(&flushRun{counter: j.runCounter, pid: j.run, hist: j.hist.run})
-	j.hist.run = history.Record{}
+	j.flushing.push(&flushRun{counter: j.runCounter, pid: j.run, hist: j.hist.run, attempt: j.hist.attempt})
+	j.hist.run, j.hist.attempt = history.Record{}, history.Record{}
 	j.retrying = false
 	j.stopRetryTimer()
 	j.run, j.work = nil, nil
@@ -157,6 +158,7 @@ func (j *job) onDurable(ctx actor.Context, msg *runFinished) {
 		j.finishClaim(fr.counter)
 		j.recordRun(ctx, fr.fin)
 		j.histEnd(ctx, fr.hist, fr.fin)
+		j.histAttemptEnd(ctx, &fr.attempt, fr.fin)
 	}
 	j.afterRun(ctx)
 }

@@ -85,6 +85,8 @@ func (j *job) onRetryPending(ctx actor.Context, msg *runFinished) {
 	j.retrying = true
 	j.attempt = msg.attempt + 1
 	j.retryDue = time.Now().Add(msg.retryIn)
+	j.histAttemptEnd(ctx, &j.hist.attempt, msg)
+	j.hist.attempt = j.histRetry(ctx, msg.counter, j.attempt, j.retryDue)
 	j.stopRetryTimer()
 	root, self, gen := ctx.ActorSystem().Root, ctx.Self(), j.retryGen
 	j.retryTimer = time.AfterFunc(msg.retryIn, func() { root.Send(self, &retryDue{gen: gen}) })
@@ -123,6 +125,7 @@ func (j *job) resumeRun(ctx actor.Context) {
 	}
 	j.retrying = false
 	j.attemptAt = time.Now()
+	j.histAttemptStart(ctx, &j.hist.attempt, j.attemptAt)
 	j.clusterAttempt(j.runCounter, j.attempt) // clusterhook.go
 	ctx.Send(j.run, &nextAttempt{})
 	j.publish(ctx)

@@ -57,15 +57,17 @@ func badParam(name, raw, want string) error {
 
 // runsParams are the checked parameters of a runs query.
 type runsParams struct {
-	limit   int
-	before  int64
-	cursor  history.Key
-	skipped bool
+	limit    int
+	before   int64
+	cursor   history.Key
+	skipped  bool
+	attempts bool
 }
 
 // parseRunsParams checks limit (1..500, default 50), before (a counter
 // >= 1, absent = from the newest), cursor (a record's cursor; not with
-// before) and skipped (true or false, default true).
+// before), skipped (true or false, default true) and attempts (true or
+// false, default false).
 func parseRunsParams(q url.Values) (runsParams, error) {
 	p := runsParams{limit: defaultRunsLimit, skipped: true}
 	if raw, ok := q["limit"]; ok {
@@ -91,6 +93,15 @@ func parseRunsParams(q url.Values) (runsParams, error) {
 			return p, badParam("cursor", raw[0], "cursor or before, not both")
 		}
 		p.cursor = k
+	}
+	if raw, ok := q["attempts"]; ok {
+		switch raw[0] {
+		case "true":
+			p.attempts = true
+		case "false":
+		default:
+			return p, badParam("attempts", raw[0], "true or false")
+		}
 	}
 	if raw, ok := q["skipped"]; ok {
 		switch raw[0] {
@@ -154,7 +165,7 @@ func historyError(err error) error {
 	return err
 }
 
-// jobRuns handles GET /karajo/api/job_exec/runs?id=&limit=&before=&cursor=&skipped=
+// jobRuns handles GET /karajo/api/job_exec/runs?id=&limit=&before=&cursor=&skipped=&attempts=
 // and its job_http twin: the job's run records, newest first, with the
 // read authorization of the environment. log_kept says whether the run's
 // log is still on disk now.
@@ -175,7 +186,7 @@ func (s *Server) jobRuns(httpJob bool) httprouter.Handle {
 			s.writeError(w, r, err)
 			return
 		}
-		recs, err := s.engine.Runs(actors.RunsQuery{HTTP: httpJob, ID: id, Before: p.before, Cursor: p.cursor, Limit: p.limit, Skipped: p.skipped})
+		recs, err := s.engine.Runs(actors.RunsQuery{HTTP: httpJob, ID: id, Before: p.before, Cursor: p.cursor, Attempts: p.attempts, Limit: p.limit, Skipped: p.skipped})
 		if err != nil {
 			s.writeError(w, r, historyError(err))
 			return

@@ -25,6 +25,7 @@ type histRecord struct {
 		DeliveryID string `json:"delivery_id"`
 		Remote     string `json:"remote"`
 		User       string `json:"user"`
+		RetryOf    int64  `json:"retry_of"`
 	} `json:"trigger"`
 	ScheduledAt   string  `json:"scheduled_at"`
 	QueuedAt      string  `json:"queued_at"`
@@ -481,4 +482,52 @@ commands = ["true"]
 		}
 	}
 	return s
+}
+
+// TestHistoryRetryAndQueued (real binary): with max_job_running = 1 a run
+// waiting for the slot is listed as queued with its trigger; a run that
+// fails once and succeeds at its retry has one run record (attempt 2) and,
+// with attempts=true, the retry's own record (trigger retry of #1), which
+// karajo history -attempts shows.
+func TestHistoryRetryAndQueued(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeConfig(t, dir, strings.Replace(configHeader(dir), "max_job_running = 4", "max_job_running = 1", 1)+`
+[job.hold]
+path = "/hold"
+commands = ["sleep 3"]
+
+[job.flaky]
+path = "/flaky"
+retries = 2
+retry_delay = "100ms"
+retry_on = ["failed"]
+commands = ["n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n -ge 2 || exit 5"]
+`)
+	s := startDir(t, dir)
+	wantEnvelope(t, s.trigger(t, "hold", testSecret), http.StatusOK)
+	waitFor(t, 30*time.Second, "hold running", func() bool { return s.job(t, "hold").Status == "running" })
+	wantEnvelope(t, s.trigger(t, "flaky", testSecret), http.StatusOK)
+	recs := s.runs(t, "job_exec", "flaky", "")
+	if len(recs) != 1 || recs[0].Status != "queued" || recs[0].Counter != 1 || recs[0].Trigger.Kind != "webhook" ||
+		recs[0].QueuedAt == "" || recs[0].StartedAt != "" {
+		t.Fatalf("flaky waiting for the slot: %+v", recs)
+	}
+	s.waitRun(t, "flaky", 1, 30*time.Second)
+	recs = s.runs(t, "job_exec", "flaky", "")
+	if len(recs) != 1 {
+		t.Fatalf("flaky's records: %+v", recs)
+	}
+	queued, _ := time.Parse(time.RFC3339Nano, recs[0].QueuedAt)
+	started, _ := time.Parse(time.RFC3339Nano, recs[0].StartedAt)
+	if len(recs) != 1 || recs[0].Status != "success" || recs[0].Attempt != 2 || !queued.Before(started.Add(-500*time.Millisecond)) {
+		t.Fatalf("flaky's run: %+v", recs)
+	}
+	all := s.runs(t, "job_exec", "flaky", "attempts=true")
+	if len(all) != 2 || all[0].Trigger.Kind != "retry" || all[0].Trigger.RetryOf != 1 || all[0].Attempt != 2 ||
+		all[0].Status != "success" || all[0].Counter != 1 || all[1].Trigger.Kind != "webhook" {
+		t.Fatalf("flaky with attempts: %+v", all)
+	}
+	cr := cli(t, nil, "history", "-url="+s.base, "-attempts", "flaky")
+	wantCLI(t, cr, 0, "retry", "attempt 2 of #1", "webhook")
 }

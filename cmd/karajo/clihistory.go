@@ -39,7 +39,9 @@ type runSummary struct {
 	ExitCode      int     `json:"exit_code,omitempty"`
 	FailedCommand *int    `json:"failed_command,omitempty"`
 	LogKept       *bool   `json:"log_kept,omitempty"`
-	Cursor        string  `json:"cursor,omitempty"` // -cursor this for the records older than this one
+	Cursor        string  `json:"cursor,omitempty"`   // -cursor this for the records older than this one
+	RetryOf       int64   `json:"retry_of,omitempty"` // a retry attempt's run (with -attempts)
+	Attempt       int     `json:"attempt,omitempty"`  // that attempt's number
 }
 
 // historyCmd runs `karajo history [-n N] [-before COUNTER | -cursor C]
@@ -58,6 +60,7 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 	before := fs.Int64("before", 0, "only runs before this counter (page back)")
 	cursor := fs.String("cursor", "", "only records older than the one with this cursor (page back; the table's last line or -o json's \"cursor\")")
 	skipped := fs.Bool("skipped", true, "list the runs that did not happen (paused, overlap, server down…)")
+	attempts := fs.Bool("attempts", false, "list each retry attempt too (trigger retry, beside its run)")
 	if ok, code := parseClient(fs, args, stderr, "history [flags] ID", 1, 1); !ok {
 		return code
 	}
@@ -83,7 +86,7 @@ func historyCmd(name string, args []string, stdout, stderr io.Writer) int {
 		if j == nil {
 			return failf(exitRefused, "job not found: %s", id)
 		}
-		runs, err := c.runPages(j, *n, runsFrom{before: *before, cursor: *cursor}, *skipped)
+		runs, err := c.runPages(j, *n, runsFrom{before: *before, cursor: *cursor, attempts: *attempts}, *skipped)
 		if errors.Is(err, errNoHistory) {
 			runs, err = c.history(j, *n)
 		}
@@ -213,6 +216,10 @@ func note(r runSummary) string {
 		return fmt.Sprintf("%s (x%d)", r.Reason, r.Count)
 	case r.Reason != "":
 		return r.Reason
+	case r.RetryOf > 0 && r.FailedCommand != nil && *r.FailedCommand >= 0:
+		return fmt.Sprintf("attempt %d of #%d: command %d exited %d", r.Attempt, r.RetryOf, *r.FailedCommand, r.ExitCode)
+	case r.RetryOf > 0:
+		return fmt.Sprintf("attempt %d of #%d", r.Attempt, r.RetryOf)
 	case r.FailedCommand != nil && *r.FailedCommand >= 0:
 		return fmt.Sprintf("command %d exited %d", *r.FailedCommand, r.ExitCode)
 	}
@@ -234,7 +241,9 @@ type historyRecord struct {
 		DeliveryID string `json:"delivery_id"`
 		Remote     string `json:"remote"`
 		User       string `json:"user"`
+		RetryOf    int64  `json:"retry_of"`
 	} `json:"trigger"`
+	Attempt       int       `json:"attempt"`
 	ScheduledAt   time.Time `json:"scheduled_at"`
 	QueuedAt      time.Time `json:"queued_at"`
 	StartedAt     time.Time `json:"started_at"`
@@ -249,8 +258,9 @@ type historyRecord struct {
 // runsFrom is where a listing of run records starts: before a counter,
 // after a record's cursor, or (both zero) at the newest.
 type runsFrom struct {
-	before int64
-	cursor string
+	before   int64
+	cursor   string
+	attempts bool // list the records of retry attempts too
 }
 
 // maxRunsPage is the server's largest page of run records.
@@ -269,7 +279,7 @@ func (c *client) runPages(j *jobState, n int, from runsFrom, skipped bool) ([]ru
 		if len(page) < maxRunsPage || page[len(page)-1].Cursor == "" {
 			break
 		}
-		from = runsFrom{cursor: page[len(page)-1].Cursor}
+		from = runsFrom{cursor: page[len(page)-1].Cursor, attempts: from.attempts}
 	}
 	return runs, nil
 }
@@ -284,6 +294,9 @@ func (c *client) runRecords(j *jobState, n int, from runsFrom, skipped bool) ([]
 		path = "/karajo/api/job_http/runs"
 	}
 	q := url.Values{"id": {j.ID}, "limit": {strconv.Itoa(n)}, "skipped": {strconv.FormatBool(skipped)}}
+	if from.attempts {
+		q.Set("attempts", "true")
+	}
 	switch {
 	case from.cursor != "":
 		q.Set("cursor", from.cursor)
@@ -303,6 +316,9 @@ func (c *client) runRecords(j *jobState, n int, from runsFrom, skipped bool) ([]
 		r := runSummary{Counter: h.Counter, Status: h.Status, Started: h.StartedAt, Last: h.FinishedAt,
 			Seconds: int64(h.Duration), Duration: h.Duration, Trigger: h.Trigger.Kind, Reason: h.Reason, User: h.Trigger.User,
 			DeliveryID: h.Trigger.DeliveryID, Remote: h.Trigger.Remote, ExitCode: h.ExitCode, Cursor: h.Cursor}
+		if h.Trigger.Kind == "retry" {
+			r.RetryOf, r.Attempt = h.Trigger.RetryOf, h.Attempt
+		}
 		if h.Status == "skipped" {
 			r.Started, r.Count = cmpTime(h.ScheduledAt, h.QueuedAt), h.Count
 		} else {

@@ -173,7 +173,10 @@ func unqueue(tx *bolt.Tx, b *bolt.Bucket, name []byte, r Record) error {
 	}
 	addCount(tx, name, -1)
 	r.Status, r.Reason, r.Counter, r.LogKept = StatusSkipped, "server down", 0, false
-	r.Key = Key{Counter: max(r.Key.Counter-1, 0), Seq: uint64(max(r.QueuedAt.UnixNano(), 1))}
+	if r.Key.Seq == 0 { // a run's: its counter may be taken by a later run
+		r.Key.Counter = max(r.Key.Counter-1, 0)
+	}
+	r.Key.Seq = uint64(max(r.QueuedAt.UnixNano(), 1))
 	for b.Get(r.Key.bytes()) != nil {
 		r.Key.Seq++
 	}

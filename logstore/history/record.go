@@ -144,6 +144,11 @@ func (r *Record) Time() time.Time {
 	return time.Time{}
 }
 
+// IsAttempt reports whether the record is a retry attempt of a run (its
+// own record beside the run's, key (counter, attempt)) rather than a run
+// or a run that did not happen.
+func (r *Record) IsAttempt() bool { return r.Trigger.Kind == TriggerRetry }
+
 // Finished reports whether the record is a run that ended.
 func (r *Record) Finished() bool {
 	switch r.Status {

@@ -53,7 +53,7 @@ func Summarise(job, window string, recs []Record, since, now time.Time) Stats {
 	for i := range recs {
 		r := &recs[i]
 		t := r.Time()
-		if t.Before(since) || t.After(now) {
+		if r.IsAttempt() || t.Before(since) || t.After(now) {
 			continue
 		}
 		d := days[t.UTC().Format(time.DateOnly)]

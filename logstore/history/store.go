@@ -236,6 +236,7 @@ type Query struct {
 	Cursor    Key   // only records before this place (Record.Cursor); zero = none, else Before is ignored
 	Limit     int   // at most this many; 0 = all
 	NoSkipped bool  // leave out the runs that did not happen
+	Attempts  bool  // include the records of retry attempts (Record.IsAttempt)
 	Since     time.Time
 }
 
@@ -273,7 +274,7 @@ func (s *Store) Runs(q Query) ([]Record, error) {
 			if !q.Since.IsZero() && r.Time().Before(q.Since) {
 				break
 			}
-			if q.NoSkipped && r.Status == StatusSkipped {
+			if (q.NoSkipped && r.Status == StatusSkipped) || (!q.Attempts && r.IsAttempt()) {
 				continue
 			}
 			out = append(out, r)

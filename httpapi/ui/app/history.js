@@ -62,9 +62,12 @@
   // runsPath asks for the records older than the one whose cursor is
   // given (from the newest without one): paging by cursor steps through
   // any run of skipped records, which all have counter 0.
-  function runsPath(cursor, skipped, limit) {
+  // The table lists retry attempts too (attempts=true: a row per retry,
+  // "retry of #N"); the chart has one bar per run.
+  function runsPath(cursor, skipped, limit, attempts) {
     return 'runs?id=' + encodeURIComponent(id) + '&limit=' + (limit || PAGE) +
-      (cursor ? '&cursor=' + encodeURIComponent(cursor) : '') + (skipped ? '' : '&skipped=false');
+      (cursor ? '&cursor=' + encodeURIComponent(cursor) : '') + (skipped ? '' : '&skipped=false') +
+      (attempts ? '&attempts=true' : '');
   }
 
   // ---- Figures -----------------------------------------------------------
@@ -195,7 +198,7 @@
       state.chartRecs = recs || [];
       drawChart();
       if (state.paged) { return null; }
-      return state.skipped && PAGE === CHART ? state.chartRecs : get(runsPath('', state.skipped));
+      return get(runsPath('', state.skipped, PAGE, true));
     }).then(function (page) {
       if (!page || state.paged || gen !== state.gen) { return; }
       state.recs = page;
@@ -214,7 +217,7 @@
     var b = $('older');
     b.disabled = true;
     state.gen++;
-    get(runsPath(lastCursor(), state.skipped)).then(function (page) {
+    get(runsPath(lastCursor(), state.skipped, PAGE, true)).then(function (page) {
       state.paged = true;
       state.recs = state.recs.concat(page);
       fillTable(page, true);
