@@ -50,6 +50,9 @@ type Etcd struct {
 		granted time.Time
 	}
 	views     viewQueue          // the views this node publishes (view.go)
+	stale     []string           // job-set lists no live node holds, deleted by openTerm (jobset.go)
+	setJSON   string             // opts.JobSet encoded
+	setSum    string             // its sum
 	first     *term              // the session opened by NewEtcd, for Run
 	finishing sync.WaitGroup     // Finish calls in flight, awaited by Close
 	finMu     sync.Mutex         // orders Finish's Add before Close's Wait
@@ -94,6 +97,8 @@ func NewEtcd(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, er
 	e := &Etcd{cli: cli, opts: opts, keys: newKeys(opts.Cluster), done: make(chan struct{})}
 	e.finCtx, e.finCancel = context.WithCancel(context.Background())
 	e.views.kick = make(chan struct{}, 1)
+	e.setJSON = opts.JobSet.encode()
+	e.setSum = sumOf(e.setJSON)
 	if err := e.checkJobSet(ctx); err != nil {
 		return nil, err
 	}
@@ -129,14 +134,15 @@ func (e *Etcd) openTerm(ctx context.Context) (*term, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd: session: %w: %w", ErrUnavailable, err)
 	}
-	_, err = e.cli.Txn(gctx).Then(
-		clientv3.OpPut(e.keys.node(e.opts.Node), e.opts.Advertise, clientv3.WithLease(lease.ID)),
-		clientv3.OpPut(e.keys.jobset(e.opts.Node), e.opts.JobSet.encode(), clientv3.WithLease(lease.ID)),
-	).Commit()
+	list := e.keys.jobsetList(e.setSum)
+	ops := e.publishOps(lease.ID) // jobset.go
+	_, err = e.cli.Txn(gctx).If(clientv3.Compare(clientv3.CreateRevision(list), "=", 0)).
+		Then(append(ops, clientv3.OpPut(list, e.setJSON))...).Else(ops...).Commit()
 	if err != nil {
 		sess.Orphan()
 		return nil, fmt.Errorf("etcd: publish node: %w: %w", ErrUnavailable, err)
 	}
+	e.stale = nil // deleted: the lists are checked again at the next start only
 	return &term{sess: sess, lead: make([]atomic.Pointer[leader], e.opts.Shards)}, nil
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,9 +30,34 @@ func Join(ctx context.Context, cli *clientv3.Client, opts Options) *Joining {
 	j := &Joining{node: opts.Node, done: make(chan struct{}), ran: make(chan struct{})}
 	go func() {
 		defer close(j.done)
-		j.e, j.err = NewEtcd(ctx, cli, opts)
+		j.e, j.err = joinPatiently(ctx, cli, opts)
 	}()
 	return j
+}
+
+// joinPatience is how long a start keeps trying to join while etcd is
+// unavailable or too slow to answer (a loaded etcd while every node
+// starts at once) before it gives up.
+const joinPatience = 30 * time.Second
+
+// joinPatiently runs NewEtcd until it succeeds, fails for another reason
+// than ErrUnavailable (a job set that differs), or joinPatience passed.
+func joinPatiently(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, error) {
+	deadline := time.Now().Add(joinPatience)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		e, err := NewEtcd(ctx, cli, opts)
+		if err == nil || !errors.Is(err, ErrUnavailable) || time.Now().Add(wait).After(deadline) {
+			return e, err
+		}
+		if opts.Log != nil {
+			opts.Log.Warn("cluster: join: trying again", "in", wait, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("join: %w: %w", ErrUnavailable, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Wait waits for the join and returns the coordinator, or why the node

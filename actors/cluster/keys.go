@@ -13,7 +13,8 @@ import (
 //
 //	shard/<k>/leader/…        the election of shard k (concurrency package)
 //	node/<node>               the node's advertise URL, on its session lease
-//	jobset/<node>             the job set the node loaded, on its session lease
+//	jobset/<node>             the sum of the job set the node loaded, on its session lease
+//	jobsetlist/<sum>          that job set by job (a hash of each job's settings)
 //	state/<kind>/<id>         the job's state (JSON: counter, paused, point)
 //	point/<kind>/<id>/<time>  one key per scheduled point taken, on a point lease
 //	running/<kind>/<id>/<n>   run n in progress, on the executing node's session lease
@@ -34,7 +35,11 @@ func (k keys) node(name string) string { return k.prefix + "node/" + name }
 func (k keys) jobset(node string) string {
 	return k.prefix + "jobset/" + node
 }
-func (k keys) jobsets() string    { return k.prefix + "jobset/" }
+func (k keys) jobsets() string     { return k.prefix + "jobset/" }
+func (k keys) jobsetLists() string { return k.prefix + "jobsetlist/" }
+func (k keys) jobsetList(sum string) string {
+	return k.jobsetLists() + sum
+}
 func (k keys) states() string     { return k.prefix + "state/" }
 func (k keys) state(j Job) string { return k.states() + j.String() }
 func (k keys) running() string    { return k.prefix + "running/" }

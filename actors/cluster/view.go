@@ -28,6 +28,8 @@ const (
 	// maxTxnBytes keeps a flush's transaction under etcd's default
 	// request limit (1.5 MiB).
 	maxTxnBytes = 1 << 20
+	// viewWriters bounds the transactions of one flush in flight.
+	viewWriters = 8
 )
 
 // viewQueue holds the latest view of every job this node published and
@@ -99,36 +101,57 @@ func (e *Etcd) writeViews(ctx context.Context, t *term) {
 	}
 }
 
-// flushViews writes the queued views of the shards this node leads, one
-// transaction per shard (and per chunk of maxTxnOps or maxTxnBytes);
-// views of other shards are dropped, those not written for an etcd
-// error are queued again.
+// flushViews writes the queued views of the shards this node leads, in
+// transactions of at most maxTxnOps views or maxTxnBytes, viewWriters of
+// them at once (etcd commits concurrent transactions together); views of
+// other shards are dropped, those not written for an etcd error are
+// queued again.
 func (e *Etcd) flushViews(ctx context.Context, t *term) {
-	byShard := e.takeViews()
-	for k, views := range byShard {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, viewWriters)
+	for k, views := range e.takeViews(t) {
 		l := t.lead[k].Load()
 		if l == nil {
 			continue
 		}
-		ops, size := make([]clientv3.Op, 0, min(len(views), maxTxnOps)), 0
-		var jobs []Job
-		for _, jv := range views {
-			val, err := json.Marshal(viewRecord{Node: e.opts.Node, View: jv.enc})
-			if err != nil {
-				continue // the view is a RawMessage: valid JSON
-			}
-			if len(ops) == maxTxnOps || size+len(val) > maxTxnBytes {
-				e.putViews(ctx, t, l, ops, jobs)
-				ops, size, jobs = ops[:0], 0, jobs[:0]
-			}
-			ops = append(ops, clientv3.OpPut(e.keys.view(jv.job), string(val), clientv3.WithLease(t.sess.Lease())))
-			jobs = append(jobs, jv.job)
-			size += len(val)
-		}
-		if len(ops) > 0 {
-			e.putViews(ctx, t, l, ops, jobs)
+		for _, c := range e.chunkViews(t, views) {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				e.putViews(ctx, t, l, c.ops, c.jobs)
+			})
 		}
 	}
+	wg.Wait()
+}
+
+// viewChunk is one transaction of a flush.
+type viewChunk struct {
+	ops  []clientv3.Op
+	jobs []Job
+}
+
+// chunkViews cuts the puts of views into transactions.
+func (e *Etcd) chunkViews(t *term, views []jobView) []viewChunk {
+	node, _ := json.Marshal(e.opts.Node) // a string: cannot fail
+	var out []viewChunk
+	var c viewChunk
+	size := 0
+	for _, jv := range views {
+		val := make([]byte, 0, len(node)+len(jv.enc)+18)
+		val = append(append(append(append(val, `{"node":`...), node...), `,"view":`...), jv.enc...)
+		val = append(val, '}')
+		if len(c.ops) == maxTxnOps || (len(c.ops) > 0 && size+len(val) > maxTxnBytes) {
+			out, c, size = append(out, c), viewChunk{}, 0
+		}
+		c.ops = append(c.ops, clientv3.OpPut(e.keys.view(jv.job), string(val), clientv3.WithLease(t.sess.Lease())))
+		c.jobs = append(c.jobs, jv.job)
+		size += len(val)
+	}
+	if len(c.ops) > 0 {
+		out = append(out, c)
+	}
+	return out
 }
 
 type jobView struct {
@@ -136,13 +159,16 @@ type jobView struct {
 	enc json.RawMessage
 }
 
-// takeViews empties the queue, encoding each view, grouped by shard.
-func (e *Etcd) takeViews() map[int][]jobView {
+// takeViews empties the queue and encodes the views of the shards this
+// node leads in term t, grouped by shard; the others are dropped.
+func (e *Etcd) takeViews(t *term) map[int][]jobView {
 	q := &e.views
 	q.mu.Lock()
 	taken := make(map[Job]any, len(q.pending))
 	for j := range q.pending {
-		taken[j] = q.latest[j]
+		if t.lead[shardOf(j, e.opts.Shards)].Load() != nil {
+			taken[j] = q.latest[j]
+		}
 	}
 	clear(q.pending)
 	q.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // viewListener records the views and ownerships a node is told.
@@ -133,5 +135,30 @@ func TestJoining(t *testing.T) {
 	bad.Publish(j, 1) // dropped
 	if err := bad.Close(false); err != nil {
 		t.Errorf("close after a failed join: %v", err)
+	}
+}
+
+// TestJobSetLists: nodes loading one set write its list once; a set no
+// live node holds any more is deleted by the next node that joins.
+func TestJobSetLists(t *testing.T) {
+	a, b := JobSet{"job/a": "h"}, JobSet{"job/a": "h2"}
+	ns := testNodes(t, "lists", 2, nil) // both load JobSet{"job/a": "h"}
+	k := ns[0].keys
+	r, err := ns[0].cli.Get(context.Background(), k.jobsetList(a.sum()))
+	if err != nil || len(r.Kvs) != 1 || r.Kvs[0].Version != 1 {
+		t.Fatalf("list of the set shared by two nodes: %v %v", r, err)
+	}
+	for _, n := range ns {
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n3 := testNodes(t, "lists", 1, func(o *Options) { o.Node, o.JobSet = "n3", b })[0]
+	tr, err := n3.cli.Txn(context.Background()).Then(clientv3.OpGet(k.jobsetList(a.sum())), clientv3.OpGet(k.jobsetList(b.sum()))).Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, cur := tr.Responses[0].GetResponseRange().Count, tr.Responses[1].GetResponseRange().Count; old != 0 || cur != 1 {
+		t.Errorf("after the set changed: old list %d, new list %d; want 0, 1", old, cur)
 	}
 }
