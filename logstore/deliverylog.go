@@ -3,6 +3,7 @@ package logstore
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
 // recordWriter writes the delivery records of every job (issue 15's
@@ -10,7 +11,7 @@ import (
 // append instead of an open, a write and a close of a file (and, every
 // delivery_retention requests, a rewrite with two fsyncs). One goroutine,
 // started when something is queued and gone when nothing is, takes what
-// queued and writes it in order: the appends to one file in a batch with
+// queued during recordGather and writes it in order: the appends to one file in a batch with
 // one open and one write; a rewrite drops the appends queued before it
 // (its data holds the records it keeps). Records are an inspection aid:
 // a kill of karajo loses those still queued (a few milliseconds' worth);
@@ -83,9 +84,15 @@ func (w *recordWriter) wait() {
 	}
 }
 
+// recordGather is how long the writer lets records gather before it
+// writes a batch: under a stream of requests a file is appended once per
+// gather, not once per request.
+var recordGather = 5 * time.Millisecond
+
 // loop writes batches until nothing is queued.
 func (w *recordWriter) loop() {
 	for {
+		time.Sleep(recordGather)
 		w.mu.Lock()
 		batch := w.queue
 		w.queue = nil
