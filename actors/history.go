@@ -396,7 +396,7 @@ type historyMetrics struct {
 func newHistoryMetrics(reg prometheus.Registerer) *historyMetrics {
 	m := &historyMetrics{skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "karajo_job_skipped_total",
-		Help: "Runs that did not happen, by job ID and reason: paused, overlap, pending, busy, server down.",
+		Help: "Runs that did not happen, by job ID and reason: paused, overlap, pending, busy, server down; queued runs dropped: canceled, stopped, reload, no log.",
 	}, []string{"job", "reason"})}
 	reg.MustRegister(m.skipped)
 	return m

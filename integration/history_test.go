@@ -329,7 +329,7 @@ func skCheckHistory(t *testing.T, s *server, inv *skInvariants, jobs []*skJob, r
 
 // TestHistoryCorruptFile: a history file that is not a database is moved
 // aside with an error in the server's log, and the history is rebuilt from
-// the logs; the server serves as usual.
+// the logs; the server serves as usual. A removed file is rebuilt too.
 func TestHistoryCorruptFile(t *testing.T) {
 	t.Parallel()
 	s := start(t, `
@@ -357,6 +357,21 @@ commands = ["true"]
 	}
 	wantEnvelope(t, s.trigger(t, "c", testSecret), http.StatusOK)
 	s.waitRun(t, "c", 2, 30*time.Second)
+
+	// A missing file (a v0.9.3 dir_base, or one deleted) is built from
+	// the logs at start.
+	s.stop()
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	s = s.restart(t)
+	recs = s.runs(t, "job_exec", "c", "")
+	if len(recs) != 2 || recs[0].Counter != 2 || recs[1].Counter != 1 || recs[0].Status != "success" || recs[0].StartedAt == "" {
+		t.Errorf("rebuilt from the logs after the file was removed: %+v", recs)
+	}
+	if !strings.Contains(s.stderr.String(), "history file created: rebuilt from the logs") {
+		t.Errorf("no note of the rebuild:\n%s", tail(s.stderr.String(), 2000))
+	}
 }
 
 // TestHistoryCursorThroughSkipped: more than 100 records of runs that did
@@ -530,4 +545,92 @@ commands = ["n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n 
 	}
 	cr := cli(t, nil, "history", "-url="+s.base, "-attempts", "flaky")
 	wantCLI(t, cr, 0, "retry", "attempt 2 of #1", "webhook")
+}
+
+// TestHistoryTriggerKinds (real binary): the trigger kinds not covered by
+// TestHistoryAPI. A logged-in user's run button is "api" with the user
+// and remote; a schedule point caught up after downtime is "catch_up"
+// with its scheduled_at; an interval job whose interval a SIGHUP reload
+// shortens below the time since its last run runs at once, "reload".
+func TestHistoryTriggerKinds(t *testing.T) {
+	t.Parallel()
+	t.Run("api", func(t *testing.T) {
+		t.Parallel()
+		s := startWithUser(t)
+		code, _, ck := s.login(t, clientFrom("127.0.0.1"), "alice", "pw")
+		if ck == nil {
+			t.Fatalf("login: %d", code)
+		}
+		cookie := map[string]string{"Cookie": "karajo=" + ck.Value}
+		var info struct {
+			CSRF string `json:"csrf"`
+		}
+		if err := json.Unmarshal(wantEnvelope(t, s.raw(t, http.MethodGet, "/karajo/api/auth/session", cookie, nil), http.StatusOK).Data, &info); err != nil {
+			t.Fatal(err)
+		}
+		hdr := map[string]string{"Cookie": "karajo=" + ck.Value, "X-Karajo-CSRF": info.CSRF, "Content-Type": "application/x-www-form-urlencoded"}
+		wantEnvelope(t, s.raw(t, http.MethodPost, "/karajo/api/session/job_exec/run", hdr, []byte("id=h")), http.StatusOK)
+		waitFor(t, 30*time.Second, "alice's run recorded", func() bool {
+			var recs []histRecord
+			r := s.raw(t, http.MethodGet, "/karajo/api/job_exec/runs?id=h", cookie, nil)
+			if err := json.Unmarshal(wantEnvelope(t, r, http.StatusOK).Data, &recs); err != nil {
+				t.Fatal(err)
+			}
+			return len(recs) == 1 && recs[0].Status == "success" && recs[0].Trigger.Kind == "api" &&
+				recs[0].Trigger.User == "alice" && recs[0].Trigger.Remote == "127.0.0.1"
+		})
+		wantEnvelope(t, s.get(t, "/karajo/api/job_exec/runs?id=h"), http.StatusUnauthorized) // read auth as the environment
+	})
+	t.Run("catch_up", func(t *testing.T) {
+		t.Parallel()
+		s := start(t, `
+[job.every2]
+cron = "*/2 * * * * *"
+catch_up = "latest"
+commands = ["true"]
+`)
+		waitFor(t, 30*time.Second, "a timer run", func() bool {
+			return countRecs(s.runs(t, "job_exec", "every2", "skipped=false"), func(r histRecord) bool { return r.Trigger.Kind == "timer" }) >= 1
+		})
+		s.stop()
+		time.Sleep(5 * time.Second)
+		s = s.restart(t)
+		waitFor(t, 30*time.Second, "the caught-up run", func() bool {
+			return countRecs(s.runs(t, "job_exec", "every2", "skipped=false"), func(r histRecord) bool {
+				return r.Trigger.Kind == "catch_up" && r.ScheduledAt != "" && r.Status == "success"
+			}) == 1
+		})
+	})
+	t.Run("reload", func(t *testing.T) {
+		t.Parallel()
+		// Its last run (a log from a v0.9.3 dir_base) was two hours ago:
+		// with interval 3h it waits; the reload to 1h makes it due at once.
+		dir := t.TempDir()
+		cfg := configHeader(dir) + "\n[job.iv]\ninterval = \"3h\"\ncommands = [\"true\"]\n"
+		writeConfig(t, dir, cfg)
+		logDir := filepath.Join(dir, "var", "log", "karajo", "job", "iv")
+		if err := os.MkdirAll(logDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-2 * time.Hour)
+		logPath := filepath.Join(logDir, "iv.1.success")
+		if err := os.WriteFile(logPath, []byte(old.UTC().Format("2006-01-02 15:04:05 MST")+" === BEGIN\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(logPath, old, old); err != nil {
+			t.Fatal(err)
+		}
+		s := startDir(t, dir)
+		time.Sleep(time.Second)
+		if recs := s.runs(t, "job_exec", "iv", ""); len(recs) != 1 || recs[0].Counter != 1 {
+			t.Fatalf("before the reload: %+v", recs)
+		}
+		writeConfig(t, dir, strings.Replace(cfg, `"3h"`, `"1h"`, 1))
+		opSIGHUP(t, s)
+		s.waitRun(t, "iv", 2, 30*time.Second)
+		waitFor(t, 30*time.Second, "the run the reload started", func() bool {
+			recs := s.runs(t, "job_exec", "iv", "")
+			return len(recs) == 2 && recs[0].Counter == 2 && recs[0].Trigger.Kind == "reload" && recs[0].Status == "success"
+		})
+	})
 }
