@@ -117,7 +117,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	e.dirs = newDirPrep(env, store, log, census) // begins once the jobs have loaded
 	rt.dirs = e.dirs
 	rt.history = history()
-	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt, census) }, hot), "supervisor")
+	sup, err := e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newSupervisor(env, store, log, rt, census) }), "supervisor")
 	if err != nil {
 		return nil, fmt.Errorf("spawn supervisor: %w", err)
 	}

@@ -512,11 +512,11 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 		run.work = hr.execute
 	}
 	var err error
-	pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }, hot), "run/"+strconv.FormatInt(counter, 10))
+	pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return run }), "run/"+strconv.FormatInt(counter, 10))
 	if err != nil {
 		// Only a name clash could cause this, and counters are unique.
 		j.log.Error("spawn run", "job", id, "counter", counter, "err", err)
-		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return run }, hot))
+		pid = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return run }))
 	}
 	return pid, work
 }

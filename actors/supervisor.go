@@ -179,7 +179,7 @@ func (s *supervisor) spawnExec(ctx actor.Context, jc *config.Job) {
 		j := newExecJob(jc, s.store, s.log, self, rt)
 		j.census = census
 		return j
-	}, hot)
+	})
 	if pid, err := ctx.SpawnNamed(props, "job/"+jc.ID); err != nil {
 		// IDs are unique (config refuses collisions), so this is a bug.
 		s.log.Error("spawn job", "job", jc.ID, "err", err)
@@ -195,7 +195,7 @@ func (s *supervisor) spawnHTTP(ctx actor.Context, jc *config.JobHTTP) {
 		j := newHTTPJob(jc, s.store, s.log, self, rt)
 		j.census = census
 		return j
-	}, hot)
+	})
 	if pid, err := ctx.SpawnNamed(props, "job_http/"+jc.ID); err != nil {
 		s.log.Error("spawn job", "job_http", jc.ID, "err", err)
 	} else {
