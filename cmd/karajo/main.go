@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := earlysig.C
 	defer earlysig.Release()
 
+	endStartGC := startupGC() // startgc.go
 	env, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "karajo: invalid configuration:")
@@ -95,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		log.Warn("no [karajo] secret configured: generated one for this run only", "file", p)
 	}
-	if err := serve(env, log, sigs); err != nil {
+	if err := serve(env, log, sigs, endStartGC); err != nil {
 		log.Error("karajo stopped", "err", err)
 		return 1
 	}
@@ -104,8 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // serve binds the listener first (IMP-5: a taken port fails before any
 // job runs), then starts the engine and the API, and stops all of it on
-// SIGTERM or SIGINT from sigs; a SIGHUP reloads.
-func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
+// SIGTERM or SIGINT from sigs; a SIGHUP reloads. endStartGC ends the
+// start-up target of the garbage collector once the jobs are loaded.
+func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal, endStartGC func()) error {
 	ln, err := net.Listen("tcp", env.ListenAddress)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", env.ListenAddress, err)
@@ -132,6 +134,7 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal) error {
 		opts.Coordinator, opts.PartitionPolicy = coord, env.Cluster.PartitionPolicy
 	}
 	engine, err := actors.Start(env, store, log, opts)
+	endStartGC()
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
