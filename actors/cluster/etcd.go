@@ -21,6 +21,9 @@ const (
 	pointTTL = time.Hour
 	// opTimeout bounds one etcd request of the run path.
 	opTimeout = 2 * time.Second
+	// joinTimeout bounds each etcd request of a start's join: every node
+	// starting at once loads etcd (the first owner writes every view).
+	joinTimeout = 10 * time.Second
 	// maxTries bounds the retries of a transaction whose state changed.
 	maxTries = 5
 )
@@ -102,7 +105,7 @@ func NewEtcd(ctx context.Context, cli *clientv3.Client, opts Options) (*Etcd, er
 	if err := e.checkJobSet(ctx); err != nil {
 		return nil, err
 	}
-	t, err := e.openTerm(ctx)
+	t, err := e.openTerm(ctx, joinTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +125,8 @@ func (e *Etcd) Run(l Listener) {
 
 // openTerm grants a session lease (bounded by ctx), publishes the node's
 // address and job set on it, and returns the new term.
-func (e *Etcd) openTerm(ctx context.Context) (*term, error) {
-	gctx, cancel := context.WithTimeout(ctx, opTimeout)
+func (e *Etcd) openTerm(ctx context.Context, timeout time.Duration) (*term, error) {
+	gctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ttl := int64(max(1, e.opts.TTL/time.Second))
 	lease, err := e.cli.Grant(gctx, ttl)
@@ -158,7 +161,7 @@ func (e *Etcd) loop(ctx context.Context, t *term) {
 		}
 		for t = nil; t == nil; {
 			var err error
-			if t, err = e.openTerm(ctx); err != nil {
+			if t, err = e.openTerm(ctx, opTimeout); err != nil {
 				e.opts.Log.Warn("cluster: no session", "err", err)
 				select {
 				case <-ctx.Done():

@@ -66,7 +66,7 @@ func sumOf(enc string) string {
 // published; a difference refuses to join. It notes the lists no live
 // node holds (e.stale) for openTerm to delete.
 func (e *Etcd) checkJobSet(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	r, err := e.cli.Txn(ctx).Then(
 		clientv3.OpGet(e.keys.jobsets(), clientv3.WithPrefix()),

@@ -29,7 +29,11 @@ const (
 	// request limit (1.5 MiB).
 	maxTxnBytes = 1 << 20
 	// viewWriters bounds the transactions of one flush in flight.
-	viewWriters = 8
+	viewWriters = 4
+	// viewBudget bounds the views of one flush: a start's every view
+	// (10,000 jobs) is spread over a few seconds instead of flooding etcd
+	// while the other nodes join.
+	viewBudget = 1024
 )
 
 // viewQueue holds the latest view of every job this node published and
@@ -159,19 +163,27 @@ type jobView struct {
 	enc json.RawMessage
 }
 
-// takeViews empties the queue and encodes the views of the shards this
-// node leads in term t, grouped by shard; the others are dropped.
+// takeViews takes up to viewBudget views off the queue and encodes those
+// of the shards this node leads in term t, grouped by shard; the others
+// are dropped. What is left is flushed next time.
 func (e *Etcd) takeViews(t *term) map[int][]jobView {
 	q := &e.views
 	q.mu.Lock()
-	taken := make(map[Job]any, len(q.pending))
+	taken := make(map[Job]any, min(len(q.pending), viewBudget))
 	for j := range q.pending {
+		if len(taken) == viewBudget {
+			break // the rest with the next flush
+		}
 		if t.lead[shardOf(j, e.opts.Shards)].Load() != nil {
 			taken[j] = q.latest[j]
 		}
+		delete(q.pending, j)
 	}
-	clear(q.pending)
+	more := len(q.pending) > 0
 	q.mu.Unlock()
+	if more {
+		e.kickViews()
+	}
 	out := map[int][]jobView{}
 	for j, v := range taken {
 		b, err := json.Marshal(v)

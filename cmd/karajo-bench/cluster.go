@@ -33,8 +33,9 @@ func (b *bench) clusterBench() error {
 	}
 	jobs := scaleJobs(n)
 	var single, singleAgain, fresh, again, views, viewsAgain []float64
+	var cpuS, cpuSAgain, cpuC, cpuCAgain []float64
 	for range b.rounds {
-		s1, s2, err := b.startMany(jobs)
+		s1, s2, sc, err := b.startMany(jobs)
 		if err != nil {
 			return fmt.Errorf("3 single hosts: %w", err)
 		}
@@ -45,19 +46,28 @@ func (b *bench) clusterBench() error {
 		single, singleAgain = append(single, s1.Seconds()), append(singleAgain, s2.Seconds())
 		fresh, again = append(fresh, c.first.Seconds()), append(again, c.again.Seconds())
 		views, viewsAgain = append(views, c.views.Seconds()), append(viewsAgain, c.viewsAgain.Seconds())
+		cpuS, cpuSAgain = append(cpuS, sc[0].Seconds()), append(cpuSAgain, sc[1].Seconds())
+		cpuC, cpuCAgain = append(cpuC, c.cpu[0].Seconds()), append(cpuCAgain, c.cpu[1].Seconds())
 	}
 	what := fmt.Sprintf("%s jobs (half daily, half webhook), %d processes at once", num(float64(n)), clusterNodes)
 	b.add(row{scenario: "cluster", figure: what + ": single hosts, start → every first 200 (fresh)", unit: "s", vals: single, isLimit: "3-singles"})
 	b.add(row{scenario: "cluster", figure: what + ": single hosts, restart → every first 200", unit: "s", vals: singleAgain, isLimit: "3-singles-again"})
 	b.add(row{scenario: "cluster", figure: what + ": cluster nodes, start → every first 200 (fresh dirs and etcd)", unit: "s", vals: fresh, limit: "3-singles"})
 	b.add(row{scenario: "cluster", figure: what + ": cluster nodes, restart → every first 200", unit: "s", vals: again, limit: "3-singles-again"})
+	b.add(row{scenario: "cluster", figure: what + ": single hosts, CPU to every first 200 (sum)", unit: "s", vals: cpuS, isLimit: "3-singles-cpu"})
+	b.add(row{scenario: "cluster", figure: what + ": single hosts, CPU to every first 200 (sum), restart", unit: "s", vals: cpuSAgain, isLimit: "3-singles-cpu-again"})
+	b.add(row{scenario: "cluster", figure: what + ": cluster nodes + etcd-dev, CPU to every first 200 (sum, fresh)", unit: "s", vals: cpuC, limit: "3-singles-cpu"})
+	b.add(row{scenario: "cluster", figure: what + ": cluster nodes + etcd-dev, CPU to every first 200 (sum), restart", unit: "s", vals: cpuCAgain, limit: "3-singles-cpu-again"})
 	b.add(row{scenario: "cluster", figure: what + ": cluster nodes, start → every node shows every job's owner view (fresh)", unit: "s", vals: views, limit: "3-singles"})
 	b.add(row{scenario: "cluster", figure: what + ": cluster nodes, restart → every node shows every job's owner view", unit: "s", vals: viewsAgain, limit: "3-singles-again"})
 	return nil
 }
 
 // clusterTimes are the figures of one cluster round.
-type clusterTimes struct{ first, again, views, viewsAgain time.Duration }
+type clusterTimes struct {
+	first, again, views, viewsAgain time.Duration
+	cpu                             [2]time.Duration // to every first 200, with etcd-dev's
+}
 
 // clusterRound starts etcd-dev and three nodes on fresh directories,
 // then stops and starts the nodes again on the same directories.
@@ -97,6 +107,7 @@ func (b *bench) clusterRound(jobs []jobSpec) (clusterTimes, error) {
 	}
 	for pass := range 2 {
 		t0 := time.Now()
+		etcdCPU, _ := cpuTime(etcd.Process.Pid)
 		for i, dir := range dirs {
 			cfg := karajoConfig{jobs: jobs, listen: addrs[i], mainExtra: extra(i)}
 			s, err := b.startServer(dir, cfg)
@@ -109,6 +120,7 @@ func (b *bench) clusterRound(jobs []jobSpec) (clusterTimes, error) {
 		if err != nil {
 			return ct, err
 		}
+		ct.cpu[pass] = cpuOf(servers, etcd.Process.Pid, etcdCPU)
 		views, err := waitOwnerViews(servers, len(jobs), t0)
 		if err != nil {
 			return ct, err
@@ -125,10 +137,10 @@ func (b *bench) clusterRound(jobs []jobSpec) (clusterTimes, error) {
 
 // startMany starts three single hosts at once on fresh directories, and
 // again on the same: the time until each has answered its first 200.
-func (b *bench) startMany(jobs []jobSpec) (fresh, again time.Duration, err error) {
+func (b *bench) startMany(jobs []jobSpec) (fresh, again time.Duration, cpu [2]time.Duration, err error) {
 	dirs, err := b.newDirs("single")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpu, err
 	}
 	for pass := range 2 {
 		t0 := time.Now()
@@ -136,16 +148,17 @@ func (b *bench) startMany(jobs []jobSpec) (fresh, again time.Duration, err error
 		for _, dir := range dirs {
 			s, err := b.startServer(dir, karajoConfig{jobs: jobs})
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, cpu, err
 			}
 			servers = append(servers, s)
 		}
 		first, err := waitAllReady(servers)
+		cpu[pass] = cpuOf(servers, 0, 0)
 		for _, s := range servers {
 			b.stopServer(s)
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, cpu, err
 		}
 		if pass == 0 {
 			fresh = first.Sub(t0)
@@ -153,7 +166,24 @@ func (b *bench) startMany(jobs []jobSpec) (fresh, again time.Duration, err error
 			again = first.Sub(t0)
 		}
 	}
-	return fresh, again, nil
+	return fresh, again, cpu, nil
+}
+
+// cpuOf is the CPU time the servers used so far, plus that of process
+// pid (0: none) beyond base.
+func cpuOf(servers []*server, pid int, base time.Duration) time.Duration {
+	var sum time.Duration
+	for _, s := range servers {
+		if c, err := cpuTime(s.pid); err == nil {
+			sum += c
+		}
+	}
+	if pid != 0 {
+		if c, err := cpuTime(pid); err == nil {
+			sum += c - base
+		}
+	}
+	return sum
 }
 
 // newDirs makes a fresh dir_base per node; they are removed when the
