@@ -2,7 +2,7 @@ GO      ?= go
 VERSION := $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench fuzz soak audit clean
+.PHONY: build run test lint bench bench-cluster fuzz soak audit clean
 build: ## Build bin/karajo
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/karajo ./cmd/karajo
 
@@ -23,6 +23,9 @@ BENCH_ARGS  ?=
 bench: build ## Go benchmarks, then karajo-bench (about 14 min; BENCH_ARGS=-quick: about 4)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) ./...
 	$(GO) run ./cmd/karajo-bench -karajo bin/karajo $(BENCH_ARGS)
+
+bench-cluster: build ## 10,000 jobs on 3 cluster nodes (karajo etcd-dev) against 3 single hosts: start, CPU, views (about 4 min)
+	$(GO) run ./cmd/karajo-bench -karajo bin/karajo -only cluster -rounds 5 $(BENCH_ARGS)
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := config:FuzzLoad config/schedule:FuzzParseSchedule config/schedule:FuzzParseCron logstore:FuzzParseName \
