@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultRetention is the number of logs kept per job when log_retention is
@@ -60,12 +62,17 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		retention = DefaultRetention
 	}
 	dir := s.LogDir(kind, id)
-	var entries []os.DirEntry
+	var (
+		d       *os.File // the log directory: the files are stat'ed relative to it
+		entries []os.DirEntry
+	)
 	if c.HasLogs(id) {
 		var err error
-		entries, err = os.ReadDir(dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if d, entries, err = openLogDir(dir); err != nil {
 			return rec, fmt.Errorf("recover %s %s: %w", kind, id, err)
+		}
+		if d != nil {
+			defer d.Close()
 		}
 	}
 	warn := func(format string, args ...any) {
@@ -103,13 +110,13 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 			}
 			ref = LogRef{JobID: id, Counter: counter, Status: statusFailed, Name: done}
 		}
-		info, err := os.Lstat(filepath.Join(dir, ref.Name))
+		mtime, err := mtimeAt(d, ref.Name)
 		if err != nil {
 			warn("%s: ignored %q: %v", dir, ref.Name, err)
 			continue
 		}
 		maxCounter = max(maxCounter, ref.Counter)
-		logs = append(logs, found{ref: ref, mtime: info.ModTime()})
+		logs = append(logs, found{ref: ref, mtime: mtime})
 	}
 
 	slices.SortFunc(logs, func(a, b found) int {
@@ -222,4 +229,37 @@ func (s *Store) finalise(kind Kind, id, dir, name string) (string, error) {
 		return "", err
 	}
 	return done, syncDir(dir)
+}
+
+// openLogDir opens a job's log directory and lists it sorted by name (as
+// os.ReadDir does: warnings come in a stable order). A missing directory
+// is (nil, nil, nil).
+func openLogDir(dir string) (*os.File, []os.DirEntry, error) {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, nil, errors.Join(err, d.Close())
+	}
+	slices.SortFunc(entries, func(a, b os.DirEntry) int { return cmp.Compare(a.Name(), b.Name()) })
+	return d, entries, nil
+}
+
+// mtimeAt returns the modification time of name in the directory d, not
+// following a symbolic link: one fstatat(2) relative to d, instead of an
+// lstat(2) that walks every component of the whole path again (at start,
+// once per log of every job).
+func mtimeAt(d *os.File, name string) (time.Time, error) {
+	var st unix.Stat_t
+	if err := fdCall(d, "fstatat", func(fd int) error {
+		return unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	}); err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(st.Mtim.Unix()), nil
 }
