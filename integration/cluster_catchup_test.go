@@ -131,21 +131,32 @@ func checkCaughtUp(t *testing.T, latest, none string, p time.Time, back time.Tim
 	}
 }
 
-// TestClusterCatchUpEtcdDown: etcd stopped across a due point and
-// started again: the job with catch_up = "latest" runs the missed point
-// once (KARAJO_RUN_TRIGGER=catch-up), the one with "none" runs nothing
-// for it; no point runs twice and both go on on time.
+// TestClusterCatchUpEtcdDown: etcd stopped across two due points and
+// started again: the job with catch_up = "latest" runs the newest missed
+// point once (KARAJO_RUN_TRIGGER=catch-up), the one with "all" both,
+// oldest first, the one with "none" nothing; no point runs twice and all
+// go on on time.
 func TestClusterCatchUpEtcdDown(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	latest, none := filepath.Join(dir, "latest"), filepath.Join(dir, "none")
+	all := filepath.Join(dir, "all")
 	data := t.TempDir()
 	etcd := startEtcdDev(t, data)
-	startNodes(t, etcd.endpoint, 2, catchUpJobs(latest, none))
+	startNodes(t, etcd.endpoint, 2, catchUpJobs(latest, none)+fmt.Sprintf(`
+[job.all]
+cron = "*/10 * * * * *"
+catch_up = "all"
+commands = ['echo "$KARAJO_NODE $KARAJO_JOB_COUNTER $KARAJO_SCHEDULED_AT $KARAJO_RUN_TRIGGER" >> %s']
+`, all))
 	p := waitFreshPoint(t, latest, none, 3*time.Second).point
+	waitFor(t, 10*time.Second, "all: the same point", func() bool {
+		a := readPointRuns(t, all)
+		return len(a) > 0 && a[len(a)-1].point.Equal(p)
+	})
 	etcd.cmd.Process.Kill()
 	<-etcd.done
-	time.Sleep(time.Until(p.Add(11 * time.Second))) // the next point passes with etcd down
+	time.Sleep(time.Until(p.Add(21 * time.Second))) // the next two points pass with etcd down
 	back := exec.Command(binPath, "etcd-dev", "-data", data, "-listen", etcd.endpoint)
 	back.Stdout, back.Stderr = io.Discard, os.Stderr
 	if err := back.Start(); err != nil {
@@ -156,6 +167,16 @@ func TestClusterCatchUpEtcdDown(t *testing.T) {
 		back.Wait()
 	})
 	checkCaughtUp(t, latest, none, p, time.Now())
+	// "all" ran each missed point, oldest first, then went on on time.
+	var caught []time.Time
+	for _, r := range readPointRuns(t, all) {
+		if r.trigger == "catch-up" {
+			caught = append(caught, r.point)
+		}
+	}
+	if len(caught) < 2 || !caught[0].Equal(p.Add(10*time.Second)) || !caught[1].Equal(p.Add(20*time.Second)) {
+		t.Errorf("all: caught up %v, want %s and %s first", caught, p.Add(10*time.Second).Format(time.RFC3339), p.Add(20*time.Second).Format(time.RFC3339))
+	}
 }
 
 // TestClusterCatchUpShortOutage: etcd down across a point for less than
