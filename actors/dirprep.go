@@ -15,10 +15,11 @@ import (
 // jobs a fresh dir_base needs 200,000 mkdir calls, seconds of work that the
 // file system serialises per parent directory; a start need not wait for
 // them. The jobs due at start (interval jobs that never ran here: no log
-// directory in the census) go first, in the order their runs are admitted,
-// so that most of their first runs find their directories made and do no
-// mkdir while they hold a run slot; every other job follows (an existing
-// directory costs a stat).
+// directory in the census) go first, in the configuration's order (the
+// order the jobs are spawned, and mostly the order their runs are
+// admitted), so that most of their first runs find their directories made
+// and do no mkdir while they hold a run slot; every other job follows (an
+// existing directory costs a stat).
 //
 // A job never waits for the pass: when its directories are not made yet
 // at its first run, its actor makes them itself (logstore.Store.Prepare
