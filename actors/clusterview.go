@@ -87,12 +87,12 @@ func (j *job) mergedRunView(own runView, node string) runView {
 }
 
 // publishCluster hands the job's own (merged) run view to the
-// coordinator, which writes it for the other nodes while this node owns
+// coordinator, which writes it for the other nodes, while this node owns
 // the job.
 func (j *job) publishCluster() {
 	node := j.rt.coord.Node()
-	if node == "" {
-		return
+	if node == "" || j.rt.coord.Owns(j.clusterJob()) != nil {
+		return // a single host; or not the owner: told Owned when it becomes one
 	}
 	var own runView
 	if j.kind == logstore.KindJob {

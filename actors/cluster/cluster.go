@@ -84,7 +84,8 @@ type Coordinator interface {
 	// Publish records v as the job's latest view for the other nodes'
 	// environments; it returns at once and v must not change after. The
 	// owner's views are written to etcd in batches, at most a few times a
-	// second; a single host writes nothing.
+	// second (a view of a job this node does not own when the batch is
+	// written is dropped); a single host writes nothing.
 	Publish(job Job, v any)
 	// Run starts coordinating: from then on, l hears of the cluster's
 	// events. Called once, when the job actors are ready.

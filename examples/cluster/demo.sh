@@ -49,6 +49,8 @@ cat <<EOF
 
 Watch the runs:     tail -f $base/ticks
 Who owns the jobs:  grep "leading shard" $base/n*/karajo.log
+Any node shows the owner's view (status, last run, logs with their node):
+  curl -s http://127.0.0.1:$((port0 + 2))/karajo/api/environment | jq '.data.jobs["cluster tick"] | {node, node_lost, status, last_run, logs: [.logs[]? | {counter, node}]}'
 Kill the owner:     kill -9 <its pid above>   (another node takes over within ttl = 5s)
 A webhook through any node, e.g. n3:
   body='{"_karajo_epoch":'\$(date +%s)'}'
