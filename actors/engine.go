@@ -132,6 +132,9 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if _, err := Ask[*awaitLoaded](e.root, sup, &awaitLoaded{}, startTimeout); err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
+	if rt.history != nil {
+		e.root.Send(rt.history, &histServing{}) // recorder.go: reconcile a little later
+	}
 	e.dirs.start(env)
 	rt.coord.Run(clusterListener{e: e}) // clusterhook.go
 	return e, nil

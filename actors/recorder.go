@@ -23,6 +23,19 @@ var histFlushDelay = time.Second
 // histMaxBatch makes the recorder write at once when this many records wait.
 const histMaxBatch = 2000
 
+// histReconcileDelay is how long after the jobs have loaded the recorder
+// still holds the logs they sent at start before it reconciles them: the
+// server's first answers (the environment of 100,000 jobs) are made
+// meanwhile, and a query of the history writes them at once (histSync).
+var histReconcileDelay = 3 * time.Second
+
+// histServing tells the recorder that every job has loaded; histRelease
+// ends the hold of the reconciles histReconcileDelay later.
+type (
+	histServing struct{}
+	histRelease struct{}
+)
+
 // histPut is a record to write (or replace, by its key).
 type histPut struct {
 	kind string // logstore kind: "job" or "job_http"
@@ -67,6 +80,7 @@ type histRecorder struct {
 	puts       []history.Put
 	at         map[putKey]int // index in puts, so a record replaced in one batch is written once
 	reconciles []history.JobLogs
+	holding    bool // reconciles wait for histRelease (the start); a histSync writes them all the same
 	refusals   map[refusalKey]history.Record
 	armed      bool
 	lastSeq    uint64
@@ -78,7 +92,7 @@ type putKey struct {
 }
 
 func newHistRecorder(store *history.Store, log *slog.Logger) *histRecorder {
-	return &histRecorder{store: store, log: log, at: map[putKey]int{}, refusals: map[refusalKey]history.Record{}}
+	return &histRecorder{store: store, log: log, at: map[putKey]int{}, refusals: map[refusalKey]history.Record{}, holding: true}
 }
 
 // Receive implements actor.Actor.
@@ -92,18 +106,26 @@ func (r *histRecorder) Receive(ctx actor.Context) {
 		r.reconciles = append(r.reconciles, msg.logs)
 	case *histFlush:
 		r.armed = false
-		r.flush()
+		r.flush(false)
 		return
 	case *histSync:
-		r.flush()
+		r.flush(true)
 		ctx.Respond(&histSynced{})
+		return
+	case *histServing:
+		root, self := ctx.ActorSystem().Root, ctx.Self()
+		time.AfterFunc(histReconcileDelay, func() { root.Send(self, &histRelease{}) })
+		return
+	case *histRelease:
+		r.holding = false
+		r.flush(false)
 		return
 	default:
 		return
 	}
 	switch {
-	case len(r.puts)+len(r.reconciles) >= histMaxBatch:
-		r.flush()
+	case len(r.puts)+r.dueReconciles() >= histMaxBatch:
+		r.flush(false)
 	case !r.armed:
 		r.armed = true
 		root, self := ctx.ActorSystem().Root, ctx.Self()
@@ -149,11 +171,20 @@ func (r *histRecorder) refused(m *histRefused) {
 	r.add(m.kind, rec, m.keep, false)
 }
 
-// flush writes the gathered reconciles, then the records. A failed write
-// is logged and dropped: the logs still hold every run, and the next
-// start reconciles with them.
-func (r *histRecorder) flush() {
-	if len(r.reconciles) > 0 {
+// dueReconciles is the number of reconciles the next flush writes.
+func (r *histRecorder) dueReconciles() int {
+	if r.holding {
+		return 0
+	}
+	return len(r.reconciles)
+}
+
+// flush writes the gathered reconciles (while holding them at start, only
+// when all is set), then the records. A failed write is logged and
+// dropped: the logs still hold every run, and the next start reconciles
+// with them.
+func (r *histRecorder) flush(all bool) {
+	if len(r.reconciles) > 0 && (all || !r.holding) {
 		st, err := r.store.Reconcile(r.reconciles)
 		if err != nil {
 			r.log.Error("history: reconcile with the logs", "err", err)

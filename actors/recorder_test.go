@@ -1,0 +1,77 @@
+package actors
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/karajo/karajo/logstore/history"
+)
+
+// TestRecorderHoldsReconcilesAtStart: the logs jobs send at start are not
+// reconciled before the engine says it serves and histReconcileDelay has
+// passed, except when a query syncs (read-your-writes); then they are.
+func TestRecorderHoldsReconcilesAtStart(t *testing.T) {
+	old := histReconcileDelay
+	histReconcileDelay = 50 * time.Millisecond
+	defer func() { histReconcileDelay = old }()
+	dir := t.TempDir()
+	h, _, err := history.Open(filepath.Join(dir, history.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	logOf := func(job string) history.JobLogs {
+		p := filepath.Join(dir, job+".1.success")
+		if err := os.WriteFile(p, []byte("ok\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return history.JobLogs{Kind: "job", Job: job, Keep: 10, Logs: []history.LogInfo{{Counter: 1, Status: "success", Path: p}}}
+	}
+	system := actor.NewActorSystem()
+	root := system.Root
+	rec := root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return newHistRecorder(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}))
+	defer root.Stop(rec)
+	synced := func() {
+		t.Helper()
+		if _, err := Ask[*histSynced](root, rec, &histSync{}, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(job string) bool { _, ok := h.Get("job", job, 1); return ok }
+
+	// Many more than a batch, and a flush timer's worth of time: held.
+	for i := range histMaxBatch + 10 {
+		root.Send(rec, &histReconcile{logs: logOf("held" + strconv.Itoa(i))})
+	}
+	time.Sleep(histFlushDelay + 200*time.Millisecond)
+	root.Send(rec, &histReconcile{logs: logOf("a")})
+	root.Send(rec, &histFlush{})
+	time.Sleep(100 * time.Millisecond)
+	if has("a") || has("held1") {
+		t.Fatal("a reconcile was written while the start held them")
+	}
+	synced()
+	if !has("a") || !has("held1") {
+		t.Fatal("histSync did not write the held reconciles")
+	}
+
+	// After histServing and the delay, a reconcile is written without a sync.
+	root.Send(rec, &histReconcile{logs: logOf("b")})
+	root.Send(rec, &histServing{})
+	deadline := time.Now().Add(10 * time.Second)
+	for !has("b") {
+		if time.Now().After(deadline) {
+			t.Fatal("reconcile not written after histServing and histReconcileDelay")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
