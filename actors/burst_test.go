@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,4 +81,46 @@ func TestSlotFreedBeforeFlush(t *testing.T) {
 	if st.Slots.InUse != 0 || len(st.Queue) != 0 {
 		t.Errorf("after both runs: %d slots in use, %d queued; want none", st.Slots.InUse, len(st.Queue))
 	}
+}
+
+// BenchmarkStartBurst measures the start-up burst inside one process: an
+// engine starts on a fresh dir_base with b.N interval jobs that never ran
+// (all due at start, command "true", max_job_running 8), and the clock
+// stops when every first run's log is durable (the store's group commit
+// counts them). It reports the time per run against forks of the same
+// command GOMAXPROCS at a time ("x-forkpar": 1 is the machine's limit;
+// karajo-bench's drain case measures the same through the real binary)
+// and the engine's CPU per run, the directories and the start included.
+func BenchmarkStartBurst(b *testing.B) {
+	jobs := make([]*config.Job, b.N)
+	for i := range jobs {
+		id := "d" + strconv.Itoa(i)
+		jobs[i] = &config.Job{ID: id, Name: id, Interval: time.Hour, Commands: []string{"true"}, LogRetention: 2}
+	}
+	dir := b.TempDir()
+	env := &config.Env{DirBase: dir, MaxJobRunning: 8, Jobs: jobs, Secret: "s3cret"}
+	store, err := logstore.New(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0, start := cpuTime(), time.Now()
+	e, err := Start(env, store, discardLogger(), Options{ListenAddress: "127.0.0.1:1", Version: "bench"})
+	if err != nil {
+		b.Fatalf("Start: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Minute); store.CommitStats().Logs < int64(b.N); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d first runs ended within 5 minutes", store.CommitStats().Logs, b.N)
+		}
+	}
+	took, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		b.Errorf("Shutdown: %v", err)
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/run")
+	reportRatio(b, took, forkPar, "x-forkpar")
 }
