@@ -193,8 +193,9 @@ func TestClusterCatchUpShortOutage(t *testing.T) {
 	r := waitFreshPoint(t, latest, none, 3*time.Second)
 	etcd.cmd.Process.Kill()
 	<-etcd.done
-	// Begin for the next point gives up after 2 s: etcd returns after.
-	time.Sleep(time.Until(r.point.Add(12500 * time.Millisecond)))
+	// Begin for the next point gives up after 2 s (plus the tick's lateness):
+	// etcd returns after that, long before the 30 s leases end.
+	time.Sleep(time.Until(r.point.Add(14 * time.Second)))
 	back := exec.Command(binPath, "etcd-dev", "-data", data, "-listen", etcd.endpoint)
 	back.Stdout, back.Stderr = io.Discard, os.Stderr
 	if err := back.Start(); err != nil {
