@@ -314,6 +314,7 @@
     field(dl, 'ID', el('code', '', j.id));
     field(dl, 'Name', j.name);
     field(dl, 'Status', j.status || '-');
+    if (j.node) { field(dl, 'Node', j.node + (j.node_lost ? ' (lost: until the next owner shows its own)' : ' (owner)')); }
     if (e.kind === 'job') {
       field(dl, 'Path', j.path ? el('code', '', j.path) : '-');
       if (j.path) { field(dl, 'Auth', j.auth_kind + (j.auth_kind === 'hmac-sha256' ? ' (' + j.header_sign + ')' : '')); }
@@ -351,7 +352,7 @@
         a.href = logURL(e.kind, e.id, l.counter || 0);
         a.target = '_blank';
         a.rel = 'noopener';
-        a.title = l.status || '';
+        a.title = (l.status || '') + (l.node ? ' on ' + l.node : '');
         ll.appendChild(a);
       });
       field(dl, 'Logs', ll);
