@@ -44,6 +44,7 @@ type histState struct {
 	run      history.Record  // of the run in progress
 	waitQ    history.Record  // "queued" record of the run waiting for a slot (Counter 0: none)
 	nextQ    history.Record  // "queued" record of the trigger pending behind a run (Counter 0: none)
+	tickQ    history.Record  // "queued" record of the schedule tick pending behind a run (Counter 0: none)
 	attempt  history.Record  // record of the retry attempt in progress or queued (Counter 0: none)
 	reload   bool            // the timer was armed to fire at once by a reload
 	byReload bool            // the run asking for a slot is due because of a reload
@@ -159,9 +160,40 @@ func (j *job) histWait(ctx actor.Context) {
 // histPending records a trigger accepted behind a run (its run would be
 // counter) as queued, from now.
 func (j *job) histPending(ctx actor.Context, counter int64) {
-	if !j.parallel() {
-		j.hist.nextQ = j.histQueue(ctx, counter, j.hist.incoming, duePoint{}, time.Now())
+	if j.parallel() {
+		return
 	}
+	j.hist.nextQ = j.histQueue(ctx, counter, j.hist.incoming, duePoint{}, time.Now())
+	if q := j.hist.tickQ; q.Counter == counter && q.Counter != 0 { // the pending tick starts after the trigger
+		j.histDelete(ctx, q)
+		q.Counter++
+		q.Key = history.RunKey(q.Counter)
+		j.histSend(ctx, q)
+		j.hist.tickQ = q
+	}
+}
+
+// histPendingTick records the schedule tick d, pending behind a run, as
+// queued: its run comes after the run in progress (or waiting for its
+// slot) and after a pending trigger.
+func (j *job) histPendingTick(ctx actor.Context, d duePoint) {
+	if j.parallel() || j.hist.tickQ.Counter != 0 {
+		return
+	}
+	counter := j.counter + 1
+	if j.run == nil && j.waiting {
+		counter++
+	}
+	if j.pendingTrigger {
+		counter++
+	}
+	j.hist.tickQ = j.histQueue(ctx, counter, histTrigger(d, "", history.Trigger{}), d, time.Now())
+}
+
+// histTickWaits moves the pending tick's record on when its run asks for
+// a slot.
+func (j *job) histTickWaits() {
+	j.hist.waitQ, j.hist.tickQ = j.hist.tickQ, history.Record{}
 }
 
 // histDelete removes the record of a queued run from the history.
@@ -215,6 +247,10 @@ func (j *job) histDropNext(ctx actor.Context) {
 	if j.hist.nextQ.Counter != 0 && !j.pendingTrigger {
 		j.histDrop(ctx, j.hist.nextQ, j.dropReason())
 		j.hist.nextQ = history.Record{}
+	}
+	if j.hist.tickQ.Counter != 0 && !j.pendingTick {
+		j.histDrop(ctx, j.hist.tickQ, j.dropReason())
+		j.hist.tickQ = history.Record{}
 	}
 }
 

@@ -262,3 +262,49 @@ func TestHistoryRetryAttempts(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryQueuedTick: a schedule tick that falls while the job's run
+// goes on (overlap = queue) is in the history as queued, trigger timer,
+// with its scheduled_at and the counter after the run's; when it starts,
+// its record keeps the queue time apart from the start.
+func TestHistoryQueuedTick(t *testing.T) {
+	s, err := schedule.ParseCron("* * * * * *", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := startEngine(t, 1, &config.Job{ID: "tick", Sched: s, Commands: []string{"sleep 1.6"},
+		Timing: config.Timing{Cron: []string{"* * * * * *"}, Timezone: "UTC", Location: time.UTC, NewKeys: true}})
+	var queued history.Record
+	deadline := time.Now().Add(30 * time.Second)
+	for queued.Counter == 0 {
+		for _, r := range runs(t, e, "tick", true) {
+			if r.Status == history.StatusQueued {
+				queued = r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no queued tick: %+v", runs(t, e, "tick", true))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if queued.Trigger.Kind != history.TriggerTimer || queued.ScheduledAt.IsZero() || queued.QueuedAt.IsZero() || queued.Counter < 2 {
+		t.Fatalf("queued tick: %+v", queued)
+	}
+	waitJob(t, e, "tick", "the queued tick's run", func(v JobView) bool {
+		for _, l := range v.Logs {
+			if l.Counter == queued.Counter && l.Status != StatusRunning {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range runs(t, e, "tick", true) {
+		if r.Counter == queued.Counter && r.Status != history.StatusSkipped {
+			if r.Status != StatusSuccess || !r.QueuedAt.Equal(queued.QueuedAt) || !r.StartedAt.After(r.QueuedAt) || !r.ScheduledAt.Equal(queued.ScheduledAt) {
+				t.Errorf("run of the queued tick: %+v (queued %+v)", r, queued)
+			}
+			return
+		}
+	}
+	t.Errorf("no record of run %d", queued.Counter)
+}

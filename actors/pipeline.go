@@ -130,12 +130,13 @@ func (j *job) startNext(ctx actor.Context) {
 		j.requestSlot(ctx)
 	case j.pendingTick:
 		j.pendingTick, j.tk.run = false, j.tk.pending
+		j.histTickWaits()
 		j.requestSlot(ctx)
 	}
 	if !j.pendingTrigger {
 		j.setNextPayload(nil) // its trigger was dropped
-		j.histDropNext(ctx)
 	}
+	j.histDropNext(ctx)
 }
 
 // flushFull tells whether the next run must wait for a flushing run to be

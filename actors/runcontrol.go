@@ -35,8 +35,10 @@ func (j *job) onScheduleTick(ctx actor.Context, d duePoint) {
 		j.tk.run = d
 		j.requestSlot(ctx)
 	case actQueue:
+		j.histPendingTick(ctx, d)
 		j.pendingTick, j.tk.pending = true, d
 	case actReplace:
+		j.histPendingTick(ctx, d)
 		j.pendingTick, j.tk.pending = true, d
 		j.rt.metrics.overlapped(j.id, "tick", "replace")
 		j.endRunInProgress(ctx, "replaced by a schedule tick")
