@@ -231,3 +231,27 @@ func TestBrowserHistoryCursor(t *testing.T) {
 	do(t, ctx, `(document.getElementById('older').click(), true)`)
 	evalUntil(t, ctx, "second page: the other 50 and run #1", pageJS, "150 1")
 }
+
+// TestBrowserHistoryAttempts: the history table shows a retry attempt in
+// its own row ("retry", "of #1", "attempt 2") above its run's row, and the
+// chart still has one bar per run.
+func TestBrowserHistoryAttempts(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.flaky]
+path = "/flaky"
+retries = 2
+retry_delay = "100ms"
+retry_on = ["failed"]
+commands = ["n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n -ge 2 || exit 5"]
+`)
+	wantEnvelope(t, s.trigger(t, "flaky", testSecret), http.StatusOK)
+	s.waitRun(t, "flaky", 1, 30*time.Second)
+	ctx := browser(t, 2*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/karajo/app/history/?kind=job_exec&id=flaky")); err != nil {
+		t.Fatal(err)
+	}
+	rowsJS := `Array.prototype.map.call(document.querySelectorAll('#runs-body tr'),function(r){return r.dataset.counter+':'+r.querySelector('td:nth-child(3)').textContent}).join(' | ')`
+	evalUntil(t, ctx, "the attempt's row and the run's", rowsJS, "1:retryof #1attempt 2 | 1:webhookfrom 127.0.0.1attempt 2")
+	evalUntil(t, ctx, "one bar per run", countJS("#chart rect.bar"), "1")
+}
