@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/karajo/karajo/config"
+	"github.com/karajo/karajo/logstore"
 )
 
 // TestFlushQueueOrder: flushing runs are reported oldest first, a run
@@ -181,5 +183,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
+	}
+}
+
+// TestStopWaitsForFlushingRun: a graceful stop while a run's log is being
+// flushed waits for the run to be reported; the state file written at the
+// stop then holds its counter and its log is final.
+func TestStopWaitsForFlushingRun(t *testing.T) {
+	e, store := startEngine(t, 1, &config.Job{ID: "s", Path: "/s", Commands: []string{"true"}})
+	getJob(t, e, "s")
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetFlushHook(func(what string, _ int) {
+		if what == "data" {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		}
+	})
+	if _, err := ask[*JobView](t, e, "s", &Trigger{}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // the run's command ended; its log's flush is held
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		stopped <- e.Shutdown(ctx)
+	}()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) while the run's log was not durable", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	st, _, err := store.LoadState(logstore.KindJob, "s")
+	if err != nil || st.Counter != 1 {
+		t.Errorf("state after the stop = %+v, %v; want counter 1", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(store.LogDir(logstore.KindJob, "s"), "s.1.success")); err != nil {
+		t.Errorf("the run's log is not final after the stop: %v", err)
 	}
 }
