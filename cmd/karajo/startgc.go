@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"time"
 )
 
 // startGCPercent is the garbage collector's target during start-up: the
@@ -14,13 +15,24 @@ import (
 // starting.
 const startGCPercent = 400
 
+// startFreeDelay is how long after the jobs have loaded the heap grown
+// at startGCPercent is collected and given back to the system: after the
+// first answers, which are made meanwhile.
+const startFreeDelay = 5 * time.Second
+
 // startupGC raises the collector's target for the start unless GOGC is
 // set, and returns the function that puts the previous target back once
-// the server is up (the next collection then brings the heap back to it).
+// the jobs are loaded. An idle server allocates too little to start the
+// next collection soon, so one is forced startFreeDelay later, and the
+// free memory returned to the system (debug.FreeOSMemory): 100,000 idle
+// cron jobs hold their live heap, not the peak of the start.
 func startupGC() (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
 	old := debug.SetGCPercent(startGCPercent)
-	return func() { debug.SetGCPercent(old) }
+	return func() {
+		debug.SetGCPercent(old)
+		time.AfterFunc(startFreeDelay, debug.FreeOSMemory)
+	}
 }
