@@ -2,11 +2,14 @@ package actors
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +231,60 @@ func TestStopWaitsForFlushingRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(store.LogDir(logstore.KindJob, "s"), "s.1.success")); err != nil {
 		t.Errorf("the run's log is not final after the stop: %v", err)
 	}
+}
+
+// TestJobHTTPNextRunWhileLogFlushes: a JobHttp pipelines too: with run 1's
+// log flush held, run 2's request reaches the server, and both runs are
+// reported, in order, once the flush goes.
+func TestJobHTTPNextRunWhileLogFlushes(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	env := &config.Env{DirBase: t.TempDir(), MaxJobRunning: 1, Secret: "s3cret", HTTPTimeout: time.Second,
+		JobHTTPs: []*config.JobHTTP{{ID: "w", Name: "w", LogRetention: 5, Method: "GET", HTTPURL: srv.URL,
+			RequestType: config.RequestQuery, HTTPTimeout: 5 * time.Second}}}
+	e, store := startEnv(t, env)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetFlushHook(func(what string, _ int) {
+		if what == "data" {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		}
+	})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	pid, _ := e.JobHTTP("w")
+	trigger := func() {
+		t.Helper()
+		if _, err := Ask[*JobHTTPView](e.Root(), pid, &Trigger{}, askTimeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view := func() *JobHTTPView {
+		v, err := Ask[*JobHTTPView](e.Root(), pid, &GetJob{}, askTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	trigger()
+	<-entered
+	trigger()
+	waitFor(t, "run 2's request while run 1's log flushes", func() bool { return hits.Load() == 2 })
+	if v := view(); !v.Running || !v.LastRun.IsZero() || v.Logs[0].Status != StatusRunning {
+		t.Errorf("run 1 reported before its log is durable: running=%v last_run=%v logs=%+v", v.Running, v.LastRun, v.Logs)
+	}
+	close(release)
+	waitFor(t, "both runs reported", func() bool {
+		v := view()
+		return !v.Running && len(v.Logs) == 2 && v.Logs[0].Status == StatusSuccess && v.Logs[1].Status == StatusSuccess
+	})
 }
