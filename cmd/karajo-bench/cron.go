@@ -72,7 +72,7 @@ func (b *bench) cronLateness() error {
 	b.add(row{scenario: "cron", figure: bareWhat + " p99", unit: "ms", vals: bp99, isLimit: "cron-bare-p99"})
 	b.add(row{scenario: "cron", figure: bareWhat + " max", unit: "ms", vals: bmax, isLimit: "cron-bare-max"})
 	what := fmt.Sprintf("%d jobs `*/10 * * * * *` in %s, max_job_running %d: lateness of the command's start", cronJobs, cronZone, cronJobs)
-	b.add(row{scenario: "cron", figure: what + " p50", unit: "ms", vals: kp50, limit: "cron-bare-p50"})
+	b.add(row{scenario: "cron", figure: what + " p50", unit: "ms", vals: kp50, limit: "cron-bare-p50", goal: "cron-lateness-p50"})
 	b.add(row{scenario: "cron", figure: what + " p99", unit: "ms", vals: kp99, limit: "cron-bare-p99"})
 	b.add(row{scenario: "cron", figure: what + " max", unit: "ms", vals: kmax, limit: "cron-bare-max"})
 	return nil
@@ -124,11 +124,11 @@ func (b *bench) cronScale() error {
 		what := fmt.Sprintf("%s jobs `M H * * *` in %s", num(float64(n)), cronZone)
 		key := "daily-" + strconv.Itoa(n)
 		b.add(row{scenario: "cron", figure: base + ": start → first 200", unit: "s", vals: fd, isLimit: key + "-start"})
-		b.add(row{scenario: "cron", figure: what + ": start → first 200", unit: "s", vals: fc, limit: key + "-start"})
+		b.add(row{scenario: "cron", figure: what + ": start → first 200", unit: "s", vals: fc, limit: key + "-start", goal: "cron-" + strconv.Itoa(n) + "-start"})
 		b.add(row{scenario: "cron", figure: base + ": RSS / jobs", unit: "KB/job", vals: rd, isLimit: key + "-rss"})
-		b.add(row{scenario: "cron", figure: what + ": RSS / jobs", unit: "KB/job", vals: rc, limit: key + "-rss"})
+		b.add(row{scenario: "cron", figure: what + ": RSS / jobs", unit: "KB/job", vals: rc, limit: key + "-rss", goal: "cron-" + strconv.Itoa(n) + "-rss"})
 		b.add(row{scenario: "cron", figure: fmt.Sprintf("%s: idle CPU over %v", base, idle), unit: "% of a core", vals: cd, isLimit: key + "-cpu"})
-		b.add(row{scenario: "cron", figure: fmt.Sprintf("%s: idle CPU over %v", what, idle), unit: "% of a core", vals: cc, limit: key + "-cpu"})
+		b.add(row{scenario: "cron", figure: fmt.Sprintf("%s: idle CPU over %v", what, idle), unit: "% of a core", vals: cc, limit: key + "-cpu", goal: "cron-" + strconv.Itoa(n) + "-cpu"})
 	}
 	return nil
 }

@@ -11,6 +11,8 @@
 // Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
 // runs, webhook, cluster. With -compare BIN the runs and webhook scenarios drive
 // BIN as well, in alternating rounds, and print this / BIN ratios.
+// Under the table it judges the targets of the issues (goals.go) that the
+// run measured: met, or missed and by how much.
 // Full mode takes about 13 minutes, -quick under 3. The exit status is
 // non-zero only when the tool itself fails (a server that cannot start, a
 // broken answer), never for a missed target.
@@ -155,6 +157,7 @@ func run() int {
 	fmt.Fprintf(&rep, "- command: `karajo-bench %s`\n- wall time: %v\n", strings.Join(os.Args[1:], " "), time.Since(start).Round(time.Second))
 	fmt.Fprintf(&rep, "- per scenario (1-minute load average when it began): %s\n\n", strings.TrimSuffix(timing.String(), "; "))
 	b.table(&rep)
+	goalTable(&rep, judgeGoals(goals, b.rows, b.limits))
 	for _, n := range b.notes {
 		fmt.Fprintf(&rep, "\n**note:** %s\n", n)
 	}

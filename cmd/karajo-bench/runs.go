@@ -122,7 +122,11 @@ func (b *bench) runs() error {
 				if len(bins) == 2 {
 					fig += " [" + bu.label + "]"
 				}
-				b.add(row{scenario: "runs", figure: fig, unit: f.unit, vals: vals[bu.label][f.key], limit: f.limit})
+				r := row{scenario: "runs", figure: fig, unit: f.unit, vals: vals[bu.label][f.key], limit: f.limit}
+				if bu.label == "this" {
+					r.goal = rc.name + "-" + f.key
+				}
+				b.add(r)
 			}
 			if len(bins) == 2 {
 				b.add(row{scenario: "runs", figure: f.figure + ": this / compare (median of per-round ratios)", unit: "×", vals: ratios[f.key]})

@@ -17,6 +17,7 @@ type row struct {
 	vals     []float64
 	limit    string // key of b.limits the ratio is taken against; "" = none
 	isLimit  string // when set, the median is stored as this limit key
+	goal     string // key of the goal (goals.go) this row measures; "" = none
 }
 
 // add records a figure measured over rounds and, when it is a limit,
