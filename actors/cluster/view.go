@@ -31,9 +31,9 @@ const (
 	// viewWriters bounds the transactions of one flush in flight.
 	viewWriters = 4
 	// viewBudget bounds the views of one flush: a start's every view
-	// (10,000 jobs) is spread over a few seconds instead of flooding etcd
+	// (10,000 jobs) is spread over about a second instead of flooding etcd
 	// while the other nodes join.
-	viewBudget = 1024
+	viewBudget = 2048
 )
 
 // viewQueue holds the latest view of every job this node published and
