@@ -527,16 +527,25 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 // yet, or made them after the start (then they cost a stat each), the
 // actor makes them itself.
 func (j *job) createLog(counter int64) (*logstore.RunLog, error) {
+	if err := j.prepare(); err != nil {
+		return nil, err
+	}
+	return j.store.Create(j.kind, j.id, counter)
+}
+
+// prepare makes the job's directories unless the start-up pass or an
+// earlier run did.
+func (j *job) prepare() error {
 	if !j.prepared && j.rt.dirs.done(j.kind, j.id) {
 		j.prepared = true
 	}
 	if !j.prepared {
 		if err := j.store.Prepare(j.kind, j.id); err != nil {
-			return nil, err
+			return err
 		}
 		j.prepared = true
 	}
-	return j.store.Create(j.kind, j.id, counter)
+	return nil
 }
 
 // prune drops the oldest logs beyond log_retention, counting the run in

@@ -17,14 +17,35 @@ import (
 
 // reserveLog creates the log of the next run for a trigger that found the
 // job idle. The error wraps ErrLogCreate.
+//
+// In a cluster the counter is the cluster's, given by the claim when the
+// slot comes (clusterhook.go), so no log is named for it before then: a
+// reserved log left by a node killed before its claim would be finalised
+// as interrupted at its restart while the job's next owner gives the same
+// counter to another run (two logs, one counter). There the trigger only
+// checks that the job's log directory can be made; a log that then cannot
+// be created is recorded by logCreateFailed when the run would start.
 func (j *job) reserveLog() error {
 	j.dropReserved() // none is expected: an idle job holds no reservation
+	if j.rt.coord.Node() != "" {
+		return j.prepareDirs()
+	}
 	rl, err := j.createLog(j.counter + 1)
 	if err != nil {
 		j.logCreateFailed(j.counter+1, err)
 		return fmt.Errorf("job %s: %w: %w", j.id, ErrLogCreate, err)
 	}
 	j.reserved = rl
+	return nil
+}
+
+// prepareDirs is reserveLog in a cluster: the job's directories, made or
+// refused now. The error wraps ErrLogCreate.
+func (j *job) prepareDirs() error {
+	if err := j.prepare(); err != nil {
+		j.logCreateFailed(j.counter+1, err)
+		return fmt.Errorf("job %s: %w: %w", j.id, ErrLogCreate, err)
+	}
 	return nil
 }
 
