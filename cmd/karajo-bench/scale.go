@@ -127,6 +127,7 @@ func (b *bench) scaleRound(n int, jobs []jobSpec, idle time.Duration) (scaleResu
 	if _, err := s.waitDirs(5 * time.Minute); err != nil {
 		return res, err
 	}
+	s.waitHeapBack(15 * time.Second) // karajo returns its start-up heap 5 s after the load
 	c0, err := cpuTime(s.pid)
 	if err != nil {
 		return res, err

@@ -149,8 +149,12 @@ type server struct {
 	// over the job directories is over; dirsAt is when that was seen.
 	dirsReady chan struct{}
 	dirsAt    time.Time
-	done      chan struct{}
-	err       error // of Wait, valid after done
+	// heapBack is closed when the server logs that it returned the heap
+	// grown during its start ("start-up heap returned"): its last
+	// start-up work.
+	heapBack chan struct{}
+	done     chan struct{}
+	err      error // of Wait, valid after done
 }
 
 // stderrTail is how many lines of stderr are kept for error messages.
@@ -180,7 +184,7 @@ func (b *bench) startBin(bin, dir, mainPath string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, dir: dir, done: make(chan struct{}), dirsReady: make(chan struct{})}
+	s := &server{cmd: cmd, dir: dir, done: make(chan struct{}), dirsReady: make(chan struct{}), heapBack: make(chan struct{})}
 	addrc := make(chan string, 1)
 	s.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -190,9 +194,13 @@ func (b *bench) startBin(bin, dir, mainPath string) (*server, error) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent, dirs := false, false
+		sent, dirs, heap := false, false, false
 		for sc.Scan() {
 			line := sc.Text()
+			if !heap && strings.Contains(line, `msg="start-up heap returned"`) {
+				heap = true
+				close(s.heapBack)
+			}
 			if !dirs && strings.Contains(line, `msg="job directories ready"`) {
 				dirs = true
 				s.mu.Lock()
@@ -245,6 +253,16 @@ func (s *server) waitDirs(limit time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("karajo exited (%v):\n%s", s.err, s.stderr())
 	case <-time.After(limit):
 		return 0, fmt.Errorf("karajo did not log \"job directories ready\" in %v:\n%s", limit, s.stderr())
+	}
+}
+
+// waitHeapBack waits up to limit for the server's "start-up heap
+// returned" line (a binary that does not log it: the whole limit).
+func (s *server) waitHeapBack(limit time.Duration) {
+	select {
+	case <-s.heapBack:
+	case <-s.done:
+	case <-time.After(limit):
 	}
 }
 

@@ -107,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // job runs), then starts the engine and the API, and stops all of it on
 // SIGTERM or SIGINT from sigs; a SIGHUP reloads. endStartGC ends the
 // start-up target of the garbage collector once the jobs are loaded.
-func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal, endStartGC func()) error {
+func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal, endStartGC func(*slog.Logger)) error {
 	ln, err := net.Listen("tcp", env.ListenAddress)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", env.ListenAddress, err)
@@ -134,7 +134,7 @@ func serve(env *config.Env, log *slog.Logger, sigs chan os.Signal, endStartGC fu
 		opts.Coordinator, opts.PartitionPolicy = coord, env.Cluster.PartitionPolicy
 	}
 	engine, err := actors.Start(env, store, log, opts)
-	endStartGC()
+	endStartGC(log)
 	if err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
