@@ -24,8 +24,8 @@ bench: build ## Go benchmarks, then karajo-bench (about 14 min; BENCH_ARGS=-quic
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) -count $(BENCH_COUNT) ./...
 	$(GO) run ./cmd/karajo-bench -karajo bin/karajo $(BENCH_ARGS)
 
-bench-cluster: build ## 10,000 jobs on 3 cluster nodes (karajo etcd-dev) against 3 single hosts: start, CPU, views (about 4 min)
-	$(GO) run ./cmd/karajo-bench -karajo bin/karajo -only cluster -rounds 5 $(BENCH_ARGS)
+bench-cluster: build ## 10,000 jobs on 3 cluster nodes (karajo etcd-dev) against 3 single hosts: start, CPU, views; trigger → command on the owning node (about 5 min)
+	$(GO) run ./cmd/karajo-bench -karajo bin/karajo -only cluster,cluster-trigger -rounds 5 $(BENCH_ARGS)
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := config:FuzzLoad config/schedule:FuzzParseSchedule config/schedule:FuzzParseCron logstore:FuzzParseName \

@@ -9,7 +9,7 @@
 // Each scenario starts the binary on a generated configuration in a
 // temporary dir_base, listening on 127.0.0.1:0, and stops it with SIGTERM.
 // Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
-// runs, webhook, cluster. With -compare BIN the runs and webhook scenarios drive
+// runs, webhook, cluster, cluster-trigger. With -compare BIN the runs and webhook scenarios drive
 // BIN as well, in alternating rounds, and print this / BIN ratios.
 // Under the table it judges the targets of the issues (goals.go) that the
 // run measured: met, or missed and by how much.
@@ -51,6 +51,7 @@ var scenarios = []scenario{
 	{"big-output", "one command printing 200 MB (and 1 GB): server RSS", (*bench).bigOutput},
 	{"restart", "1,000 jobs x 100 kept logs: time to first answer", (*bench).restart},
 	{"cluster", "10,000 jobs on 3 cluster nodes (karajo etcd-dev) against 3 single hosts at once: start, restart, owner views shown", (*bench).clusterBench},
+	{"cluster-trigger", "trigger → command start on the owning node of a cluster (etcd-dev) against a single host, alternating rounds", (*bench).clusterTrigger},
 	{"runs", "cost of a run: 8 and 1 jobs hammered, 1,000 due at start, first runs; with -compare BIN against it", (*bench).runs},
 }
 

@@ -124,14 +124,7 @@ func (tc *triggerClient) send(c *http.Client, id string) (int, error) {
 // triggerLatency triggers job t0 while it is idle, one trigger at a time,
 // and measures send time → the command's own `date +%s%N`.
 func (b *bench) triggerLatency(tc *triggerClient, out string) error {
-	n := 50
-	if b.quick {
-		n = 20
-	}
-	file := filepath.Join(out, "t0.times")
-	logDir := filepath.Join(tc.s.dir, "var", "log", "karajo", "job", "t0")
-	c := &http.Client{Timeout: requestTimeout}
-	counter := countLines(file)
+	n := b.idleTriggerCount()
 	var p50, p99, bare, over []float64
 	for range b.rounds {
 		bp50, err := bareStamp(filepath.Join(tc.s.dir, "bare.times"), n)
@@ -139,34 +132,10 @@ func (b *bench) triggerLatency(tc *triggerClient, out string) error {
 			return err
 		}
 		bare = append(bare, bp50)
-		var lat []time.Duration
-		for range n {
-			before := countLines(file)
-			t0 := time.Now()
-			code, err := tc.send(c, "t0")
-			if err != nil {
-				return err
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("trigger of idle job t0: status %d", code)
-			}
-			ts, err := waitLine(file, before, 10*time.Second)
-			if err != nil {
-				return err
-			}
-			lat = append(lat, time.Unix(0, ts).Sub(t0))
-			counter++
-			// Wait for the run to be recorded so that the next trigger finds
-			// the job idle.
-			done := filepath.Join(logDir, fmt.Sprintf("t0.%d.success", counter))
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				if _, err := os.Stat(done); err == nil {
-					break
-				}
-			}
-			time.Sleep(5 * time.Millisecond)
+		lat, err := tc.idleTriggers(out, n)
+		if err != nil {
+			return err
 		}
-		slices.Sort(lat)
 		p50 = append(p50, ms(pct(lat, 50)))
 		p99 = append(p99, ms(pct(lat, 99)))
 		over = append(over, p50[len(p50)-1]-bp50)
@@ -178,6 +147,52 @@ func (b *bench) triggerLatency(tc *triggerClient, out string) error {
 	b.add(row{scenario: "trigger", figure: what + ": p50 minus the bare p50 of the same round", unit: "ms", vals: over, goal: "trigger-over-bare"})
 	b.add(row{scenario: "trigger", figure: what + ": p99", unit: "ms", vals: p99, limit: "fork-seq-ms"})
 	return nil
+}
+
+// idleTriggerCount is the number of sequential triggers per round.
+func (b *bench) idleTriggerCount() int {
+	if b.quick {
+		return 20
+	}
+	return 50
+}
+
+// idleTriggers sends n triggers to job t0 (command `date +%s%N >>
+// out/t0.times`), each once the previous run is recorded, and returns
+// the sorted latencies send → the command's own time stamp.
+func (tc *triggerClient) idleTriggers(out string, n int) ([]time.Duration, error) {
+	file := filepath.Join(out, "t0.times")
+	logDir := filepath.Join(tc.s.dir, "var", "log", "karajo", "job", "t0")
+	c := &http.Client{Timeout: requestTimeout}
+	var lat []time.Duration
+	for range n {
+		before := countLines(file)
+		t0 := time.Now()
+		code, err := tc.send(c, "t0")
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("trigger of idle job t0: status %d", code)
+		}
+		ts, err := waitLine(file, before, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Unix(0, ts).Sub(t0))
+		// Wait for the run to be recorded so that the next trigger finds
+		// the job idle (the counter is the number of stamps so far: the
+		// file is the job's only writer).
+		done := filepath.Join(logDir, fmt.Sprintf("t0.%d.success", before+1))
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(done); err == nil {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	slices.Sort(lat)
+	return lat, nil
 }
 
 // bareStamp forks `/bin/sh -c 'date +%s%N >> file'` n times, one after
