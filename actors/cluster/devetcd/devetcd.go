@@ -1,6 +1,7 @@
-// Package devetcd runs a single-member etcd inside the process, for
-// development, demos and tests (karajo etcd-dev). It is not for
-// production: one member has no fault tolerance.
+// Package devetcd runs etcd inside the process, for development, demos
+// and tests: a single member (karajo etcd-dev), or several members of one
+// etcd cluster on loopback (StartMembers), for tests of member failures.
+// It is not for production: one member has no fault tolerance.
 package devetcd
 
 import (
@@ -67,6 +68,92 @@ func Start(dir, listen string) (*Server, error) {
 	}
 	return &Server{etcd: e, Endpoint: cu.String()}, nil
 }
+
+// StartMembers runs n members of one etcd cluster on loopback, member i
+// storing its data in dirs[i], and returns them once they all serve
+// (each member waits for a quorum, so they start together). Closing one
+// of three leaves a working cluster; closing two leaves none.
+func StartMembers(dirs []string) ([]*Server, error) {
+	cfgs := make([]*embed.Config, len(dirs))
+	var initial []string
+	for i, dir := range dirs {
+		cu, pu, err := loopbackURLs()
+		if err != nil {
+			return nil, err
+		}
+		cfg := embed.NewConfig()
+		cfg.Name = fmt.Sprintf("m%d", i+1)
+		cfg.Dir = dir
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+		cfg.LogLevel = "fatal"
+		cfg.ListenMetricsUrls = nil
+		cfg.InitialClusterToken = "karajo-test"
+		cfgs[i] = cfg
+		initial = append(initial, cfg.Name+"="+pu.String())
+	}
+	members := make([]*Server, len(dirs))
+	errs := make(chan error, len(dirs))
+	for i, cfg := range cfgs {
+		cfg.InitialCluster = strings.Join(initial, ",")
+		go func() {
+			e, err := embed.StartEtcd(cfg)
+			if err == nil {
+				members[i] = &Server{etcd: e, Endpoint: cfg.AdvertiseClientUrls[0].String()}
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range dirs {
+		if err := <-errs; err != nil && first == nil {
+			first = fmt.Errorf("start etcd member: %w", err)
+		}
+	}
+	if first == nil {
+		first = waitMembers(members)
+	}
+	if first != nil {
+		for _, m := range members {
+			if m != nil {
+				m.Close()
+			}
+		}
+		return nil, first
+	}
+	return members, nil
+}
+
+// waitMembers waits until every member serves.
+func waitMembers(members []*Server) error {
+	deadline := time.After(readyTimeout)
+	for i, m := range members {
+		select {
+		case <-m.etcd.Server.ReadyNotify():
+		case err := <-m.etcd.Err():
+			return fmt.Errorf("etcd member %d: %w", i+1, err)
+		case <-deadline:
+			return fmt.Errorf("etcd member %d: not ready after %s", i+1, readyTimeout)
+		}
+	}
+	return nil
+}
+
+// loopbackURLs returns a client and a peer URL on free loopback ports.
+func loopbackURLs() (client, peer *url.URL, err error) {
+	var ports [2]string
+	for i := range ports {
+		if ports[i], err = freePort("127.0.0.1"); err != nil {
+			return nil, nil, err
+		}
+	}
+	client = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", ports[0])}
+	peer = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", ports[1])}
+	return client, peer, nil
+}
+
+// IsLeader says whether this member leads its etcd cluster now.
+func (s *Server) IsLeader() bool { return s.etcd.Server.Leader() == s.etcd.Server.MemberID() }
 
 // Err reports a fatal error of the running member.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
