@@ -179,12 +179,15 @@ func (r *histRecorder) dueReconciles() int {
 	return len(r.reconciles)
 }
 
-// flush writes the gathered reconciles (while holding them at start, only
-// when all is set), then the records. A failed write is logged and
-// dropped: the logs still hold every run, and the next start reconciles
-// with them.
+// flush writes the gathered reconciles, then the records. While it holds
+// the reconciles at start it writes them only when all is set or when
+// records are to be written: a record is never written before the
+// reconcile of the logs found at start (a run's record settled from its
+// log after a crash must not be overtaken by what the job writes after
+// the start). A failed write is logged and dropped: the logs still hold
+// every run, and the next start reconciles with them.
 func (r *histRecorder) flush(all bool) {
-	if len(r.reconciles) > 0 && (all || !r.holding) {
+	if len(r.reconciles) > 0 && (all || !r.holding || len(r.puts) > 0) {
 		st, err := r.store.Reconcile(r.reconciles)
 		if err != nil {
 			r.log.Error("history: reconcile with the logs", "err", err)

@@ -75,3 +75,53 @@ func TestRecorderHoldsReconcilesAtStart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRecorderReconcilesBeforeRecords: while the start holds the
+// reconciles, a record to write makes the recorder reconcile first, so a
+// run left running by a crash is settled from its log (success) and not
+// overtaken by what the job writes after the start (the kill -9 burst
+// test found records saying failed beside logs saying success).
+func TestRecorderReconcilesBeforeRecords(t *testing.T) {
+	dir := t.TempDir()
+	h, _, err := history.Open(filepath.Join(dir, history.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	started := time.Now().Add(-time.Minute)
+	// The record of run #1, written before the crash: running.
+	if err := h.Write([]history.Put{{Kind: "job", Keep: 10, Rec: history.Record{Job: "j", Key: history.RunKey(1), Counter: 1,
+		Status: "running", StartedAt: started}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "j.1.success")
+	if err := os.WriteFile(p, []byte("ok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	system := actor.NewActorSystem()
+	root := system.Root
+	rec := root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return newHistRecorder(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}))
+	defer root.Stop(rec)
+	root.Send(rec, &histReconcile{logs: history.JobLogs{Kind: "job", Job: "j", Keep: 10,
+		Logs: []history.LogInfo{{Counter: 1, Status: "success", Path: p}}}})
+	root.Send(rec, &histPut{kind: "job", keep: 10, rec: history.Record{Job: "j", Key: history.RunKey(2), Counter: 2,
+		Status: "running", StartedAt: time.Now()}})
+	root.Send(rec, &histFlush{})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r1, ok1 := h.Get("job", "j", 1)
+		_, ok2 := h.Get("job", "j", 2)
+		if ok2 {
+			if !ok1 || r1.Status != "success" {
+				t.Fatalf("record #2 written while #1 says %q: the reconcile was overtaken", r1.Status)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("record #2 not written")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
