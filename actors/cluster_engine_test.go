@@ -72,15 +72,6 @@ func TestEnginesShareOnePoint(t *testing.T) {
 // an etcd coordinator.
 func startClusterEngine(t *testing.T, endpoint, node, file string) *cluster.Etcd {
 	t.Helper()
-	cli, err := cluster.Dial(cluster.ClientConfig{Endpoints: []string{endpoint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	coord, err := cluster.NewEtcd(context.Background(), cli, cluster.Options{Cluster: "engines", Node: node, TTL: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, err := schedule.ParseCron("* * * * * *", time.UTC)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +80,23 @@ func startClusterEngine(t *testing.T, endpoint, node, file string) *cluster.Etcd
 		Commands: []string{`echo "$KARAJO_NODE $KARAJO_JOB_COUNTER $KARAJO_SCHEDULED_AT" >> ` + file},
 		Timing:   config.Timing{Cron: []string{"* * * * * *"}, Timezone: "UTC", Location: time.UTC, NewKeys: true}}
 	env := &config.Env{DirBase: t.TempDir(), MaxJobRunning: 2, Jobs: []*config.Job{job}, Secret: "s3cret"}
+	_, _, coord := startCoordEngine(t, endpoint, "engines", node, env)
+	return coord
+}
+
+// startCoordEngine starts an engine on env with an etcd coordinator of
+// node in cluster name; both stop when the test ends.
+func startCoordEngine(t *testing.T, endpoint, name, node string, env *config.Env) (*Engine, *logstore.Store, *cluster.Etcd) {
+	t.Helper()
+	cli, err := cluster.Dial(cluster.ClientConfig{Endpoints: []string{endpoint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	coord, err := cluster.NewEtcd(context.Background(), cli, cluster.Options{Cluster: name, Node: node, TTL: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	store, err := logstore.New(env.DirBase, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +114,7 @@ func startClusterEngine(t *testing.T, endpoint, node, file string) *cluster.Etcd
 		}
 		coord.Close()
 	})
-	return coord
+	return e, store, coord
 }
 
 // engineTicks checks the shared record (each point once, counters

@@ -1,15 +1,11 @@
 package actors
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/karajo/karajo/actors/cluster"
 	"github.com/karajo/karajo/actors/cluster/devetcd"
 	"github.com/karajo/karajo/config"
 	"github.com/karajo/karajo/logstore"
@@ -30,39 +26,14 @@ func TestClusterTriggerNamesNoLogBeforeClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	cli, err := cluster.Dial(cluster.ClientConfig{Endpoints: []string{srv.Endpoint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	coord, err := cluster.NewEtcd(context.Background(), cli, cluster.Options{Cluster: "reserve", Node: "n1", TTL: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { coord.Close() })
 	gate := filepath.Join(t.TempDir(), "gate")
 	env := &config.Env{DirBase: t.TempDir(), MaxJobRunning: 1, Secret: "s3cret", Jobs: []*config.Job{
 		{ID: "hold", Name: "hold", Path: "/hold", LogRetention: 5,
 			Commands: []string{"while [ ! -f " + gate + " ]; do sleep 0.05; done"}},
 		{ID: "hook", Name: "hook", Path: "/hook", LogRetention: 5, Commands: []string{"echo hook"}},
 	}}
-	store, err := logstore.New(env.DirBase, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Start(env, store, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Options{ListenAddress: "127.0.0.1:1", Version: "test", Coordinator: coord, PartitionPolicy: "kill"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = os.WriteFile(gate, nil, 0o600)
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := e.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
+	e, store, _ := startCoordEngine(t, srv.Endpoint, "reserve", "n1", env)
+	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o600) }) // before the engine's stop: cleanups run last first
 	trigger := func(id string) {
 		t.Helper()
 		var err error

@@ -58,7 +58,13 @@ func startTestEtcd() error {
 
 func newClient(t *testing.T) *clientv3.Client {
 	t.Helper()
-	cli, err := Dial(ClientConfig{Endpoints: []string{testEtcd(t)}})
+	return newClientOf(t, testEtcd(t))
+}
+
+// newClientOf dials the etcd members at endpoints.
+func newClientOf(t *testing.T, endpoints ...string) *clientv3.Client {
+	t.Helper()
+	cli, err := Dial(ClientConfig{Endpoints: endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +121,13 @@ func testNodes(t *testing.T, name string, n int, tune func(*Options)) []*Etcd {
 
 func testNodesL(t *testing.T, name string, n int, tune func(*Options), l Listener) []*Etcd {
 	t.Helper()
+	return testNodesAt(t, []string{testEtcd(t)}, name, n, tune, l)
+}
+
+// testNodesAt starts n coordinators of cluster name, talking to the etcd
+// members at endpoints, with a 2 s TTL.
+func testNodesAt(t *testing.T, endpoints []string, name string, n int, tune func(*Options), l Listener) []*Etcd {
+	t.Helper()
 	nodes := make([]*Etcd, n)
 	for i := range nodes {
 		o := Options{Cluster: name, Node: fmt.Sprintf("n%d", i+1), Advertise: fmt.Sprintf("http://127.0.0.1:%d", 40000+i), TTL: 2 * time.Second,
@@ -122,7 +135,7 @@ func testNodesL(t *testing.T, name string, n int, tune func(*Options), l Listene
 		if tune != nil {
 			tune(&o)
 		}
-		e, err := NewEtcd(context.Background(), newClient(t), o)
+		e, err := NewEtcd(context.Background(), newClientOf(t, endpoints...), o)
 		if err != nil {
 			t.Fatal(err)
 		}

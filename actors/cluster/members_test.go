@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -48,22 +47,7 @@ func TestEtcdMemberLost(t *testing.T) {
 	for _, m := range members {
 		endpoints = append(endpoints, m.Endpoint)
 	}
-	nodes := make([]*Etcd, 3)
-	for i := range nodes {
-		cli, err := Dial(ClientConfig{Endpoints: endpoints})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cli.Close() })
-		e, err := NewEtcd(context.Background(), cli, Options{Cluster: "members", Node: fmt.Sprintf("n%d", i+1),
-			Advertise: fmt.Sprintf("http://127.0.0.1:%d", 41000+i), TTL: 2 * time.Second, JobSet: JobSet{"job/a": "h"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Run(testListener{})
-		t.Cleanup(func() { e.Close() })
-		nodes[i] = e
-	}
+	nodes := testNodesAt(t, endpoints, "members", 3, nil, testListener{})
 	j := Job{Kind: "job", ID: "a"}
 	waitLeader(t, nodes, j, nil)
 
