@@ -84,6 +84,8 @@ type histRecorder struct {
 	refusals   map[refusalKey]history.Record
 	armed      bool
 	lastSeq    uint64
+	flushT     *time.Timer // the armed flush; stopped when the recorder stops
+	releaseT   *time.Timer // the start's release; likewise
 }
 
 type putKey struct {
@@ -113,12 +115,18 @@ func (r *histRecorder) Receive(ctx actor.Context) {
 		ctx.Respond(&histSynced{})
 		return
 	case *histServing:
-		root, self := ctx.ActorSystem().Root, ctx.Self()
-		time.AfterFunc(histReconcileDelay, func() { root.Send(self, &histRelease{}) })
+		r.releaseT = r.after(ctx, histReconcileDelay, &histRelease{})
 		return
 	case *histRelease:
 		r.holding = false
 		r.flush(false)
+		return
+	case *actor.Stopping:
+		for _, t := range []*time.Timer{r.flushT, r.releaseT} {
+			if t != nil {
+				t.Stop()
+			}
+		}
 		return
 	default:
 		return
@@ -128,9 +136,16 @@ func (r *histRecorder) Receive(ctx actor.Context) {
 		r.flush(false)
 	case !r.armed:
 		r.armed = true
-		root, self := ctx.ActorSystem().Root, ctx.Self()
-		time.AfterFunc(histFlushDelay, func() { root.Send(self, &histFlush{}) })
+		r.flushT = r.after(ctx, histFlushDelay, &histFlush{})
 	}
+}
+
+// after sends msg to the recorder itself after d; the timer is stopped
+// if the recorder stops first (a message to a stopped actor is a dead
+// letter in the log).
+func (r *histRecorder) after(ctx actor.Context, d time.Duration, msg any) *time.Timer {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	return time.AfterFunc(d, func() { root.Send(self, msg) })
 }
 
 // seq returns a new sequence number for a record of a run that did not

@@ -125,3 +125,41 @@ func TestRecorderReconcilesBeforeRecords(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRecorderStopLeavesNoDeadLetter: a recorder stopped with a flush and
+// the start's release still armed sends nothing to itself afterwards (it
+// used to: a dead letter in the log a second after every stop).
+func TestRecorderStopLeavesNoDeadLetter(t *testing.T) {
+	oldFlush, oldRelease := histFlushDelay, histReconcileDelay
+	histFlushDelay, histReconcileDelay = 100*time.Millisecond, 150*time.Millisecond
+	defer func() { histFlushDelay, histReconcileDelay = oldFlush, oldRelease }()
+	h, _, err := history.Open(filepath.Join(t.TempDir(), history.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	system := actor.NewActorSystem()
+	dead := make(chan any, 16)
+	sub := system.EventStream.Subscribe(func(ev any) {
+		if d, ok := ev.(*actor.DeadLetterEvent); ok {
+			dead <- d.Message
+		}
+	})
+	defer system.EventStream.Unsubscribe(sub)
+	rec := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return newHistRecorder(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}))
+	system.Root.Send(rec, &histServing{})
+	system.Root.Send(rec, &histPut{kind: "job", rec: history.Record{Job: "a", Kind: "job", Status: "success", Key: history.Key{Counter: 1}}, keep: 10})
+	if _, err := Ask[*histSynced](system.Root, rec, &histSync{}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := system.Root.StopFuture(rec).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-dead:
+		t.Fatalf("dead letter after the recorder stopped: %T", m)
+	case <-time.After(3 * histReconcileDelay):
+	}
+}
