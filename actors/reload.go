@@ -27,81 +27,16 @@ func (s *supervisor) applyReload(ctx actor.Context, env *config.Env) {
 		s.spawnNotifier(ctx)
 	}
 
-	oldExec := make(map[string]*config.Job, len(old.Jobs))
-	for _, j := range old.Jobs {
-		oldExec[j.ID] = j
-	}
-	for _, jc := range env.Jobs {
-		key := string(logstore.KindJob) + ":" + jc.ID
-		pid, ok := s.jobs[jc.ID]
-		if !ok {
-			pid, ok = s.retiring[key]
-			if ok { // removed earlier, back before its run ended
-				delete(s.retiring, key)
-				s.jobs[jc.ID] = pid
-			}
-		}
-		if !ok {
-			s.spawnExec(ctx, jc)
-			ch.Added = append(ch.Added, key)
-			continue
-		}
-		if prev := oldExec[jc.ID]; prev == nil || !sameJob(prev, jc) {
-			ch.Changed = append(ch.Changed, key)
-		}
-		ctx.Send(pid, &reconfigure{exec: jc, rt: s.rt})
-	}
-	oldHTTP := make(map[string]*config.JobHTTP, len(old.JobHTTPs))
-	for _, j := range old.JobHTTPs {
-		oldHTTP[j.ID] = j
-	}
-	for _, jc := range env.JobHTTPs {
-		key := string(logstore.KindJobHTTP) + ":" + jc.ID
-		pid, ok := s.httpJobs[jc.ID]
-		if !ok {
-			pid, ok = s.retiring[key]
-			if ok {
-				delete(s.retiring, key)
-				s.httpJobs[jc.ID] = pid
-			}
-		}
-		if !ok {
-			s.spawnHTTP(ctx, jc)
-			ch.Added = append(ch.Added, key)
-			continue
-		}
-		if prev := oldHTTP[jc.ID]; prev == nil || !sameHTTPJob(prev, jc) {
-			ch.Changed = append(ch.Changed, key)
-		}
-		ctx.Send(pid, &reconfigure{http: jc, rt: s.rt})
-	}
-
-	keepExec := make(map[string]bool, len(env.Jobs))
-	for _, j := range env.Jobs {
-		keepExec[j.ID] = true
-	}
-	for id, pid := range s.jobs {
-		if !keepExec[id] {
-			key := string(logstore.KindJob) + ":" + id
-			delete(s.jobs, id)
-			s.retiring[key] = pid
-			ctx.Send(pid, &retire{})
-			ch.Removed = append(ch.Removed, key)
-		}
-	}
-	keepHTTP := make(map[string]bool, len(env.JobHTTPs))
-	for _, j := range env.JobHTTPs {
-		keepHTTP[j.ID] = true
-	}
-	for id, pid := range s.httpJobs {
-		if !keepHTTP[id] {
-			key := string(logstore.KindJobHTTP) + ":" + id
-			delete(s.httpJobs, id)
-			s.retiring[key] = pid
-			ctx.Send(pid, &retire{})
-			ch.Removed = append(ch.Removed, key)
-		}
-	}
+	reloadKind(s, ctx, &ch, jobSet[*config.Job]{
+		kind: logstore.KindJob, live: s.jobs, id: func(j *config.Job) string { return j.ID }, same: sameJob,
+		spawn:  func(j *config.Job) { s.spawnExec(ctx, j) },
+		reconf: func(j *config.Job) *reconfigure { return &reconfigure{exec: j, rt: s.rt} },
+	}, old.Jobs, env.Jobs)
+	reloadKind(s, ctx, &ch, jobSet[*config.JobHTTP]{
+		kind: logstore.KindJobHTTP, live: s.httpJobs, id: func(j *config.JobHTTP) string { return j.ID }, same: sameHTTPJob,
+		spawn:  func(j *config.JobHTTP) { s.spawnHTTP(ctx, j) },
+		reconf: func(j *config.JobHTTP) *reconfigure { return &reconfigure{http: j, rt: s.rt} },
+	}, old.JobHTTPs, env.JobHTTPs)
 	slices.Sort(ch.Added)
 	slices.Sort(ch.Removed)
 	slices.Sort(ch.Changed)
@@ -109,6 +44,59 @@ func (s *supervisor) applyReload(ctx actor.Context, env *config.Env) {
 	s.gen++
 	s.grantFree(ctx) // max_job_running may have grown
 	ctx.Respond(&reloaded{byID: cloneMap(s.jobs), httpByID: cloneMap(s.httpJobs), changes: ch})
+}
+
+// jobSet is one kind of job (exec or JobHttp) as a reload sees it: the
+// running actors by ID and how to spawn, compare and reconfigure one.
+type jobSet[T any] struct {
+	kind   logstore.Kind
+	live   map[string]*actor.PID
+	id     func(T) string
+	same   func(a, b T) bool
+	spawn  func(T)
+	reconf func(T) *reconfigure
+}
+
+// reloadKind brings one kind of job from the old configuration to the
+// new: a new job is spawned (or a removed one still ending its run is
+// taken back), a kept one is reconfigured, and a dropped one retires
+// once its run has ended. ch gets "kind:id" of each change.
+func reloadKind[T any](s *supervisor, ctx actor.Context, ch *Changes, set jobSet[T], old, now []T) {
+	oldByID := make(map[string]T, len(old))
+	for _, j := range old {
+		oldByID[set.id(j)] = j
+	}
+	keep := make(map[string]bool, len(now))
+	for _, jc := range now {
+		id := set.id(jc)
+		keep[id] = true
+		key := string(set.kind) + ":" + id
+		pid, ok := set.live[id]
+		if !ok {
+			if pid, ok = s.retiring[key]; ok { // removed earlier, back before its run ended
+				delete(s.retiring, key)
+				set.live[id] = pid
+			}
+		}
+		if !ok {
+			set.spawn(jc)
+			ch.Added = append(ch.Added, key)
+			continue
+		}
+		if prev, had := oldByID[id]; !had || !set.same(prev, jc) {
+			ch.Changed = append(ch.Changed, key)
+		}
+		ctx.Send(pid, set.reconf(jc))
+	}
+	for id, pid := range set.live {
+		if !keep[id] {
+			key := string(set.kind) + ":" + id
+			delete(set.live, id)
+			s.retiring[key] = pid
+			ctx.Send(pid, &retire{})
+			ch.Removed = append(ch.Removed, key)
+		}
+	}
 }
 
 // onRetired stops a removed job whose last run has ended.
