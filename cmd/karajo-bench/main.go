@@ -9,8 +9,9 @@
 // Each scenario starts the binary on a generated configuration in a
 // temporary dir_base, listening on 127.0.0.1:0, and stops it with SIGTERM.
 // Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
-// runs, webhook, cluster, cluster-trigger. With -compare BIN the runs and webhook scenarios drive
-// BIN as well, in alternating rounds, and print this / BIN ratios.
+// runs, webhook, cluster, cluster-trigger, history-scale. With -compare BIN
+// the runs, webhook and history-scale scenarios drive BIN as well, in
+// alternating rounds, and print this / BIN ratios.
 // Under the table it judges the targets of the issues (goals.go) that the
 // run measured: met, or missed and by how much.
 // Full mode takes about 13 minutes, -quick under 3. The exit status is
@@ -48,6 +49,7 @@ var scenarios = []scenario{
 	{"timer", "100 minutely jobs: lateness of the command's start", (*bench).timer},
 	{"cron", "100 cron jobs due in one second: lateness against a bare Go timer in alternating rounds", (*bench).cronLateness},
 	{"cron-scale", "10,000/100,000 cron jobs in a zone against daily@ jobs: start, RSS, idle CPU", (*bench).cronScale},
+	{"history-scale", "100,000 cron jobs × 5 logs + history.db: restart, CPU to the first answer; with -compare BIN against it", (*bench).historyScale},
 	{"big-output", "one command printing 200 MB (and 1 GB): server RSS", (*bench).bigOutput},
 	{"restart", "1,000 jobs x 100 kept logs: time to first answer", (*bench).restart},
 	{"cluster", "10,000 jobs on 3 cluster nodes (karajo etcd-dev) against 3 single hosts at once: start, restart, owner views shown", (*bench).clusterBench},
