@@ -132,6 +132,9 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 	if _, err := Ask[*awaitLoaded](e.root, sup, &awaitLoaded{}, startTimeout); err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
+	for _, c := range census {
+		c.Close() // its start index: used by the loads only
+	}
 	if rt.history != nil {
 		e.root.Send(rt.history, &histServing{}) // recorder.go: reconcile a little later
 	}
@@ -271,6 +274,9 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		return err
 	})
 	e.stopHistory(time.Until(deadline))
+	if err == nil { // every job stopped: its logs are final
+		e.writeStartIndex(deadline) // startindex.go
+	}
 	e.system.Shutdown()
 	e.store.WaitRecords() // the delivery records the jobs queued
 	e.sweeper.flush()

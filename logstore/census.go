@@ -21,20 +21,39 @@ type Census struct {
 	groups map[string]bool // IDs with "<ID>.pgid"
 	logs   map[string]bool // IDs with an entry in the kind's log directory
 	known  bool            // both listings succeeded
+	index  *startIndex     // the kind's start index; nil without a usable one
 }
 
 // TakeCensus lists var/lib/karajo/<kind>/, var/run/karajo/<kind>/ and
-// var/log/karajo/<kind>/. A listing that fails gives a census that knows
-// nothing (never an error: the loads then open each file as without a
-// census).
+// var/log/karajo/<kind>/, and reads the kind's start index. A listing that
+// fails gives a census that knows nothing (never an error: the loads then
+// open each file as without a census). Close it once the loads are done.
 func (s *Store) TakeCensus(kind Kind) *Census {
+	index := s.loadStartIndex(kind)
 	states, err1 := listSuffix(filepath.Join(s.base, "var", "lib", "karajo", string(kind)), ".state")
 	groups, err2 := listSuffix(filepath.Join(s.base, "var", "run", "karajo", string(kind)), ".pgid")
 	logs, err3 := listSuffix(filepath.Join(s.base, "var", "log", "karajo", string(kind)), "")
 	if err1 != nil || err2 != nil || err3 != nil {
-		return &Census{}
+		return &Census{index: index}
 	}
-	return &Census{states: states, groups: groups, logs: logs, known: true}
+	return &Census{states: states, groups: groups, logs: logs, known: true, index: index}
+}
+
+// Close releases the census's start index (its open directories). A load
+// after Close reads the job's files.
+func (c *Census) Close() {
+	if c != nil {
+		c.index.close()
+	}
+}
+
+// fromIndex is the job's state from the start index, when the index holds
+// it and its files are unchanged since.
+func (c *Census) fromIndex(id string, retention int) (Recovered, bool) {
+	if c == nil {
+		return Recovered{}, false
+	}
+	return c.index.recovered(id, retention)
 }
 
 // listSuffix returns the names in dir ending in suffix, without it (every

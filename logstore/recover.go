@@ -52,7 +52,10 @@ func (s *Store) Recover(kind Kind, id string, retention int) (Recovered, error) 
 }
 
 // RecoverIn is Recover with a census taken at start: when it knows the job
-// has no state file or no log directory, that is not opened.
+// has no state file or no log directory, that is not opened, and when the
+// kind's start index holds the job and one stat each shows its log
+// directory and state file unchanged since, the files are not read at all
+// (startindex.go).
 func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recovered, error) {
 	var rec Recovered
 	if err := checkJob(kind, id); err != nil {
@@ -60,6 +63,9 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 	}
 	if retention <= 0 {
 		retention = DefaultRetention
+	}
+	if rec, ok := c.fromIndex(id, retention); ok {
+		return rec, nil
 	}
 	dir := s.LogDir(kind, id)
 	var (
@@ -79,10 +85,6 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf(format, args...))
 	}
 
-	type found struct {
-		ref   LogRef
-		mtime time.Time
-	}
 	var logs []found
 	var maxCounter int64 // also counts in-progress files that could not be finalised
 	for _, e := range entries {
@@ -119,26 +121,7 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		logs = append(logs, found{ref: ref, mtime: mtime})
 	}
 
-	slices.SortFunc(logs, func(a, b found) int {
-		return cmp.Or(cmp.Compare(a.ref.Counter, b.ref.Counter), cmp.Compare(a.ref.Name, b.ref.Name))
-	})
-	for _, l := range logs {
-		if l.mtime.After(rec.LastRun) {
-			rec.LastRun = l.mtime
-		}
-		if l.ref.Status == statusSuccess && l.mtime.After(rec.LastSuccess) {
-			rec.LastSuccess = l.mtime
-		}
-	}
-	if !rec.LastSuccess.IsZero() {
-		rec.LastSuccess = rec.LastSuccess.Truncate(time.Second).UTC()
-	}
-	if !rec.LastRun.IsZero() {
-		rec.LastRun = rec.LastRun.Round(time.Second).UTC()
-	}
-	if len(logs) > 0 {
-		rec.Status = logs[len(logs)-1].ref.Status
-	}
+	logs = settle(&rec, logs)
 	if n := len(logs) - retention; n > 0 {
 		for _, l := range logs[:n] {
 			if err := s.Remove(kind, id, l.ref.Name); err != nil {
@@ -161,19 +144,56 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 	if c.HasState(id) {
 		st, ok, serr = s.LoadState(kind, id)
 	}
-	switch {
-	case serr != nil:
+	if serr != nil {
 		warn("%v; state derived from the logs", serr)
-		rec.Paused = rec.Status == statusPaused
-	case ok:
-		rec.Counter = max(rec.Counter, st.Counter)
-		rec.StateCounter = st.Counter
-		rec.Paused = st.Paused
-		rec.Cursor = st.Cursor
-	default:
-		rec.Paused = rec.Status == statusPaused
 	}
+	applyState(&rec, st, ok && serr == nil)
 	return rec, nil
+}
+
+// found is a log file found in a job's log directory.
+type found struct {
+	ref   LogRef
+	mtime time.Time
+}
+
+// settle sorts logs by counter (then name) and sets rec's LastRun,
+// LastSuccess and Status from them; it returns the sorted logs.
+func settle(rec *Recovered, logs []found) []found {
+	slices.SortFunc(logs, func(a, b found) int {
+		return cmp.Or(cmp.Compare(a.ref.Counter, b.ref.Counter), cmp.Compare(a.ref.Name, b.ref.Name))
+	})
+	for _, l := range logs {
+		if l.mtime.After(rec.LastRun) {
+			rec.LastRun = l.mtime
+		}
+		if l.ref.Status == statusSuccess && l.mtime.After(rec.LastSuccess) {
+			rec.LastSuccess = l.mtime
+		}
+	}
+	if !rec.LastSuccess.IsZero() {
+		rec.LastSuccess = rec.LastSuccess.Truncate(time.Second).UTC()
+	}
+	if !rec.LastRun.IsZero() {
+		rec.LastRun = rec.LastRun.Round(time.Second).UTC()
+	}
+	if len(logs) > 0 {
+		rec.Status = logs[len(logs)-1].ref.Status
+	}
+	return logs
+}
+
+// applyState sets what the state file says (ok: it was read), or without
+// one the paused flag the logs imply (v0.9.3).
+func applyState(rec *Recovered, st State, ok bool) {
+	if !ok {
+		rec.Paused = rec.Status == statusPaused
+		return
+	}
+	rec.Counter = max(rec.Counter, st.Counter)
+	rec.StateCounter = st.Counter
+	rec.Paused = st.Paused
+	rec.Cursor = st.Cursor
 }
 
 // finalise closes the in-progress log name of a run interrupted by a crash
