@@ -10,7 +10,7 @@
 // temporary dir_base, listening on 127.0.0.1:0, and stops it with SIGTERM.
 // Scenarios: limits, api-read, trigger, scale, timer, big-output, restart,
 // runs, webhook, cluster, cluster-trigger, history-scale. With -compare BIN
-// the runs, webhook and history-scale scenarios drive BIN as well, in
+// the runs, webhook, cron and history-scale scenarios drive BIN as well, in
 // alternating rounds, and print this / BIN ratios.
 // Under the table it judges the targets of the issues (goals.go) that the
 // run measured: met, or missed and by how much.
@@ -91,7 +91,7 @@ func run() int {
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
 		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,refused,drain,first-run")
-		cmp    = flag.String("compare", "", "runs and webhook scenarios: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
+		cmp    = flag.String("compare", "", "runs, webhook and cron scenarios: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()
 	if *bare != "" {
