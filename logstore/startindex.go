@@ -29,9 +29,11 @@ import (
 //
 // A directory's times come from the kernel's coarse clock: two changes in
 // the same tick may leave the same times. An entry is therefore made only
-// from stats whose times are older than startIndexMargin when they are
-// taken, so that any later change gets later times; a job changed just
-// before the stop is re-read after that margin has passed, or left out.
+// from stats whose times are older than a margin when they are taken
+// (startIndexMargin, several ticks; startIndexCoarseMargin on a file
+// system that keeps whole seconds), so that any later change gets later
+// times; a job changed just before the stop is re-read once its margin
+// has passed, or left out.
 //
 // What the index cannot see is a finished log file's modification time
 // changed in place (touch) without any change to its directory: karajo
@@ -43,9 +45,16 @@ const startIndexHeader = "karajo-start-index 1"
 
 // startIndexMargin is how much older than the moment of its stat a
 // directory's or state file's times must be for an entry to be made from
-// it. It is far above the coarse clock's tick (1–10 ms) and the 2 s
-// timestamps of the coarsest file systems.
-var startIndexMargin = 2 * time.Second
+// it: several ticks of the kernel's coarse clock (1–10 ms). It is short so
+// that a stop right after runs (every job that ran writes its state file
+// as it stops) waits that little to index them.
+var startIndexMargin = 50 * time.Millisecond
+
+// startIndexCoarseMargin is the margin for a stamp whose times both fall on
+// a whole second: it comes from a file system that keeps whole seconds, or
+// FAT's 2 s (a kernel time with nanoseconds lands on a whole second about
+// once in a billion).
+var startIndexCoarseMargin = 2 * time.Second
 
 // fileStamp identifies one version of a directory or file: any change to
 // it changes its change time. The zero stamp stands for "absent".
@@ -59,15 +68,26 @@ type fileStamp struct {
 // absent reports whether the stamp stands for a missing file.
 func (f fileStamp) absent() bool { return f == fileStamp{} }
 
-// oldBy reports whether the stamp's times are at least startIndexMargin
-// older than at (an absent file has none).
+// margin is how old the stamp's times must be when taken to be trusted.
+func (f fileStamp) margin() time.Duration {
+	if f.mtime%int64(time.Second) == 0 && f.ctime%int64(time.Second) == 0 {
+		return startIndexCoarseMargin
+	}
+	return startIndexMargin
+}
+
+// oldBy reports whether the stamp's times are at least its margin older
+// than at (an absent file has none).
 func (f fileStamp) oldBy(at time.Time) bool {
-	limit := at.Add(-startIndexMargin).UnixNano()
+	limit := at.Add(-f.margin()).UnixNano()
 	return f.absent() || f.mtime < limit && f.ctime < limit
 }
 
-// newest is the later of the stamp's two times.
-func (f fileStamp) newest() time.Time { return time.Unix(0, max(f.mtime, f.ctime)) }
+// trustedFrom is when a stat of the file as it is becomes old enough to
+// be trusted: the later of its two times plus its margin.
+func (f fileStamp) trustedFrom() time.Time {
+	return time.Unix(0, max(f.mtime, f.ctime)).Add(f.margin())
+}
 
 // indexEntry is one job in a start index: the stamps of its log directory
 // and state file, and what Recover found from them.

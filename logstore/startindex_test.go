@@ -33,6 +33,9 @@ func TestStampOldBy(t *testing.T) {
 		{"mtime at the margin", fileStamp{ino: 1, mtime: ns(-m), ctime: ns(-m - time.Second)}, false},
 		{"ctime recent", fileStamp{ino: 1, mtime: ns(-time.Hour), ctime: ns(-time.Millisecond)}, false},
 		{"in the future", fileStamp{ino: 1, mtime: ns(time.Hour), ctime: ns(time.Hour)}, false},
+		{"whole seconds, past the short margin", fileStamp{ino: 1, mtime: ns(-time.Second), ctime: ns(-time.Second)}, false},
+		{"whole seconds, past the coarse margin", fileStamp{ino: 1, mtime: ns(-startIndexCoarseMargin - time.Second), ctime: ns(-startIndexCoarseMargin - time.Second)}, true},
+		{"one time with nanoseconds", fileStamp{ino: 1, mtime: ns(-time.Second + time.Nanosecond), ctime: ns(-time.Second)}, true},
 	}
 	for _, tt := range tests {
 		if got := tt.f.oldBy(at); got != tt.want {

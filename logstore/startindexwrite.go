@@ -25,8 +25,8 @@ const startIndexWorkers = 4
 // state file have not changed since the previous index keeps its entry
 // (two stats); the others are read as Recover would read them, without
 // changing anything. A job whose files changed less than
-// startIndexMargin ago is read again once the margin has passed (so a stop
-// that has just written state files waits up to that long), unless ctx
+// its margin ago is read again once the margin has passed (so a stop that
+// has just written state files waits that long: 50 ms), unless ctx
 // ends first, in which case it is left out. A job with anything Recover
 // would warn about, finalise or prune is left out: its next start reads
 // its files. When ctx ends before the entries are made, nothing is
@@ -51,21 +51,21 @@ func (s *Store) WriteStartIndex(ctx context.Context, kind Kind, ids []string) (S
 	written := time.Now()
 	entries := s.indexPass(ctx, kind, ids, prev, logDir, libDir)
 	var (
-		late   []string
-		newest time.Time
+		late  []string
+		ready time.Time
 	)
 	for i := range entries {
 		e := &entries[i]
 		if e.id != "" && !e.fromBefore && !e.trusted() {
 			late = append(late, e.id)
-			newest = later(newest, e.logs.newest(), e.state.newest())
+			ready = later(ready, e.logs.trustedFrom(), e.state.trustedFrom())
 			e.id = ""
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return stats, fmt.Errorf("start index of %s: %w", kind, err)
 	}
-	if len(late) > 0 && waitMargin(ctx, newest) {
+	if len(late) > 0 && waitMargin(ctx, ready) {
 		entries = append(entries, s.indexPass(ctx, kind, late, nil, logDir, libDir)...)
 	}
 	out := entries[:0]
@@ -100,10 +100,10 @@ func (s *Store) readIndexEntries(kind Kind) []indexEntry {
 	return entries
 }
 
-// waitMargin waits until newest is startIndexMargin old (at most that
-// margin and a second), and reports whether it could before ctx's deadline.
-func waitMargin(ctx context.Context, newest time.Time) bool {
-	wait := min(time.Until(newest.Add(startIndexMargin+10*time.Millisecond)), startIndexMargin+time.Second)
+// waitMargin waits until ready (at most startIndexCoarseMargin and a
+// second), and reports whether it could before ctx's deadline.
+func waitMargin(ctx context.Context, ready time.Time) bool {
+	wait := min(time.Until(ready.Add(10*time.Millisecond)), startIndexCoarseMargin+time.Second)
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait+time.Second {
 		return false
 	}
