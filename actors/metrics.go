@@ -16,7 +16,7 @@ type Metrics struct {
 	running         prometheus.Gauge
 	waiting         prometheus.Gauge
 	triggersRefused *prometheus.CounterVec
-	lastSuccess     *prometheus.GaugeVec
+	lastSuccess     *jobGauge   // jobgauges.go
 	logs            *logMetrics // logmetrics.go
 	attempts        *prometheus.CounterVec
 	overlaps        *prometheus.CounterVec
@@ -58,10 +58,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "karajo_triggers_refused_total",
 			Help: "Webhook triggers refused, by reason: paused (412), busy (429), skip (429, overlap = skip), forbidden (403), not_found (404), replayed (409), not_allowed (403, allow_from), ignored (202, events or refs).",
 		}, []string{"reason"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "karajo_last_success_timestamp_seconds",
-			Help: "Unix time of the end of the last successful run, by job ID and kind.",
-		}, []string{"job", "kind"}),
+		lastSuccess: newJobGauge("karajo_last_success_timestamp_seconds",
+			"Unix time of the end of the last successful run, by job ID and kind."),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "karajo_attempts_total",
 			Help: "Attempts of exec runs that ended, by job ID and outcome: success, failed, timeout (killed by its timeout), canceled.",
@@ -103,7 +101,7 @@ func (m *Metrics) runFinished(kind, id, status string, d time.Duration, at time.
 	m.runsFinished.WithLabelValues(id, kind, status).Inc()
 	m.runDuration.WithLabelValues(kind).Observe(d.Seconds())
 	if status == StatusSuccess {
-		m.lastSuccess.WithLabelValues(id, kind).Set(float64(at.Unix()))
+		m.lastSuccess.set(kind, id, float64(at.Unix()))
 	}
 }
 
@@ -112,7 +110,7 @@ func (m *Metrics) runFinished(kind, id, status string, d time.Duration, at time.
 // never succeeded.
 func (m *Metrics) lastSucceeded(kind, id string, at time.Time) {
 	if m != nil {
-		m.lastSuccess.WithLabelValues(id, kind).Set(float64(at.Unix()))
+		m.lastSuccess.set(kind, id, float64(at.Unix()))
 	}
 }
 

@@ -4,17 +4,15 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // notifMetrics are the collectors of notifications and alerts (issue 16).
 type notifMetrics struct {
-	failures *prometheus.GaugeVec   // karajo_job_consecutive_failures
+	failures *jobGauge              // karajo_job_consecutive_failures (jobgauges.go)
 	sent     *prometheus.CounterVec // karajo_notifications_total
 }
 
 // newNotifMetrics creates the collectors and registers them with reg.
 func newNotifMetrics(reg prometheus.Registerer) *notifMetrics {
 	m := &notifMetrics{
-		failures: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "karajo_job_consecutive_failures",
-			Help: "Failed runs in a row (0 after a success), by job ID and kind; rebuilt from the logs at start.",
-		}, []string{"job", "kind"}),
+		failures: newJobGauge("karajo_job_consecutive_failures",
+			"Failed runs in a row (0 after a success), by job ID and kind; rebuilt from the logs at start."),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "karajo_notifications_total",
 			Help: "Notifications by notif kind (email, webhook, slack) and result: sent, failed (every attempt failed), dropped (queue full or notifier stopped).",
@@ -34,7 +32,7 @@ func (m *Metrics) consecutiveFailures(kind, id string, n int) {
 	if m == nil || m.notif == nil {
 		return
 	}
-	m.notif.failures.WithLabelValues(id, kind).Set(float64(n))
+	m.notif.failures.set(kind, id, float64(n))
 }
 
 // notification counts one notification of a notif kind by result.
