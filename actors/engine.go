@@ -114,6 +114,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		logstore.KindJob:     store.TakeCensus(logstore.KindJob),
 		logstore.KindJobHTTP: store.TakeCensus(logstore.KindJobHTTP),
 	}
+	opts.Metrics.reserveJobs(len(env.Jobs) + len(env.JobHTTPs))
 	e.dirs = newDirPrep(env, store, log, census) // begins once the jobs have loaded
 	rt.dirs = e.dirs
 	rt.history = history()

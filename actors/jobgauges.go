@@ -35,6 +35,16 @@ func newJobGauge(name, help string) *jobGauge {
 	}
 }
 
+// reserve makes room for n jobs (the map grows once, not step by step
+// while the jobs load).
+func (g *jobGauge) reserve(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.cells) == 0 {
+		g.cells = make(map[jobGaugeKey]*atomic.Uint64, n)
+	}
+}
+
 // set sets the job's value.
 func (g *jobGauge) set(kind, id string, v float64) {
 	k := jobGaugeKey{kind: kind, id: id}

@@ -85,6 +85,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// reserveJobs makes room for n jobs in the per-job gauges.
+func (m *Metrics) reserveJobs(n int) {
+	if m == nil {
+		return
+	}
+	m.lastSuccess.reserve(n)
+	if m.notif != nil {
+		m.notif.failures.reserve(n)
+	}
+}
+
 func (m *Metrics) runStarted(kind, id string) {
 	if m == nil {
 		return

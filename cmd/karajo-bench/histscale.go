@@ -30,13 +30,8 @@ func (b *bench) histSizes() []int {
 func (b *bench) historyScale() error {
 	hour := (time.Now().UTC().Hour() + 12) % 24 // nothing fires during the run
 	for _, n := range b.histSizes() {
-		dir, err := b.newDir(fmt.Sprintf("hist%d", n))
+		dir, mainPath, err := b.histBase(n, hour)
 		if err != nil {
-			return err
-		}
-		mainPath, err := b.histPrepare(dir, n, hour)
-		if err != nil {
-			b.removeDir(dir)
 			return err
 		}
 		bins := []binUnderTest{{"this", b.bin}}
@@ -49,14 +44,14 @@ func (b *bench) historyScale() error {
 			for _, bin := range bins {
 				d, c, err := b.histRestart(bin.path, dir, mainPath)
 				if err != nil {
-					b.removeDir(dir)
+					b.removeHistDir(dir)
 					return fmt.Errorf("history scale %d jobs, %s: %w", n, bin.label, err)
 				}
 				first[bin.label] = append(first[bin.label], d.Seconds())
 				cpu[bin.label] = append(cpu[bin.label], c.Seconds())
 			}
 		}
-		b.removeDir(dir)
+		b.removeHistDir(dir)
 		what := fmt.Sprintf("%s jobs `M H * * *` × %d logs + history.db", num(float64(n)), histLogs)
 		key := "history-" + strconv.Itoa(n)
 		if b.compare != "" {
@@ -72,6 +67,45 @@ func (b *bench) historyScale() error {
 		b.add(c)
 	}
 	return nil
+}
+
+// histBase returns the prepared dir_base of n jobs and its main file:
+// under -hist-dir the one a previous run prepared there, if any.
+func (b *bench) histBase(n, hour int) (string, string, error) {
+	if b.histDir != "" {
+		dir := filepath.Join(b.histDir, fmt.Sprintf("hist%d", n))
+		mainPath := filepath.Join(dir, "etc", "karajo", "karajo.toml")
+		if _, err := os.Stat(filepath.Join(dir, "prepared")); err == nil {
+			b.logf("   reusing %s", dir)
+			return dir, mainPath, nil
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return "", "", err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", "", err
+		}
+		if _, err := b.histPrepare(dir, n, hour); err != nil {
+			return "", "", err
+		}
+		return dir, mainPath, os.WriteFile(filepath.Join(dir, "prepared"), nil, 0o600)
+	}
+	dir, err := b.newDir(fmt.Sprintf("hist%d", n))
+	if err != nil {
+		return "", "", err
+	}
+	mainPath, err := b.histPrepare(dir, n, hour)
+	if err != nil {
+		b.removeDir(dir)
+	}
+	return dir, mainPath, err
+}
+
+// removeHistDir removes a dir_base of histBase unless it is under -hist-dir.
+func (b *bench) removeHistDir(dir string) {
+	if b.histDir == "" {
+		b.removeDir(dir)
+	}
 }
 
 // histPrepare writes the configuration of n cron jobs, histLogs logs and

@@ -61,6 +61,7 @@ var scenarios = []scenario{
 type bench struct {
 	bin     string
 	compare string // -compare: a second binary for the runs scenario
+	histDir string // -hist-dir: history-scale's reused dir_base ("" = fresh)
 	cases   string // -cases: the run cases to measure ("" = all)
 	rounds  int
 	quick   bool
@@ -91,7 +92,8 @@ func run() int {
 		keep   = flag.Bool("keep", false, "keep the temporary directories")
 		bare   = flag.String("serve-bare", "", "internal: serve this gzipped answer as the bare server and print its address")
 		cases  = flag.String("cases", "", "runs scenario: comma-separated cases (default all): hammer-8,hammer-1,refused,drain,first-run")
-		cmp    = flag.String("compare", "", "runs, webhook and cron scenarios: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
+		hist   = flag.String("hist-dir", "", "history-scale: prepare its dir_base in this directory once and reuse it in later runs (default: a fresh one, removed)")
+		cmp    = flag.String("compare", "", "runs, webhook, cron and history-scale scenarios: also drive this karajo-compatible binary (same config format), in alternating rounds, and print ratios")
 	)
 	flag.Parse()
 	if *bare != "" {
@@ -125,7 +127,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "karajo-bench:", err)
 		return 1
 	}
-	b := &bench{bin: *bin, compare: *cmp, cases: *cases, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
+	b := &bench{bin: *bin, compare: *cmp, histDir: *hist, cases: *cases, rounds: *rounds, quick: *quick, tmp: dir, keep: *keep, log: os.Stderr,
 		limits: map[string]float64{}, envGz: map[int][]byte{}, envHdr: map[int]map[string]string{}}
 	defer func() {
 		if !b.keep {

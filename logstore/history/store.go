@@ -36,6 +36,7 @@ const openTimeout = 2 * time.Second
 type Store struct {
 	db   *bolt.DB
 	path string
+	now  func() time.Time // the clean mark's clock (cleanmark.go)
 }
 
 // Opened tells how Open found the file.
@@ -43,6 +44,7 @@ type Opened struct {
 	Created    bool   // there was no file (or it was moved aside): everything comes from the logs
 	MovedAside string // the unreadable file's new name, "" if none
 	Reason     error  // why it was unreadable
+	Unchecked  bool   // as a clean close left it: its job buckets were not read (cleanmark.go)
 }
 
 // Open opens (or creates, mode 0600) the history file at path. A file that
@@ -58,7 +60,8 @@ func Open(path string) (*Store, Opened, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		o.Created = true
 	}
-	s, err := openDB(path)
+	o.Unchecked = takeCleanMark(path)
+	s, err := openDB(path, !o.Unchecked)
 	if err == nil || errors.Is(err, berrors.ErrTimeout) {
 		return s, o, err
 	}
@@ -67,13 +70,14 @@ func Open(path string) (*Store, Opened, error) {
 	if rerr := os.Rename(path, o.MovedAside); rerr != nil {
 		return nil, o, fmt.Errorf("history %s unreadable (%w) and not moved aside: %w", path, err, rerr)
 	}
-	o.Created = true
-	s, err = openDB(path)
+	o.Created, o.Unchecked = true, false
+	s, err = openDB(path, true)
 	return s, o, err
 }
 
-// openDB opens the bbolt file and checks that its root can be read.
-func openDB(path string) (s *Store, err error) {
+// openDB opens the bbolt file and checks that its root (and, with check,
+// every job bucket's root page) can be read.
+func openDB(path string, check bool) (s *Store, err error) {
 	defer func() {
 		if p := recover(); p != nil { // bbolt panics on some corrupt pages
 			err = fmt.Errorf("history %s: corrupt: %v", path, p)
@@ -87,6 +91,9 @@ func openDB(path string) (s *Store, err error) {
 		if _, err := tx.CreateBucketIfNotExists(countsBucket); err != nil {
 			return err
 		}
+		if !check {
+			return nil
+		}
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			b.Cursor().Last() // reads each bucket's root page
 			return nil
@@ -96,14 +103,23 @@ func openDB(path string) (s *Store, err error) {
 		db.Close()
 		return nil, fmt.Errorf("history %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, now: time.Now}, nil
 }
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file and marks it closed cleanly (cleanmark.go): the
+// next Open of the unchanged file skips reading every job bucket.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	if err := writeCleanMark(s.path, s.now()); err != nil {
+		return fmt.Errorf("history %s: closed, not marked clean: %w", s.path, err)
+	}
+	return nil
+}
 
 // Put is one record to write, in the bucket of Kind ("job" or "job_http")
 // and Job, with the job's history_retention Keep (0 = DefaultRetention).
