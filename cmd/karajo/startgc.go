@@ -13,8 +13,10 @@ import (
 // a live heap that doubles from one to the next. At 400 % there are fewer
 // collections: 100,000 cron jobs started with 0.83x the CPU to the first
 // answer (docs/PERFORMANCE.md), for a higher peak of the heap while
-// starting.
-const startGCPercent = 400
+// starting. At 1000 %, 100,000 jobs with full history restart with less
+// CPU again (see docs/PERFORMANCE.md, "the start index"), the peak RSS
+// some 4 % higher.
+const startGCPercent = 1000
 
 // startFreeDelay is how long after the jobs have loaded the heap grown
 // at startGCPercent is collected and given back to the system: after the
