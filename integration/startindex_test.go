@@ -121,3 +121,71 @@ commands = ["echo same"]
 		t.Errorf("state #8 (the counter of the rewritten state file + 1): %q", st)
 	}
 }
+
+// TestStartIndexKill9: the index of a clean stop stays on disk while the
+// next server runs jobs and pauses one, then dies by kill -9 during a run;
+// the start after it shows what the files say (runs since the index, the
+// interrupted run finalised, the pause), not what the stale index says.
+func TestStartIndexKill9(t *testing.T) {
+	t.Parallel()
+	s := start(t, `
+[job.ran]
+path = "/ran"
+commands = ["echo ran"]
+
+[job.killed]
+path = "/killed"
+commands = ["echo before-kill", "sleep 30"]
+
+[job.paused]
+path = "/paused"
+commands = ["true"]
+
+[job.idle]
+path = "/idle"
+commands = ["echo idle"]
+`)
+	for _, id := range []string{"ran", "idle"} {
+		wantEnvelope(t, s.trigger(t, id, testSecret), http.StatusOK)
+		if st := s.waitRun(t, id, 1, 60*time.Second); st != "success" {
+			t.Fatalf("%s #1: %q", id, st)
+		}
+	}
+	s.stop() // writes the index
+	if !strings.Contains(s.stderr.String(), `msg="start index written" kind=job jobs=4`) {
+		t.Fatalf("no index of the 4 jobs:\n%s", tail(s.stderr.String(), 20))
+	}
+
+	s2 := startDir(t, s.dir)
+	for n := int64(2); n <= 3; n++ {
+		wantEnvelope(t, s2.trigger(t, "ran", testSecret), http.StatusOK)
+		if st := s2.waitRun(t, "ran", n, 60*time.Second); st != "success" {
+			t.Fatalf("ran #%d: %q", n, st)
+		}
+	}
+	s2.act(t, "pause", "paused")
+	wantEnvelope(t, s2.trigger(t, "killed", testSecret), http.StatusOK)
+	s2.waitRunning(t, "killed", 1, "--- Execute  1: sleep 30")
+	s2.kill9()
+	killOrphans(s2.workDir("killed"))
+
+	s3 := startDir(t, s.dir)
+	defer s3.stop()
+	got := s3.environment(t)
+	check := func(id, status string, logs ...string) {
+		t.Helper()
+		j := got.Jobs[id]
+		if j.Status != status || !reflect.DeepEqual(logNames(j), logs) {
+			t.Errorf("%s after kill -9: status %q logs %v, want %q %v", id, j.Status, logNames(j), status, logs)
+		}
+	}
+	check("ran", "success", "ran.1.success", "ran.2.success", "ran.3.success")
+	check("killed", "failed", "killed.1.failed")
+	check("paused", "paused")
+	check("idle", "success", "idle.1.success")
+	wantEnvelope(t, s3.trigger(t, "paused", testSecret), http.StatusPreconditionFailed)
+	wantEnvelope(t, s3.trigger(t, "ran", testSecret), http.StatusOK)
+	if st := s3.waitRun(t, "ran", 4, 60*time.Second); st != "success" {
+		t.Errorf("ran #4: %q", st)
+	}
+}
