@@ -62,9 +62,11 @@ type job struct {
 	pendingTrigger bool
 	pendingTick    bool
 
-	timer *time.Timer
-	gen   uint64
-	tk    timerState // schedule points, catch-up and cursor (timer.go)
+	timer      *time.Timer
+	gen        uint64
+	blank      *logstore.BlankLog // the next run's log made ahead of its due instant (blank.go); nil = none
+	blankTimer *time.Timer        // makes blank; nil when none is armed
+	tk         timerState         // schedule points, catch-up and cursor (timer.go)
 
 	policy        overlapPolicy
 	retrying      bool        // the run in progress waits for its next attempt (its child idle)
@@ -135,6 +137,7 @@ func (j *job) Receive(ctx actor.Context) {
 		j.publish(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		j.disarm()
+		j.dropBlank()
 		j.stopRetryTimer()
 		j.par.stopTimers()
 		j.stopAlertTimer()
@@ -171,6 +174,10 @@ func (j *job) Receive(ctx actor.Context) {
 	case *tick:
 		if msg.gen == j.gen {
 			j.onTick(ctx)
+		}
+	case *blankDue:
+		if msg.gen == j.gen {
+			j.makeBlank()
 		}
 	case *slotGranted:
 		switch {
@@ -344,6 +351,9 @@ func (j *job) applyPaused(ctx actor.Context, paused bool) error {
 	}
 	if paused && j.retrying {
 		j.endRunInProgress(ctx, "paused")
+	}
+	if paused {
+		j.dropBlank() // a paused job's timer only moves next_run on
 	}
 	if paused {
 		j.parEndRetries(ctx, "paused")
@@ -529,6 +539,9 @@ func (j *job) spawnRun(ctx actor.Context, rl *logstore.RunLog, counter int64, du
 func (j *job) createLog(counter int64) (*logstore.RunLog, error) {
 	if err := j.prepare(); err != nil {
 		return nil, err
+	}
+	if rl, err := j.takeBlank(counter); rl != nil || err != nil {
+		return rl, err
 	}
 	return j.store.Create(j.kind, j.id, counter)
 }

@@ -44,6 +44,7 @@ func (j *job) armAt(ctx actor.Context, t time.Time) {
 	j.nextRun = t
 	root, self, gen := ctx.ActorSystem().Root, ctx.Self(), j.gen
 	j.timer = time.AfterFunc(time.Until(t), func() { root.Send(self, &tick{gen: gen}) })
+	j.armBlank(ctx, t, gen)
 }
 
 // disarm stops the timer; a tick already sent is ignored by its gen.
@@ -53,6 +54,7 @@ func (j *job) disarm() {
 		j.timer.Stop()
 		j.timer = nil
 	}
+	j.stopBlankTimer()
 	j.gen++
 }
 

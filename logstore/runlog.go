@@ -57,6 +57,23 @@ type RunLog struct {
 	pfxSec  int64
 }
 
+// newRunLog returns the log of run counter of the job, written to f, the
+// file name in dir.
+func (s *Store) newRunLog(f *os.File, dir, name string, kind Kind, id string, counter int64) *RunLog {
+	return &RunLog{
+		f:       f,
+		dir:     dir,
+		name:    name,
+		kind:    kind,
+		id:      id,
+		counter: counter,
+		now:     s.now,
+		commit:  s.commit,
+		buf:     getScratch(),
+		pfxSec:  -1 << 63,
+	}
+}
+
 // Create starts the log of run counter of the job: it creates the file
 // "<id>.<counter>" in the job's log directory with mode 0600 and O_EXCL (so
 // an in-progress name is never reused). The log directory must exist
@@ -80,18 +97,7 @@ func (s *Store) Create(kind Kind, id string, counter int64) (*RunLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create log of %s %s: %w", kind, id, err)
 	}
-	return &RunLog{
-		f:       f,
-		dir:     dir,
-		name:    name,
-		kind:    kind,
-		id:      id,
-		counter: counter,
-		now:     s.now,
-		commit:  s.commit,
-		buf:     getScratch(),
-		pfxSec:  -1 << 63,
-	}, nil
+	return s.newRunLog(f, dir, name, kind, id, counter), nil
 }
 
 // SyncDir fsyncs the log directory, so that the log's entry survives a

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -39,6 +40,8 @@ type Store struct {
 	commit  *committer   // group commit of finished logs; its own lock
 	flush   lazyFlush    // background flushes of appended deliveries files; its own lock
 	records recordWriter // queued writes of delivery records (deliverylog.go); its own lock
+
+	noBlanks atomic.Bool // blank logs are not supported here (blanklog.go)
 }
 
 // New returns a Store rooted at dirBase (made absolute with filepath.Abs).
