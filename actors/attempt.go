@@ -30,6 +30,7 @@ func (r *execRun) execute(ctx context.Context) *runFinished {
 	r.attempt++
 	if r.begun.IsZero() { // the run's first attempt (a re-run begins later than 1)
 		r.begun = time.Now()
+		r.rl.Hold() // the first lines reach the file in one write, before the fork (runCommand)
 		r.line(cmp.Or(r.begin, beginPrefix))
 		if r.note != "" {
 			r.line(r.note)
@@ -73,7 +74,9 @@ func (r *execRun) runAttempt(ctx context.Context) (attemptOutcome, error) {
 		}
 		r.line("")
 		r.line(fmt.Sprintf("--- Execute %2d: %s", i, command))
-		if err = r.runCommand(actx, command); err != nil && actx.Err() == nil {
+		err = r.runCommand(actx, command)
+		r.rl.Release() // no-op unless runCommand failed before its fork
+		if err != nil && actx.Err() == nil {
 			r.failedCmd = i + 1
 			return outcomeFailed, err
 		}

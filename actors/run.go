@@ -224,6 +224,7 @@ func (r *execRun) runCommand(ctx context.Context, command string) error {
 		r.cgroup.Store(&cg.path)
 		defer r.cgroup.Store(nil)
 	}
+	r.rl.Release() // the lines held since the run began (execute), before the command can write
 	if startHook != nil {
 		startHook()
 	}

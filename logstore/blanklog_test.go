@@ -106,3 +106,48 @@ func TestBlankLogDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunLogHold: held lines stay out of the file until Release, then are
+// there as written one by one; Seal writes what is still held.
+func TestRunLogHold(t *testing.T) {
+	s := newStore(t, time.Now, KindJob, "j")
+	path := func(name string) string { return filepath.Join(s.LogDir(KindJob, "j"), name) }
+	for _, release := range []bool{true, false} {
+		rl, err := s.Create(KindJob, "j", map[bool]int64{true: 1, false: 2}[release])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl.Hold()
+		for _, l := range []string{"=== BEGIN", "", "--- Execute  0: true"} {
+			if err := rl.Line(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if data, _ := os.ReadFile(path(rl.Name())); len(data) != 0 {
+			t.Fatalf("held lines already in the file: %q", data)
+		}
+		if release {
+			if err := rl.Release(); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(path(rl.Name()))
+			if got := strings.Count(string(data), "\n"); got != 3 || !strings.Contains(string(data), "--- Execute  0: true") {
+				t.Fatalf("after Release the file holds %q, want the 3 lines", data)
+			}
+			if _, err := rl.Write([]byte("out\n")); err != nil { // not held any more
+				t.Fatal(err)
+			}
+			if data, _ := os.ReadFile(path(rl.Name())); !strings.HasSuffix(string(data), "out\n") {
+				t.Fatalf("a write after Release waits: %q", data)
+			}
+		}
+		ref, err := rl.Finish(statusSuccess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(path(ref.Name))
+		if !strings.Contains(string(data), "=== BEGIN") || !strings.Contains(string(data), "--- Execute  0: true") {
+			t.Errorf("release=%v: the finished log holds %q", release, data)
+		}
+	}
+}

@@ -98,6 +98,17 @@ func (g *Guard) fail(err error) {
 	}
 }
 
+// Hold is RunLog.Hold.
+func (g *Guard) Hold() { g.rl.Hold() }
+
+// Release is RunLog.Release; its error is kept and reported as any write
+// error.
+func (g *Guard) Release() {
+	if err := g.rl.Release(); err != nil {
+		g.fail(err)
+	}
+}
+
 // Err returns the first write error, or nil.
 func (g *Guard) Err() error { return g.err }
 

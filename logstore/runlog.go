@@ -51,6 +51,7 @@ type RunLog struct {
 	callNow time.Time          // the clock of the current write call, read lazily
 
 	midLine bool   // the last byte written was not '\n'
+	held    bool   // writes wait in buf until Release (Hold)
 	err     error  // first write error; later writes return it
 	buf     []byte // scratch, capacity scratchSize, never grown
 	pfx     []byte // prefix of second pfxSec
@@ -169,6 +170,28 @@ func (l *RunLog) write(p []byte, final bool) error {
 	}
 	if err != nil {
 		return l.fail(err)
+	}
+	if l.held {
+		return nil
+	}
+	if err := l.flush(); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// Hold makes the writes that follow wait in the log's buffer (up to its
+// size) until Release or Seal, so that a run's first lines, written one
+// by one, reach the file in one write: the run path to the fork makes one
+// system call for them instead of three.
+func (l *RunLog) Hold() { l.held = true }
+
+// Release ends Hold: what waited is written now. It returns the write's
+// error, kept as every write error is.
+func (l *RunLog) Release() error {
+	l.held = false
+	if l.f == nil || l.err != nil {
+		return l.err
 	}
 	if err := l.flush(); err != nil {
 		return l.fail(err)
