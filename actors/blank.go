@@ -68,9 +68,12 @@ func blankEvent(id, event string) {
 type blankDue struct{ gen uint64 }
 
 // armBlank arms the making of the blank log for the timer just armed at
-// t (schedule jobs only; gen is that arm's).
+// t (schedule jobs only; gen is that arm's). It is armed even while the
+// job holds a blank: a tick re-arms the timer before its run takes the
+// blank it has (the slot comes later), and makeBlank makes none while one
+// is held.
 func (j *job) armBlank(ctx actor.Context, t time.Time, gen uint64) {
-	if j.sched == nil || j.blank != nil {
+	if j.sched == nil {
 		return
 	}
 	at, ok := defaultBlanks.at(t, time.Now())

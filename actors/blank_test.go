@@ -92,9 +92,12 @@ func everySecond(t *testing.T, id string) *config.Job {
 func TestBlankLogUsedByScheduledRun(t *testing.T) {
 	events := blankEvents(t, "bl")
 	e, store := startEnv(t, &config.Env{DirBase: t.TempDir(), MaxJobRunning: 2, Secret: "s3cret", Jobs: []*config.Job{everySecond(t, "bl")}})
-	waitJob(t, e, "bl", "three runs", func(v JobView) bool { return len(v.Logs) >= 3 && !v.Running })
-	if !slices.Contains(events(), "named") {
-		t.Fatalf("no run named a blank log: events %v", events())
+	waitJob(t, e, "bl", "four runs", func(v JobView) bool { return len(v.Logs) >= 4 && !v.Running })
+	// Every run but perhaps the first (due within the lead of the start)
+	// names one: the tick re-arms the timer while its run still holds the
+	// blank it takes, and the next blank is made all the same.
+	if named := countOf(events(), "named"); named < 3 {
+		t.Fatalf("%d of 4 runs named a blank log, want 3 or 4: events %v", named, events())
 	}
 	des, err := os.ReadDir(store.LogDir(logstore.KindJob, "bl"))
 	if err != nil {
@@ -114,6 +117,16 @@ func TestBlankLogUsedByScheduledRun(t *testing.T) {
 			t.Errorf("log %s holds %q", name, data)
 		}
 	}
+}
+
+func countOf(events []string, want string) int {
+	n := 0
+	for _, ev := range events {
+		if ev == want {
+			n++
+		}
+	}
+	return n
 }
 
 // TestBlankLogDroppedOnPause: pausing a job drops its blank log, and no
