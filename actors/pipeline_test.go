@@ -195,16 +195,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestStopWaitsForFlushingRun(t *testing.T) {
 	e, store := startEngine(t, 1, &config.Job{ID: "s", Path: "/s", Commands: []string{"true"}})
 	getJob(t, e, "s")
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	store.SetFlushHook(func(what string, _ int) {
-		if what == "data" {
-			once.Do(func() {
-				close(entered)
-				<-release
-			})
-		}
-	})
+	entered, release := holdFirstDataFlush(store)
 	if _, err := ask[*JobView](t, e, "s", &Trigger{}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,16 +235,7 @@ func TestJobHTTPNextRunWhileLogFlushes(t *testing.T) {
 		JobHTTPs: []*config.JobHTTP{{ID: "w", Name: "w", LogRetention: 5, Method: "GET", HTTPURL: srv.URL,
 			RequestType: config.RequestQuery, HTTPTimeout: 5 * time.Second}}}
 	e, store := startEnv(t, env)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	store.SetFlushHook(func(what string, _ int) {
-		if what == "data" {
-			once.Do(func() {
-				close(entered)
-				<-release
-			})
-		}
-	})
+	entered, release := holdFirstDataFlush(store)
 	defer func() {
 		select {
 		case <-release:
@@ -287,4 +269,20 @@ func TestJobHTTPNextRunWhileLogFlushes(t *testing.T) {
 		v := view()
 		return !v.Running && len(v.Logs) == 2 && v.Logs[0].Status == StatusSuccess && v.Logs[1].Status == StatusSuccess
 	})
+}
+
+// holdFirstDataFlush makes the store's first flush of a log's data wait:
+// entered is closed when it begins, and it goes on once release is closed.
+func holdFirstDataFlush(store *logstore.Store) (entered, release chan struct{}) {
+	entered, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	store.SetFlushHook(func(what string, _ int) {
+		if what == "data" {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		}
+	})
+	return entered, release
 }

@@ -97,13 +97,7 @@ commands = ["echo same"]
 	s3 := startDir(t, s.dir)
 	defer s3.stop()
 	got := s3.environment(t)
-	check := func(id, status string, logs ...string) {
-		t.Helper()
-		j := got.Jobs[id]
-		if j.Status != status || !reflect.DeepEqual(logNames(j), logs) {
-			t.Errorf("%s after the change: status %q logs %v, want %q %v", id, j.Status, logNames(j), status, logs)
-		}
-	}
+	check := jobChecker(t, got, "after the change")
 	check("newlog", "failed", "newlog.1.success", "newlog.2.success", "newlog.3.failed")
 	check("renamed", "failed", "renamed.1.success", "renamed.2.failed")
 	check("pruned", "success", "pruned.1.success")
@@ -172,13 +166,7 @@ commands = ["echo idle"]
 	s3 := startDir(t, s.dir)
 	defer s3.stop()
 	got := s3.environment(t)
-	check := func(id, status string, logs ...string) {
-		t.Helper()
-		j := got.Jobs[id]
-		if j.Status != status || !reflect.DeepEqual(logNames(j), logs) {
-			t.Errorf("%s after kill -9: status %q logs %v, want %q %v", id, j.Status, logNames(j), status, logs)
-		}
-	}
+	check := jobChecker(t, got, "after kill -9")
 	check("ran", "success", "ran.1.success", "ran.2.success", "ran.3.success")
 	check("killed", "failed", "killed.1.failed")
 	check("paused", "paused")
@@ -187,5 +175,17 @@ commands = ["echo idle"]
 	wantEnvelope(t, s3.trigger(t, "ran", testSecret), http.StatusOK)
 	if st := s3.waitRun(t, "ran", 4, 60*time.Second); st != "success" {
 		t.Errorf("ran #4: %q", st)
+	}
+}
+
+// jobChecker returns a check that job id of env has the status and the
+// log names given; when says at what point of the test (in the message).
+func jobChecker(t *testing.T, env envView, when string) func(id, status string, logs ...string) {
+	return func(id, status string, logs ...string) {
+		t.Helper()
+		j := env.Jobs[id]
+		if j.Status != status || !reflect.DeepEqual(logNames(j), logs) {
+			t.Errorf("%s %s: status %q logs %v, want %q %v", id, when, j.Status, logNames(j), status, logs)
+		}
 	}
 }

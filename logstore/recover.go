@@ -130,10 +130,7 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 		}
 		logs = logs[n:]
 	}
-	rec.Logs = make([]LogRef, len(logs))
-	for i, l := range logs {
-		rec.Logs[i] = l.ref
-	}
+	rec.Logs = refsOf(logs)
 	rec.Counter = maxCounter
 
 	var (
@@ -155,6 +152,15 @@ func (s *Store) RecoverIn(c *Census, kind Kind, id string, retention int) (Recov
 type found struct {
 	ref   LogRef
 	mtime time.Time
+}
+
+// refsOf returns the logs' references, in their order.
+func refsOf(logs []found) []LogRef {
+	refs := make([]LogRef, len(logs))
+	for i, l := range logs {
+		refs[i] = l.ref
+	}
+	return refs
 }
 
 // settle sorts logs by counter (then name) and sets rec's LastRun,

@@ -203,11 +203,7 @@ func (s *Store) scanEntry(kind Kind, id string, logs, state fileStamp) (indexEnt
 			fl = append(fl, found{ref: ref, mtime: mtime})
 		}
 	}
-	fl = settle(&e.rec, fl)
-	e.rec.Logs = make([]LogRef, len(fl))
-	for i, l := range fl {
-		e.rec.Logs[i] = l.ref
-	}
+	e.rec.Logs = refsOf(settle(&e.rec, fl))
 	var st State
 	if !state.absent() {
 		var ok bool
