@@ -42,17 +42,17 @@ func (p blankPolicy) at(fire, now time.Time) (time.Time, bool) {
 }
 
 // take reserves one open blank from the budget count; false when all are
-// taken.
+// taken or there is no budget (nil).
 func (p blankPolicy) take(count *atomic.Int64) bool {
+	if count == nil {
+		return false
+	}
 	if count.Add(1) > p.max {
 		count.Add(-1)
 		return false
 	}
 	return true
 }
-
-// openBlanks counts the blank logs open in this process.
-var openBlanks atomic.Int64
 
 // blankHook, when set, is told each blank log a job makes, names or
 // drops ("made", "named", "dropped"): tests see what no reader can.
@@ -88,16 +88,16 @@ func (j *job) armBlank(ctx actor.Context, t time.Time, gen uint64) {
 // is paused or leaving, or the budget is spent. A failure only means the
 // run creates its log when it starts, as without blanks.
 func (j *job) makeBlank() {
-	if j.blank != nil || j.paused || j.stopping || j.retiring || !defaultBlanks.take(&openBlanks) {
+	if j.blank != nil || j.paused || j.stopping || j.retiring || !defaultBlanks.take(j.rt.blanks) {
 		return
 	}
 	if err := j.prepare(); err != nil {
-		openBlanks.Add(-1)
+		j.rt.blanks.Add(-1)
 		return // the run will report it when it creates its log
 	}
 	b, err := j.store.Blank(j.kind, j.id)
 	if err != nil {
-		openBlanks.Add(-1)
+		j.rt.blanks.Add(-1)
 		j.log.Debug("blank run log not made", string(j.kind), j.id, "err", err)
 		return
 	}
@@ -113,7 +113,7 @@ func (j *job) takeBlank(counter int64) (*logstore.RunLog, error) {
 		return nil, nil
 	}
 	j.blank = nil
-	defer openBlanks.Add(-1)
+	defer j.rt.blanks.Add(-1)
 	rl, err := b.Name(counter)
 	if err != nil {
 		b.Discard()
@@ -129,7 +129,7 @@ func (j *job) dropBlank() {
 	if j.blank != nil {
 		j.blank.Discard()
 		j.blank = nil
-		openBlanks.Add(-1)
+		j.rt.blanks.Add(-1)
 		blankEvent(j.id, "dropped")
 	}
 }

@@ -53,6 +53,9 @@ func TestBlankPolicyTake(t *testing.T) {
 	if !p.take(&n) {
 		t.Error("take after one was given back = false, want true")
 	}
+	if p.take(nil) {
+		t.Error("take without a budget = true, want false")
+	}
 }
 
 // blankEvents records the blank log events of job id while the test runs.

@@ -105,7 +105,7 @@ func Start(env *config.Env, store *logstore.Store, log *slog.Logger, opts Option
 		log.Warn("killed processes of runs that a crash left running", "count", n)
 	}
 	e.cgroups = setupCgroups(env.Cgroup, log)
-	rt := runtime{selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
+	rt := runtime{blanks: new(atomic.Int64), selfURL: selfURL(opts.ListenAddress), version: opts.Version, groups: e.groups, metrics: opts.Metrics,
 		grace: env.KillGrace, sweeper: e.sweeper, cgroups: e.cgroups, tokens: e.sweeper.prefix, restarts: restarts, coord: cmp.Or[cluster.Coordinator](opts.Coordinator, cluster.Local{})}
 	e.partitionPolicy, e.coord = opts.PartitionPolicy, rt.coord
 	// What the shared directories hold, listed once instead of a failed

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -113,6 +114,7 @@ type runtime struct {
 	history  *actor.PID          // the run history's recorder (recorder.go); nil = no history
 	coord    cluster.Coordinator // whether a run may start (clusterhook.go); never nil
 	dirs     *dirPrep            // makes the directories of the jobs due at start first; may be nil
+	blanks   *atomic.Int64       // blank logs open over the engine's jobs (blank.go); nil = none made
 }
 
 func newExecJob(cfg *config.Job, store *logstore.Store, log *slog.Logger, sup *actor.PID, rt runtime) *job {
